@@ -1,0 +1,35 @@
+# configapp: `make run` starts the app, `make test` runs every test. Both install first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint lock bench extension clean
+
+$(VENV)/.runtime: requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --require-hashes -r requirements.lock
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	touch $@
+
+run: $(VENV)/.runtime  ## the app on http://127.0.0.1:8000 (SQLite and a key in data/)
+	$(VENV)/bin/gunicorn wsgi:app
+
+test: $(VENV)/.dev  ## every test, with coverage; a throwaway PostgreSQL unless one is given
+	scripts/install-system-deps
+	scripts/with-postgres $(PY) -m pytest --cov=configapp --cov-report=term $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+lock:  ## recompile the lock files (exact versions with hashes)
+	$(VENV)/bin/uv pip compile requirements.in --generate-hashes --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile requirements-dev.in --generate-hashes --python-version 3.11 -o requirements-dev.lock
+
+bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same run
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov

@@ -1,0 +1,77 @@
+"""configapp: the dynamic-configuration backend of an LLM Playground and its extension."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from configapp.adapters.fernet import FernetEncryption, load_keys
+from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
+from configapp.api import register_api
+from configapp.components import Components
+from configapp.domain import InvalidEncryptionKeyError
+from configapp.models import db
+from configapp.schema import MIGRATIONS_DIR, current_revision, head_revision, upgrade_with_lock
+from configapp.security import install_security
+from configapp.service import ConfigurationService
+from configapp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, **config: Any) -> Flask:
+    """Build the app: settings, database, encryption key, services, routes.
+
+    On SQLite the schema is upgraded here. A wrong encryption key stops the start with a
+    message that says what to do. The database connections opened here are closed before
+    returning, so that gunicorn can fork workers from a preloaded app.
+    """
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not settings.is_sqlite},
+        MAX_CONTENT_LENGTH=settings.security.max_request_bytes,
+        API_TITLE="configapp",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.config.update(config)
+    db.init_app(app)
+    Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+
+    with app.app_context():
+        configure_engine(db.engine)
+        if settings.is_sqlite:
+            upgrade_with_lock(settings.data_dir)
+        head = head_revision()
+        schema_current = current_revision(db.engine) == head
+        storage = SqlAlchemyConfigurationStorage()
+        if not settings.is_sqlite and not settings.encryption_keys and not (
+                settings.key_file.is_file()):
+            raise InvalidEncryptionKeyError(
+                "Set ENCRYPTION_KEY: with a shared database every instance needs the same key.")
+        stored = storage.count_api_keys() if schema_current else 0
+        encryption = FernetEncryption(load_keys(settings.encryption_keys, settings.key_file,
+                                                stored))
+        catalog = LiteLLMMetadataCatalog(settings.model_cache_ttl)
+        service = ConfigurationService(storage, encryption, catalog, settings.provider_env)
+        if schema_current:
+            service.check_encryption_key()
+        else:
+            log.warning("The database schema is not at head (%s): run "
+                        "`flask --app wsgi db upgrade`.", head)
+        db.session.remove()
+        db.engine.dispose()
+
+    api = register_api(app)
+    app.extensions["configapp"] = Components(settings, storage, encryption, catalog, service,
+                                             api, head)
+    install_security(app, settings.security)
+    return app

@@ -1,0 +1,86 @@
+"""FernetEncryption and the encryption key's loading: ENCRYPTION_KEY or the key file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from configapp.domain import InvalidEncryptionKeyError
+
+WRONG_KEY_HELP = (
+    "The encryption key cannot decrypt the stored API keys. Restore the key they were "
+    "saved with (ENCRYPTION_KEY, or the backup of data/.encryption_key); run "
+    "`flask --app wsgi config check-key` to see which rows are affected. Nothing was changed."
+)
+
+
+class FernetEncryption:
+    """The EncryptionPort on MultiFernet: the first key encrypts, every key decrypts."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        if not keys:
+            raise InvalidEncryptionKeyError("No encryption key is configured.")
+        try:
+            self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+        except ValueError:
+            raise InvalidEncryptionKeyError(
+                "ENCRYPTION_KEY (or the key file) is not a valid Fernet key: it must be 32 "
+                "url-safe base64-encoded bytes, as made by Fernet.generate_key()."
+            ) from None
+
+    def __repr__(self) -> str:
+        return "FernetEncryption(<keys hidden>)"
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise InvalidEncryptionKeyError(WRONG_KEY_HELP) from None
+
+    def rotate(self, token: str) -> str:
+        """The token re-encrypted under the first key."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise InvalidEncryptionKeyError(WRONG_KEY_HELP) from None
+
+
+def read_key_file(path: Path) -> str:
+    return path.read_text().strip()
+
+
+def create_key_file(path: Path) -> str:
+    """Write a new Fernet key, readable by the owner only; never overwrite one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key.decode()
+
+
+def load_keys(env_keys: Sequence[str], key_file: Path, stored_rows: int) -> list[str]:
+    """ENCRYPTION_KEY's keys, else the key file's, else a new key file (only while no
+    encrypted row exists, so a lost key is never silently replaced)."""
+    if env_keys:
+        return list(env_keys)
+    if key_file.is_file():
+        return [read_key_file(key_file)]
+    if stored_rows:
+        raise InvalidEncryptionKeyError(
+            f"{stored_rows} encrypted API key(s) are stored but {key_file} is missing and "
+            "ENCRYPTION_KEY is not set. Restore the key file from your backup (or set "
+            "ENCRYPTION_KEY); a new key would not open them. Nothing was changed."
+        )
+    try:
+        return [create_key_file(key_file)]
+    except FileExistsError:  # another worker made it first
+        return [read_key_file(key_file)]

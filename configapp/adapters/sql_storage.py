@@ -1,0 +1,245 @@
+"""SqlAlchemyConfigurationStorage: keys, model configs and the revision, in SQL.
+
+Every method is one transaction. Writes are serialised: on SQLite by `BEGIN IMMEDIATE`
+(see `configure_engine`), on PostgreSQL by one transaction-scoped advisory lock, so the
+read-then-write swaps (active key, default model) never race across workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, event, func, select, text, update
+from sqlalchemy.orm import Session
+
+from configapp.domain import ApiKeyConfig, ApiKeyNotFoundError, ModelConfig, NewApiKey
+from configapp.models import (
+    ApiKeyRecord,
+    ModelConfigRecord,
+    SettingsRevisionRecord,
+    db,
+    utcnow,
+)
+
+WRITE_LOCK_ID = 0x636F6E66  # "conf": the advisory lock that serialises writes on PostgreSQL
+IMMEDIATE = "configapp_immediate"
+
+
+def configure_engine(engine: Engine) -> None:
+    """SQLite: WAL, a busy timeout, and BEGIN IMMEDIATE for write transactions."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _key_config(row: ApiKeyRecord) -> ApiKeyConfig:
+    return ApiKeyConfig(
+        id=row.id, provider=row.provider, key_name=row.key_name, masked_key=row.masked_key,
+        api_base=row.api_base, is_active=row.is_active, created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at), last_used_at=_aware(row.last_used_at),
+    )
+
+
+def _model_config(row: ModelConfigRecord) -> ModelConfig:
+    return ModelConfig(model_id=row.model_id, provider=row.provider,
+                       is_default=row.is_default, parameters=dict(row.parameters or {}),
+                       updated_at=_aware(row.updated_at))
+
+
+class SqlAlchemyConfigurationStorage:
+    """The ConfigurationStoragePort on Flask-SQLAlchemy's session."""
+
+    @property
+    def session(self) -> Session:
+        return db.session()
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        session = self.session
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+    @contextmanager
+    def _write(self, bump_revision: bool = True) -> Iterator[Session]:
+        session = self.session
+        if session.in_transaction():
+            session.rollback()
+        connection = session.connection(execution_options={IMMEDIATE: True})
+        try:
+            if connection.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                                {"id": WRITE_LOCK_ID})
+            yield session
+            if bump_revision:
+                session.execute(update(SettingsRevisionRecord)
+                                .values(counter=SettingsRevisionRecord.counter + 1))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def _key_row(self, session: Session, key_id: int) -> ApiKeyRecord:
+        row = session.get(ApiKeyRecord, key_id)
+        if row is None:
+            raise ApiKeyNotFoundError(f"No API key with id {key_id}.")
+        return row
+
+    # ---- keys --------------------------------------------------------------------------
+
+    def add_api_key(self, new: NewApiKey, masked_key: str,
+                    seal: Callable[[int], str]) -> ApiKeyConfig:
+        with self._write() as session:
+            if new.is_active:
+                self._deactivate_provider(session, new.provider)
+            row = ApiKeyRecord(provider=new.provider, key_name=new.key_name,
+                               encrypted_key="", masked_key=masked_key,
+                               api_base=new.api_base, is_active=new.is_active)
+            session.add(row)
+            session.flush()
+            row.encrypted_key = seal(row.id)
+            session.flush()
+            return _key_config(row)
+
+    def _deactivate_provider(self, session: Session, provider: str) -> None:
+        session.execute(update(ApiKeyRecord)
+                        .where(ApiKeyRecord.provider == provider, ApiKeyRecord.is_active)
+                        .values(is_active=False, updated_at=utcnow()))
+
+    def list_api_keys(self, provider: str | None = None) -> list[ApiKeyConfig]:
+        query = select(ApiKeyRecord).order_by(ApiKeyRecord.provider, ApiKeyRecord.id)
+        if provider:
+            query = query.where(ApiKeyRecord.provider == provider)
+        with self._read() as session:
+            return [_key_config(row) for row in session.scalars(query)]
+
+    def get_api_key(self, key_id: int) -> ApiKeyConfig:
+        with self._read() as session:
+            return _key_config(self._key_row(session, key_id))
+
+    def get_encrypted_key(self, key_id: int) -> str:
+        with self._read() as session:
+            return self._key_row(session, key_id).encrypted_key
+
+    def active_api_key(self, provider: str) -> ApiKeyConfig | None:
+        query = select(ApiKeyRecord).where(ApiKeyRecord.provider == provider,
+                                           ApiKeyRecord.is_active)
+        with self._read() as session:
+            row = session.scalars(query).first()
+            return _key_config(row) if row else None
+
+    def providers_with_active_keys(self) -> set[str]:
+        query = select(ApiKeyRecord.provider).where(ApiKeyRecord.is_active).distinct()
+        with self._read() as session:
+            return set(session.scalars(query))
+
+    def update_api_key(self, key_id: int, key_name: str | None,
+                       is_active: bool | None) -> ApiKeyConfig:
+        with self._write() as session:
+            row = self._key_row(session, key_id)
+            if is_active and not row.is_active:
+                self._deactivate_provider(session, row.provider)
+            if key_name is not None:
+                row.key_name = key_name
+            if is_active is not None:
+                row.is_active = is_active
+            row.updated_at = utcnow()
+            session.flush()
+            return _key_config(row)
+
+    def delete_api_key(self, key_id: int) -> ApiKeyConfig:
+        with self._write() as session:
+            row = self._key_row(session, key_id)
+            gone = _key_config(row)
+            session.delete(row)
+            return gone
+
+    def touch_api_key(self, key_id: int) -> None:
+        with self._write(bump_revision=False) as session:
+            session.execute(update(ApiKeyRecord).where(ApiKeyRecord.id == key_id)
+                            .values(last_used_at=utcnow()))
+
+    def sample_encrypted_key(self) -> str | None:
+        query = select(ApiKeyRecord.encrypted_key).order_by(ApiKeyRecord.id.desc()).limit(1)
+        with self._read() as session:
+            return session.scalars(query).first()
+
+    def count_api_keys(self) -> int:
+        with self._read() as session:
+            return session.scalar(select(func.count()).select_from(ApiKeyRecord)) or 0
+
+    # ---- models ------------------------------------------------------------------------
+
+    def _config_row(self, session: Session, model_id: str, provider: str) -> ModelConfigRecord:
+        row = session.scalars(select(ModelConfigRecord)
+                              .where(ModelConfigRecord.model_id == model_id)).first()
+        if row is None:
+            row = ModelConfigRecord(model_id=model_id, provider=provider, is_default=False,
+                                    parameters={})
+            session.add(row)
+        return row
+
+    def select_model(self, model_id: str, provider: str) -> ModelConfig:
+        with self._write() as session:
+            session.execute(update(ModelConfigRecord)
+                            .where(ModelConfigRecord.is_default,
+                                   ModelConfigRecord.model_id != model_id)
+                            .values(is_default=False))
+            row = self._config_row(session, model_id, provider)
+            row.is_default = True
+            row.updated_at = utcnow()
+            session.flush()
+            return _model_config(row)
+
+    def selected_model(self) -> ModelConfig | None:
+        query = select(ModelConfigRecord).where(ModelConfigRecord.is_default)
+        with self._read() as session:
+            row = session.scalars(query).first()
+            return _model_config(row) if row else None
+
+    def get_model_config(self, model_id: str) -> ModelConfig | None:
+        query = select(ModelConfigRecord).where(ModelConfigRecord.model_id == model_id)
+        with self._read() as session:
+            row = session.scalars(query).first()
+            return _model_config(row) if row else None
+
+    def set_parameters(self, model_id: str, provider: str,
+                       parameters: dict[str, Any]) -> ModelConfig:
+        with self._write() as session:
+            row = self._config_row(session, model_id, provider)
+            row.parameters = parameters
+            row.updated_at = utcnow()
+            session.flush()
+            return _model_config(row)
+
+    # ---- revision ----------------------------------------------------------------------
+
+    def revision(self) -> str:
+        query = select(SettingsRevisionRecord.store_id, SettingsRevisionRecord.counter)
+        with self._read() as session:
+            store_id, counter = session.execute(query).one()
+            return f"{store_id}-{counter}"

@@ -1,0 +1,61 @@
+"""API keys: add, list (masked), rename, (de)activate, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from configapp.api.schemas import (
+    ApiKeyCreateSchema,
+    ApiKeySchema,
+    ApiKeyUpdateSchema,
+    ProviderQuerySchema,
+    ProviderSchema,
+)
+from configapp.components import components
+from configapp.domain import ApiKeyConfig, NewApiKey
+
+blp = Blueprint("api_keys", __name__, url_prefix="/api/config",
+                description="Provider API keys, stored encrypted and shown masked")
+
+
+@blp.route("/api-keys")
+class ApiKeys(MethodView):
+    @blp.arguments(ProviderQuerySchema, location="query")
+    @blp.response(200, ApiKeySchema(many=True))
+    def get(self, query: dict[str, Any]) -> list[ApiKeyConfig]:
+        """List the stored keys, masked."""
+        return components().config.list_api_keys(query.get("provider"))
+
+    @blp.arguments(ApiKeyCreateSchema)
+    @blp.response(201, ApiKeySchema)
+    @blp.alt_response(422, description="Invalid input")
+    def post(self, body: dict[str, Any]) -> ApiKeyConfig:
+        """Add a key; it becomes its provider's active key unless is_active is false."""
+        return components().config.add_api_key(NewApiKey(**body))
+
+
+@blp.route("/api-keys/<int(max=2147483647):key_id>")
+class ApiKeyById(MethodView):
+    @blp.arguments(ApiKeyUpdateSchema)
+    @blp.response(200, ApiKeySchema)
+    @blp.alt_response(404, description="No such key")
+    def patch(self, body: dict[str, Any], key_id: int) -> ApiKeyConfig:
+        """Rename a key, or (de)activate it; activating deactivates the provider's others."""
+        return components().config.update_api_key(key_id, **body)
+
+    @blp.response(204)
+    @blp.alt_response(404, description="No such key")
+    def delete(self, key_id: int) -> None:
+        """Delete a key."""
+        components().config.delete_api_key(key_id)
+
+
+@blp.route("/providers")
+class Providers(MethodView):
+    @blp.response(200, ProviderSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Known providers, and where each one's effective key comes from."""
+        return components().config.provider_overview()

@@ -1,0 +1,131 @@
+"""Marshmallow schemas: what the API takes and gives, and the OpenAPI document's source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from configapp.domain import MAX_KEY_LENGTH, MIN_KEY_LENGTH
+
+PROVIDER = fields.String(required=True, validate=validate.Length(1, 64),
+                         metadata={"example": "openai"})
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ApiKeyCreateSchema(StrictSchema):
+    provider = PROVIDER
+    api_key = fields.String(required=True, load_only=True,
+                            validate=validate.Length(MIN_KEY_LENGTH, MAX_KEY_LENGTH))
+    key_name = fields.String(load_default="", validate=validate.Length(max=100))
+    api_base = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=2048),
+                             metadata={"description": "OpenAI-compatible base URL"})
+    is_active = fields.Boolean(load_default=True)
+
+
+class ApiKeyUpdateSchema(StrictSchema):
+    key_name = fields.String(validate=validate.Length(max=100))
+    is_active = fields.Boolean()
+
+    @ma.validates_schema
+    def _not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Give key_name or is_active.")
+
+
+class ApiKeySchema(ma.Schema):
+    id = fields.Integer()
+    provider = fields.String()
+    key_name = fields.String()
+    masked_key = fields.String(metadata={"example": "sk-***1234"})
+    api_base = fields.String(allow_none=True)
+    is_active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
+
+
+class ProviderQuerySchema(StrictSchema):
+    provider = fields.String(validate=validate.Length(1, 64))
+
+
+class ProviderSchema(ma.Schema):
+    name = fields.String()
+    key_source = fields.String(allow_none=True,
+                               metadata={"description": "database, environment or null"})
+    env_var = fields.String(allow_none=True)
+    env_vars = fields.List(fields.String())
+
+
+class ModelQuerySchema(StrictSchema):
+    provider = fields.String(validate=validate.Length(1, 64))
+    q = fields.String(validate=validate.Length(max=200))
+    configured = fields.Boolean(load_default=False)
+
+
+class ModelSchema(ma.Schema):
+    id = fields.String(metadata={"example": "openai/gpt-4o-mini"})
+    provider = fields.String()
+    display_name = fields.String()
+    context_window = fields.Integer(allow_none=True)
+    max_output_tokens = fields.Integer(allow_none=True)
+    input_price_per_million = fields.Float(allow_none=True)
+    output_price_per_million = fields.Float(allow_none=True)
+
+
+class CatalogSchema(ma.Schema):
+    source = fields.String(metadata={"description": "litellm or fallback"})
+    count = fields.Integer()
+    models = fields.List(fields.Nested(ModelSchema))
+
+
+class ParametersSchema(StrictSchema):
+    temperature = fields.Float(allow_nan=False)
+    top_p = fields.Float(allow_nan=False)
+    max_tokens = fields.Integer(strict=True)
+    presence_penalty = fields.Float(allow_nan=False)
+    frequency_penalty = fields.Float(allow_nan=False)
+
+
+class BoundSchema(ma.Schema):
+    low = fields.Float()
+    high = fields.Float()
+    integer = fields.Boolean()
+
+
+class ModelConfigSchema(ma.Schema):
+    model = fields.Nested(ModelSchema)
+    is_default = fields.Boolean()
+    parameters = fields.Dict(keys=fields.String())
+    bounds = fields.Dict(keys=fields.String(), values=fields.Nested(BoundSchema))
+    updated_at = fields.DateTime()
+
+
+class SyncKeySchema(ma.Schema):
+    id = fields.Integer()
+    key_name = fields.String()
+    masked_key = fields.String()
+    api_base = fields.String(allow_none=True)
+    is_active = fields.Boolean()
+
+
+class SyncSelectedSchema(ma.Schema):
+    model = fields.Nested(ModelSchema)
+    parameters = fields.Dict(keys=fields.String())
+
+
+class SyncSchema(ma.Schema):
+    revision = fields.String()
+    keys = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(SyncKeySchema)))
+    selected = fields.Nested(SyncSelectedSchema, allow_none=True)
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String()
+    checks = fields.Dict(keys=fields.String(), values=fields.String())

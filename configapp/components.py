@@ -1,0 +1,30 @@
+"""The objects the composition root builds once per app, and the helper views use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_smorest import Api
+
+from configapp.adapters.fernet import FernetEncryption
+from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
+from configapp.service import ConfigurationService
+from configapp.settings import Settings
+
+
+@dataclass
+class Components:
+    settings: Settings
+    storage: SqlAlchemyConfigurationStorage
+    encryption: FernetEncryption
+    catalog: LiteLLMMetadataCatalog
+    config: ConfigurationService
+    api: Api
+    schema_head: str | None
+
+
+def components() -> Components:
+    """The current app's components (views and CLI commands call this)."""
+    return current_app.extensions["configapp"]

@@ -1,0 +1,79 @@
+"""SQLAlchemy rows. The domain never sees these; the storage adapter converts them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ApiKeyRecord(db.Model):
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        # One active key per provider, held by the database itself.
+        Index("uq_api_keys_active_provider", "provider", unique=True,
+              sqlite_where=text("is_active"), postgresql_where=text("is_active")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), index=True)
+    key_name: Mapped[str] = mapped_column(String(100), default="")
+    encrypted_key: Mapped[str] = mapped_column(Text)
+    masked_key: Mapped[str] = mapped_column(String(32))
+    api_base: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+
+
+class ModelConfigRecord(db.Model):
+    __tablename__ = "model_configs"
+    __table_args__ = (
+        # One default model, held by the database itself.
+        Index("uq_model_configs_one_default", "is_default", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255), unique=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MigrationVersionRecord(db.Model):
+    """One-time data migrations that have run (the .env import is `plan_09_api_keys`)."""
+
+    __tablename__ = "migration_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    details: Mapped[str] = mapped_column(Text, default="")
+
+
+class SettingsRevisionRecord(db.Model):
+    """A single row whose counter moves with every change: the sync ETag."""
+
+    __tablename__ = "settings_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32))
+    counter: Mapped[int] = mapped_column(Integer, default=0)

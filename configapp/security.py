@@ -1,0 +1,74 @@
+"""The HTTP safety net: Host allow-list, same-origin writes, bearer token, CORS, headers."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Flask, Response, request
+
+from configapp.api.errors import error_payload
+from configapp.settings import SecuritySettings
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
+
+
+def host_name(host: str) -> str:
+    """The host without its port: `[::1]:8000` -> `[::1]`, `Example.org:80` -> `example.org`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def install_security(app: Flask, settings: SecuritySettings) -> None:
+    allowed_hosts = {host.lower() for host in settings.allowed_hosts}
+    extension_origins = set(settings.extension_origins)
+
+    def refuse(code: int, message: str) -> tuple[dict[str, Any], int]:
+        return error_payload(code, message), code
+
+    @app.before_request
+    def guard() -> tuple[dict[str, Any], int] | Response | None:
+        # Werkzeug's request.host is the raw Host header, port included.
+        if host_name(request.host) not in allowed_hosts:
+            return refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
+        origin = request.headers.get("Origin")
+        if request.method == "OPTIONS" and origin in extension_origins:
+            return Response(status=204)
+        if request.method in WRITE_METHODS:
+            same_origin = origin is None or origin == request.host_url.rstrip("/")
+            if not (same_origin or origin in extension_origins) or (
+                    origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site"):
+                return refuse(403, "Cross-origin writes are not allowed.")
+            if request.content_length and not request.is_json:
+                return refuse(415, "Send the body as JSON (Content-Type: application/json).")
+        if settings.api_token and request.path.startswith("/api/") and (
+                request.path not in OPEN_API_PATHS) and request.method != "OPTIONS":
+            sent = request.headers.get("Authorization", "")
+            expected = f"Bearer {settings.api_token}"
+            if not hmac.compare_digest(sent.encode(), expected.encode()):
+                return refuse(401, "This server needs its API token: "
+                                   "send Authorization: Bearer <token>.")
+        return None
+
+    @app.after_request
+    def harden(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Content-Security-Policy", CSP)
+        origin = request.headers.get("Origin")
+        if origin and origin in extension_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
+            headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-None-Match"
+            headers["Access-Control-Expose-Headers"] = "ETag"
+            headers["Access-Control-Max-Age"] = "600"
+            headers.add("Vary", "Origin")
+        return response

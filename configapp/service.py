@@ -1,0 +1,270 @@
+"""ConfigurationService: the rules of keys, catalogue, selection and sync."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from configapp.domain import (
+    MAX_KEY_LENGTH,
+    MIN_KEY_LENGTH,
+    PROVIDER_ENV_VARS,
+    ApiKeyConfig,
+    ConfigurationError,
+    InvalidEncryptionKeyError,
+    ModelConfig,
+    ModelInfo,
+    ModelNotFoundError,
+    NewApiKey,
+    ProviderKeyMissingError,
+    SealedKey,
+    check_parameters,
+    mask_key,
+    normalise_provider,
+    parameter_bounds,
+)
+from configapp.ports import ConfigurationStoragePort, EncryptionPort, ModelCatalogPort
+
+audit = logging.getLogger("configapp.audit")
+log = logging.getLogger(__name__)
+
+# OpenAI-compatible servers that LiteLLM routes by these names (used with an api_base).
+LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"})
+KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
+MAX_API_BASE_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    """The key a provider call will use, and where it came from (`database`/`environment`)."""
+
+    provider: str
+    api_key: str
+    api_base: str | None
+    source: str
+    key_id: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ResolvedKey(provider={self.provider!r}, source={self.source!r})"
+
+
+def check_api_base(api_base: str | None) -> str | None:
+    """A usable base URL (http or https, a host, no credentials), or None when empty."""
+    if not api_base:
+        return None
+    parts = urlsplit(api_base.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError("The base URL must be an http:// or https:// URL with a host.")
+    if parts.username or parts.password:
+        raise ConfigurationError("Put the key in the key field, not in the base URL.")
+    return api_base.strip().rstrip("/")
+
+
+class ConfigurationService:
+    """The one place that knows the rules; callers are the API, the CLI and ChatService."""
+
+    def __init__(self, storage: ConfigurationStoragePort, encryption: EncryptionPort,
+                 catalog: ModelCatalogPort, provider_env: Mapping[str, str] | None = None
+                 ) -> None:
+        self.storage = storage
+        self.encryption = encryption
+        self.catalog_source = catalog
+        self.provider_env = dict(provider_env or {})
+
+    # ---- providers -------------------------------------------------------------------
+
+    def known_providers(self) -> frozenset[str]:
+        """Providers a key may be added for: the catalogue's and LiteLLM's usual ones."""
+        return self.catalog_source.catalog().providers | set(PROVIDER_ENV_VARS) | LOCAL_PROVIDERS
+
+    def _known_provider(self, provider: str) -> str:
+        name = normalise_provider(provider)
+        if name not in self.known_providers():
+            raise ConfigurationError(f"Unknown provider '{provider[:64]}'.")
+        return name
+
+    def environment_key(self, provider: str) -> tuple[str, str] | None:
+        """(variable name, key) for a provider's key in the environment, if any."""
+        for name in PROVIDER_ENV_VARS.get(provider, ()):
+            if self.provider_env.get(name):
+                return name, self.provider_env[name]
+        return None
+
+    def provider_overview(self) -> list[dict[str, Any]]:
+        """Each known provider with where its effective key comes from."""
+        in_database = self.storage.providers_with_active_keys()
+        overview = []
+        for provider in sorted(self.known_providers()):
+            env = self.environment_key(provider)
+            source = "database" if provider in in_database else ("environment" if env else None)
+            overview.append({
+                "name": provider,
+                "key_source": source,
+                "env_var": env[0] if env else None,
+                "env_vars": list(PROVIDER_ENV_VARS.get(provider, ())),
+            })
+        return overview
+
+    def configured_providers(self) -> set[str]:
+        """Providers with an active key in the database or a key in the environment."""
+        from_env = {p for p in PROVIDER_ENV_VARS if self.environment_key(p)}
+        return self.storage.providers_with_active_keys() | from_env
+
+    # ---- keys ------------------------------------------------------------------------
+
+    def add_api_key(self, new: NewApiKey) -> ApiKeyConfig:
+        provider = self._known_provider(new.provider)
+        api_key = new.api_key.strip()
+        if not KEY_PATTERN.fullmatch(api_key) or not (
+                MIN_KEY_LENGTH <= len(api_key) <= MAX_KEY_LENGTH):
+            raise ConfigurationError(f"The API key must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} "
+                                     "printable characters with no spaces.")
+        api_base = check_api_base(new.api_base)
+        clean = NewApiKey(provider, api_key, new.key_name.strip(), api_base, new.is_active)
+
+        def seal(row_id: int) -> str:
+            return self.encryption.encrypt(
+                SealedKey(row_id, provider, api_base, api_key).to_plaintext()
+            )
+
+        record = self.storage.add_api_key(clean, mask_key(api_key), seal)
+        audit.info("key added id=%s provider=%s key=%s active=%s",
+                   record.id, provider, record.masked_key, record.is_active)
+        return record
+
+    def list_api_keys(self, provider: str | None = None) -> list[ApiKeyConfig]:
+        return self.storage.list_api_keys(normalise_provider(provider) if provider else None)
+
+    def get_api_key(self, key_id: int) -> ApiKeyConfig:
+        return self.storage.get_api_key(key_id)
+
+    def update_api_key(self, key_id: int, key_name: str | None = None,
+                       is_active: bool | None = None) -> ApiKeyConfig:
+        record = self.storage.update_api_key(
+            key_id, key_name.strip() if key_name is not None else None, is_active
+        )
+        if is_active is not None:
+            audit.info("key %s id=%s provider=%s key=%s",
+                       "activated" if is_active else "deactivated",
+                       record.id, record.provider, record.masked_key)
+        return record
+
+    def delete_api_key(self, key_id: int) -> None:
+        record = self.storage.delete_api_key(key_id)
+        audit.info("key deleted id=%s provider=%s key=%s",
+                   record.id, record.provider, record.masked_key)
+
+    def reveal(self, record: ApiKeyConfig) -> str:
+        """The plaintext of a stored key, after checking the token belongs to this row."""
+        sealed = SealedKey.from_plaintext(
+            self.encryption.decrypt(self.storage.get_encrypted_key(record.id))
+        )
+        if not sealed.matches(record):
+            raise InvalidEncryptionKeyError(
+                f"The stored key {record.id} does not belong to its row; enter it again."
+            )
+        return sealed.api_key
+
+    def resolve_key(self, provider: str) -> ResolvedKey:
+        """The key to use: the active stored key, else the environment's, else an error."""
+        provider = normalise_provider(provider)
+        record = self.storage.active_api_key(provider)
+        if record is not None:
+            resolved = ResolvedKey(provider, self.reveal(record), record.api_base,
+                                   "database", record.id)
+            self.storage.touch_api_key(record.id)
+            audit.info("key used id=%s provider=%s key=%s",
+                       record.id, provider, record.masked_key)
+            return resolved
+        env = self.environment_key(provider)
+        if env is not None:
+            log.warning("Using %s from the environment for %s; add the key in Settings, "
+                        "the environment variable is deprecated.", env[0], provider)
+            return ResolvedKey(provider, env[1], None, "environment")
+        raise ProviderKeyMissingError(
+            f"No API key for {provider}: add one in Settings (API keys)."
+        )
+
+    def check_encryption_key(self) -> None:
+        """Raise InvalidEncryptionKeyError if the configured key cannot open a stored token."""
+        token = self.storage.sample_encrypted_key()
+        if token is not None:
+            self.encryption.decrypt(token)
+
+    # ---- catalogue and selection ------------------------------------------------------
+
+    def catalog(self, provider: str | None = None, query: str | None = None,
+                configured: bool = False) -> tuple[str, list[ModelInfo]]:
+        """(source, models) filtered by provider, a search text and configured providers."""
+        catalog = self.catalog_source.catalog()
+        models: list[ModelInfo] = list(catalog.models)
+        if provider:
+            wanted = normalise_provider(provider)
+            models = [m for m in models if m.provider == wanted]
+        if configured:
+            providers = self.configured_providers()
+            models = [m for m in models if m.provider in providers]
+        if query:
+            needle = query.strip().lower()
+            models = [m for m in models
+                      if needle in m.id.lower() or needle in m.display_name.lower()]
+        return catalog.source, models
+
+    def get_model(self, model_id: str) -> ModelInfo:
+        model = self.catalog_source.catalog().by_id.get(model_id)
+        if model is None:
+            raise ModelNotFoundError(f"Unknown model '{model_id[:200]}'.")
+        return model
+
+    def select_model(self, model_id: str) -> ModelConfig:
+        model = self.get_model(model_id)
+        config = self.storage.select_model(model.id, model.provider)
+        audit.info("default model changed model=%s", model.id)
+        return config
+
+    def selected_model(self) -> tuple[ModelInfo, ModelConfig]:
+        config = self.storage.selected_model()
+        if config is None:
+            raise ModelNotFoundError("No default model is chosen yet: select one in Settings.")
+        return self.model_info_for(config), config
+
+    def model_info_for(self, config: ModelConfig) -> ModelInfo:
+        """The catalogue's entry for a stored model, or a bare one if it left the catalogue."""
+        model = self.catalog_source.catalog().by_id.get(config.model_id)
+        return model or ModelInfo(config.model_id, config.provider,
+                                  config.model_id.split("/", 1)[-1])
+
+    def set_parameters(self, model_id: str, parameters: dict[str, Any]) -> ModelConfig:
+        model = self.get_model(model_id)
+        return self.storage.set_parameters(model.id, model.provider,
+                                           check_parameters(model, parameters))
+
+    @staticmethod
+    def bounds(model: ModelInfo) -> dict[str, dict[str, Any]]:
+        return {name: asdict(bound) for name, bound in parameter_bounds(model).items()}
+
+    # ---- sync ----------------------------------------------------------------------
+
+    def revision(self) -> str:
+        return self.storage.revision()
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the extension caches. The revision is read first, so it never claims
+        more than the content holds."""
+        revision = self.storage.revision()
+        keys: dict[str, list[dict[str, Any]]] = {}
+        for record in self.storage.list_api_keys():
+            keys.setdefault(record.provider, []).append({
+                "id": record.id, "key_name": record.key_name, "masked_key": record.masked_key,
+                "api_base": record.api_base, "is_active": record.is_active,
+            })
+        config = self.storage.selected_model()
+        selected = None
+        if config is not None:
+            selected = {"model": asdict(self.model_info_for(config)),
+                        "parameters": config.parameters}
+        return {"revision": revision, "keys": keys, "selected": selected}

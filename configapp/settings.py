@@ -1,0 +1,91 @@
+"""Settings read once from the environment into typed objects; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from configapp.domain import PROVIDER_ENV_VARS
+
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """What the HTTP layer enforces: hosts, origins, token and sizes."""
+
+    api_token: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    extension_origins: tuple[str, ...] = ()
+    max_request_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs to build the app."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    env_file: Path = Path(".env")
+    config_file: Path = Path("configs/default.yaml")
+    model_cache_ttl: int = 300
+    provider_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            path = (self.data_dir / "configapp.db").resolve()
+            object.__setattr__(self, "database_url", f"sqlite:///{path}")
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / ".encryption_key"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the process environment (CONFIGAPP_*, ENCRYPTION_KEY)."""
+        env = os.environ if environ is None else environ
+        env_file = Path(env.get("CONFIGAPP_ENV_FILE", ".env"))
+        return cls(
+            data_dir=Path(env.get("CONFIGAPP_DATA_DIR", "data")),
+            database_url=env.get("CONFIGAPP_DATABASE_URL", ""),
+            encryption_keys=_split(env.get("ENCRYPTION_KEY")),
+            env_file=env_file,
+            config_file=Path(env.get("CONFIGAPP_CONFIG_FILE", "configs/default.yaml")),
+            model_cache_ttl=int(env.get("CONFIGAPP_MODEL_CACHE_TTL", "300")),
+            provider_env=provider_keys_from_environment(env, env_file),
+            security=SecuritySettings(
+                api_token=env.get("CONFIGAPP_API_TOKEN") or None,
+                allowed_hosts=_split(env.get("CONFIGAPP_ALLOWED_HOSTS")) or DEFAULT_ALLOWED_HOSTS,
+                extension_origins=_split(env.get("CONFIGAPP_EXTENSION_ORIGINS")),
+            ),
+        )
+
+
+def provider_keys_from_environment(env: Mapping[str, str], env_file: Path) -> dict[str, str]:
+    """Provider keys set in the real environment, by variable name.
+
+    A value that only came from the legacy .env file (which `flask` loads into the
+    environment) is not counted: that file is imported once, and after that the database
+    is the source of truth, so a key deleted in Settings must not come back from it.
+    """
+    legacy = dotenv_values(env_file) if env_file.is_file() else {}
+    return {
+        name: env[name]
+        for names in PROVIDER_ENV_VARS.values()
+        for name in names
+        if env.get(name) and legacy.get(name) != env[name]
+    }

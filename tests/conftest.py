@@ -1,0 +1,111 @@
+"""Shared fixtures: settings on a temporary data folder, the app on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from configapp import create_app
+from configapp.settings import SecuritySettings, Settings
+
+POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"]
+CANARY_KEY = "sk-canary-" + "c4n4ry" * 5 + "Zq9W"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    if not POSTGRES_URL:
+        pytest.skip("CONFIGAPP_TEST_DATABASE_URL is not set (`make test` sets it)")
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """A new, empty database on the test server; its URL."""
+    name = f"configapp_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def upgrade_postgres(settings: Settings) -> None:
+    """What an operator does before the first start: `flask --app wsgi db upgrade`."""
+    result = create_app(settings).test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest,
+                  fernet_key: str):
+    """A factory of Settings on this test's data folder and database."""
+    database_url = ""
+    if backend == "postgresql":
+        database_url = fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+    def build(**overrides) -> Settings:
+        values = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "env_file": tmp_path / ".env",
+            "config_file": tmp_path / "default.yaml",
+            "provider_env": {},
+            "security": SecuritySettings(),
+        }
+        if backend == "postgresql":
+            values["encryption_keys"] = (fernet_key,)
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:
+    built = make_settings()
+    if not built.is_sqlite:
+        upgrade_postgres(built)
+    return built
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    with app.app_context():
+        from configapp.models import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()

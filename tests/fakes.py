@@ -1,0 +1,149 @@
+"""Fakes of the ports, for unit tests of the rules (never for adapter tests)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from configapp.domain import (
+    ApiKeyConfig,
+    ApiKeyNotFoundError,
+    Catalog,
+    InvalidEncryptionKeyError,
+    ModelConfig,
+    ModelInfo,
+    NewApiKey,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeEncryption:
+    """Reversible and keyed, so a wrong key is detectable: enough for the rules."""
+
+    def __init__(self, key: str = "k1") -> None:
+        self.key = key
+
+    def encrypt(self, plaintext: str) -> str:
+        return f"{self.key}:{plaintext[::-1]}"
+
+    def decrypt(self, token: str) -> str:
+        key, _, body = token.partition(":")
+        if key != self.key:
+            raise InvalidEncryptionKeyError("wrong key")
+        return body[::-1]
+
+
+class FakeCatalog:
+    def __init__(self, *models: ModelInfo, source: str = "litellm") -> None:
+        self._catalog = Catalog(source, models or (
+            ModelInfo("openai/gpt-4o-mini", "openai", "gpt-4o-mini", 128000, 16384, 0.15, 0.6),
+            ModelInfo("anthropic/claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5",
+                      200000, 64000, 3.0, 15.0),
+            ModelInfo("gemini/gemini-2.5-flash", "gemini", "gemini-2.5-flash",
+                      1048576, 65536, 0.3, 2.5),
+        ))
+
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+
+class FakeStorage:
+    def __init__(self) -> None:
+        self.keys: dict[int, ApiKeyConfig] = {}
+        self.tokens: dict[int, str] = {}
+        self.models: dict[str, ModelConfig] = {}
+        self.counter = 0
+        self._ids = itertools.count(1)
+
+    def _changed(self) -> None:
+        self.counter += 1
+
+    def add_api_key(self, new: NewApiKey, masked_key: str,
+                    seal: Callable[[int], str]) -> ApiKeyConfig:
+        if new.is_active:
+            self._deactivate(new.provider)
+        key_id = next(self._ids)
+        record = ApiKeyConfig(key_id, new.provider, new.key_name, masked_key, new.api_base,
+                              new.is_active, now(), now())
+        self.keys[key_id] = record
+        self.tokens[key_id] = seal(key_id)
+        self._changed()
+        return record
+
+    def _deactivate(self, provider: str) -> None:
+        for key_id, record in self.keys.items():
+            if record.provider == provider and record.is_active:
+                self.keys[key_id] = replace(record, is_active=False)
+
+    def list_api_keys(self, provider: str | None = None) -> list[ApiKeyConfig]:
+        return [r for r in self.keys.values() if provider in (None, r.provider)]
+
+    def get_api_key(self, key_id: int) -> ApiKeyConfig:
+        if key_id not in self.keys:
+            raise ApiKeyNotFoundError(f"No API key with id {key_id}.")
+        return self.keys[key_id]
+
+    def get_encrypted_key(self, key_id: int) -> str:
+        self.get_api_key(key_id)
+        return self.tokens[key_id]
+
+    def active_api_key(self, provider: str) -> ApiKeyConfig | None:
+        return next((r for r in self.keys.values()
+                     if r.provider == provider and r.is_active), None)
+
+    def providers_with_active_keys(self) -> set[str]:
+        return {r.provider for r in self.keys.values() if r.is_active}
+
+    def update_api_key(self, key_id: int, key_name: str | None,
+                       is_active: bool | None) -> ApiKeyConfig:
+        record = self.get_api_key(key_id)
+        if is_active:
+            self._deactivate(record.provider)
+        record = replace(record,
+                         key_name=record.key_name if key_name is None else key_name,
+                         is_active=record.is_active if is_active is None else is_active)
+        self.keys[key_id] = record
+        self._changed()
+        return record
+
+    def delete_api_key(self, key_id: int) -> ApiKeyConfig:
+        record = self.get_api_key(key_id)
+        del self.keys[key_id], self.tokens[key_id]
+        self._changed()
+        return record
+
+    def touch_api_key(self, key_id: int) -> None:
+        self.keys[key_id] = replace(self.keys[key_id], last_used_at=now())
+
+    def sample_encrypted_key(self) -> str | None:
+        return next(iter(self.tokens.values()), None)
+
+    def select_model(self, model_id: str, provider: str) -> ModelConfig:
+        for key, config in self.models.items():
+            self.models[key] = replace(config, is_default=False)
+        config = self.models.get(model_id) or ModelConfig(model_id, provider, False, {}, now())
+        self.models[model_id] = replace(config, is_default=True)
+        self._changed()
+        return self.models[model_id]
+
+    def selected_model(self) -> ModelConfig | None:
+        return next((c for c in self.models.values() if c.is_default), None)
+
+    def get_model_config(self, model_id: str) -> ModelConfig | None:
+        return self.models.get(model_id)
+
+    def set_parameters(self, model_id: str, provider: str,
+                       parameters: dict[str, Any]) -> ModelConfig:
+        config = self.models.get(model_id) or ModelConfig(model_id, provider, False, {}, now())
+        self.models[model_id] = replace(config, parameters=parameters)
+        self._changed()
+        return self.models[model_id]
+
+    def revision(self) -> str:
+        return f"fake-{self.counter}"

@@ -1,0 +1,95 @@
+"""Catalogue, selection and parameters through the API."""
+
+import json
+
+import pytest
+
+from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog, litellm_metadata_path
+
+
+def test_the_catalogue_comes_from_litellms_metadata(client):
+    body = client.get("/api/config/models").get_json()
+    assert body["source"] == "litellm"
+    assert body["count"] == len(body["models"]) > 1000
+    models = {m["id"]: m for m in body["models"]}
+    mini = models["openai/gpt-4o-mini"]
+    assert mini["provider"] == "openai" and mini["context_window"] == 128000
+    assert mini["max_output_tokens"] == 16384
+    assert mini["input_price_per_million"] == pytest.approx(0.15)
+    assert "gemini/gemini-2.5-flash" in models
+
+
+def test_catalogue_filters(client):
+    body = client.get("/api/config/models?provider=anthropic&q=sonnet").get_json()
+    assert body["models"] and all(m["provider"] == "anthropic" and "sonnet" in m["id"]
+                                  for m in body["models"])
+    assert client.get("/api/config/models?configured=true").get_json()["count"] == 0
+    client.post("/api/config/api-keys", json={"provider": "gemini", "api_key": "AIza-gem-1234"})
+    configured = client.get("/api/config/models?configured=true").get_json()["models"]
+    assert configured and {m["provider"] for m in configured} == {"gemini"}
+    assert client.get("/api/config/models?configured=maybe").status_code == 422
+    assert client.get("/api/config/models?q=" + "x" * 300).status_code == 422
+
+
+def test_selection_and_parameters_persist(client):
+    assert client.get("/api/config/models/selected").status_code == 404
+    response = client.post("/api/config/models/anthropic/claude-sonnet-4-5/select")
+    assert response.status_code == 200
+    assert response.get_json()["bounds"]["temperature"]["high"] == 1.0
+    response = client.put("/api/config/models/anthropic/claude-sonnet-4-5/parameters",
+                          json={"temperature": 0.3, "max_tokens": 64000, "top_p": 0.9})
+    assert response.status_code == 200
+    selected = client.get("/api/config/models/selected").get_json()
+    assert selected["model"]["id"] == "anthropic/claude-sonnet-4-5"
+    assert selected["parameters"] == {"temperature": 0.3, "max_tokens": 64000, "top_p": 0.9}
+    client.post("/api/config/models/openai/gpt-4o-mini/select")
+    assert client.get("/api/config/models/selected").get_json()["model"]["id"] == (
+        "openai/gpt-4o-mini")
+
+
+@pytest.mark.parametrize("params", [
+    {"temperature": 5}, {"max_tokens": 16385}, {"max_tokens": 0}, {"top_p": 2},
+    {"temperature": "warm"}, {"unknown": 1}, {"max_tokens": 1.5},
+])
+def test_parameters_outside_the_models_limits_are_422_and_change_nothing(client, params):
+    client.put("/api/config/models/openai/gpt-4o-mini/parameters", json={"temperature": 1})
+    response = client.put("/api/config/models/openai/gpt-4o-mini/parameters", json=params)
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == set(params)
+    client.post("/api/config/models/openai/gpt-4o-mini/select")
+    assert client.get("/api/config/models/selected").get_json()["parameters"] == {
+        "temperature": 1.0}
+
+
+def test_unknown_models_are_404(client):
+    assert client.post("/api/config/models/openai/gpt-99/select").status_code == 404
+    assert client.put("/api/config/models/nope/parameters",
+                      json={"temperature": 1}).status_code == 404
+
+
+def test_the_fallback_list_answers_when_the_metadata_cannot_be_read(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    catalog = LiteLLMMetadataCatalog(metadata_path=broken).catalog()
+    assert catalog.source == "fallback"
+    assert "openai/gpt-4o-mini" in catalog.by_id
+    assert "gemini/gemini-2.5-flash" in catalog.by_id
+
+
+def test_the_catalogue_is_cached_for_its_ttl(tmp_path):
+    path = tmp_path / "meta.json"
+    entry = {"litellm_provider": "openai", "mode": "chat", "max_output_tokens": 10}
+    path.write_text(json.dumps({"m1": entry}))
+    catalog = LiteLLMMetadataCatalog(ttl_seconds=300, metadata_path=path)
+    assert [m.id for m in catalog.catalog().models] == ["openai/m1"]
+    path.write_text(json.dumps({"m1": entry, "m2": entry}))
+    assert [m.id for m in catalog.catalog().models] == ["openai/m1"]
+    fresh = LiteLLMMetadataCatalog(ttl_seconds=0, metadata_path=path)
+    assert len(fresh.catalog().models) == 2
+
+
+def test_the_metadata_is_found_without_importing_litellm():
+    import sys
+
+    assert litellm_metadata_path().is_file()
+    assert "litellm" not in sys.modules

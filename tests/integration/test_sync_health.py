@@ -1,0 +1,36 @@
+"""Sync snapshot with ETags, health and readiness, the OpenAPI document."""
+
+
+def test_sync_gives_a_snapshot_with_a_strong_etag_and_304_when_unchanged(client):
+    client.post("/api/config/api-keys", json={"provider": "openai", "api_key": "sk-sync-9999"})
+    client.post("/api/config/models/openai/gpt-4o-mini/select")
+    response = client.get("/api/config/sync")
+    assert response.status_code == 200
+    etag = response.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    body = response.get_json()
+    assert body["keys"]["openai"][0]["masked_key"] == "sk-***9999"
+    assert body["selected"]["model"]["id"] == "openai/gpt-4o-mini"
+    assert body["revision"] == etag.strip('"')
+    again = client.get("/api/config/sync", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    client.put("/api/config/models/openai/gpt-4o-mini/parameters", json={"temperature": 0.5})
+    changed = client.get("/api/config/sync", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["selected"]["parameters"] == {"temperature": 0.5}
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "schema": "ok",
+                                          "encryption_key": "ok"}
+
+
+def test_the_openapi_document_and_docs_page(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert "/api/config/api-keys" in spec["paths"]
+    assert "/api/config/models/{model_id}/select" in spec["paths"]
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and b"/api/config/sync" in page.data
