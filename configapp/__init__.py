@@ -15,6 +15,7 @@ from configapp.api import register_api
 from configapp.components import Components
 from configapp.domain import InvalidEncryptionKeyError
 from configapp.models import db
+from configapp.pages import blp as pages_blueprint
 from configapp.schema import MIGRATIONS_DIR, current_revision, head_revision, upgrade_with_lock
 from configapp.security import install_security
 from configapp.service import ConfigurationService
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         db.engine.dispose()
 
     api = register_api(app)
+    app.register_blueprint(pages_blueprint)
     app.extensions["configapp"] = Components(settings, storage, encryption, catalog, service,
                                              api, head)
     install_security(app, settings.security)

@@ -1,0 +1,235 @@
+// The Chat view: a conversation with the default model, tokens shown as they stream in,
+// a Stop button, and errors in words. Given an element, an API client and the URL of the
+// Settings page; it keeps the conversation in memory only.
+
+import { ApiError } from "./api-client.js";
+import { busyButton, el, replaceChildren, statusLine, uniqueId } from "./dom.js";
+import { formatError, formatTokens } from "./format.js";
+import { providerLabel } from "./providers.js";
+import { readEvents } from "./sse.js";
+
+/**
+ * What one server-sent event of POST /api/chat means:
+ * { type: "delta", text } | { type: "done", info } | { type: "error", message } | null.
+ */
+export function interpretChatEvent({ event, data }) {
+  if (data === "[DONE]") return { type: "done", info: {} };
+  let payload;
+  try {
+    payload = JSON.parse(data);
+  } catch {
+    return event === "error" ? { type: "error", message: data } : null;
+  }
+  if (event === "error" || (payload && payload.error)) {
+    const error = payload.error;
+    const message = payload.message || (error && error.message) || String(error || data);
+    return { type: "error", message };
+  }
+  if (event === "done" || event === "end" || payload.done === true) {
+    return { type: "done", info: payload };
+  }
+  const text = typeof payload.delta === "string" ? payload.delta
+    : typeof payload.content === "string" ? payload.content
+      : payload.choices && payload.choices[0] && payload.choices[0].delta
+        && payload.choices[0].delta.content;
+  return typeof text === "string" ? { type: "delta", text } : null;
+}
+
+/** The text of a non-streamed JSON answer, whichever of the usual shapes it has. */
+function answerText(body) {
+  if (!body) return "";
+  if (typeof body.content === "string") return body.content;
+  if (body.message && typeof body.message.content === "string") return body.message.content;
+  const choice = body.choices && body.choices[0];
+  return (choice && choice.message && choice.message.content) || "";
+}
+
+/**
+ * mountChat(root, { client, settingsUrl }) -> { newConversation }
+ * settingsUrl: where "change the model" and "add a key" lead.
+ */
+export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
+  const modelsUrl = `${settingsUrl}#settings-models`;
+  const keysUrl = `${settingsUrl}#settings-keys`;
+  const history = []; // { role, content } as sent to the server
+  let controller = null;
+  let model = null;
+
+  const modelName = el("span", { className: "model-name" }, "Loading the model…");
+  const modelLink = el("a", { href: modelsUrl, className: "change-model" }, "Change model");
+  const newButton = el("button", { type: "button", className: "quiet" }, "New conversation");
+  const modelBar = el("div", { className: "model-bar" },
+    el("span", { className: "model-label" }, "Model"), modelName, modelLink, newButton);
+
+  const emptyState = el("li", { className: "empty-chat" },
+    el("strong", {}, "Start a conversation."),
+    " Your messages go to the default model; answers appear as they are written.");
+  const log = el("ol", { className: "messages", role: "log", "aria-live": "polite",
+                         "aria-label": "Conversation" }, emptyState);
+
+  const inputId = uniqueId("message");
+  const input = el("textarea", { id: inputId, name: "message", rows: 3, required: true,
+                                 placeholder: "Write a message…  (Enter sends, Shift+Enter "
+                                   + "adds a line)" });
+  const sendButton = el("button", { type: "submit", className: "primary" }, "Send");
+  const stopButton = el("button", { type: "button", className: "danger" }, "Stop");
+  stopButton.hidden = true;
+  const status = statusLine("chat-status");
+  const form = el("form", { className: "composer", "aria-label": "Send a message" },
+    el("label", { for: inputId, className: "visually-hidden" }, "Message"),
+    input,
+    el("div", { className: "composer-actions" }, stopButton, sendButton));
+
+  replaceChildren(root, el("div", { className: "chat-ui" }, modelBar, log, status.node, form));
+
+  function bubble(role, text = "") {
+    const body = el("div", { className: "bubble-text" });
+    const textNode = document.createTextNode(text);
+    body.append(textNode);
+    const item = el("li", { className: `message message-${role}` },
+      el("span", { className: "message-role" }, role === "user" ? "You" : "Assistant"),
+      body);
+    emptyState.remove();
+    log.append(item);
+    item.scrollIntoView({ block: "end" });
+    return { item, body, textNode };
+  }
+
+  function setStreaming(on) {
+    stopButton.hidden = !on;
+    sendButton.hidden = on;
+    input.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function explain(error) {
+    if (error instanceof ApiError && error.status === 409) {
+      const provider = model ? providerLabel(model.provider) : "this provider";
+      return [`No API key for ${provider}. `, el("a", { href: keysUrl }, "Add one in Settings"),
+        "."];
+    }
+    if (error instanceof ApiError && error.status === 502) {
+      return [`The provider answered with an error: ${error.message}`];
+    }
+    if (error instanceof ApiError && error.status === 404 && !model) {
+      return ["No default model is chosen yet. ", el("a", { href: modelsUrl }, "Choose one in "
+        + "Settings"), "."];
+    }
+    return [formatError(error)];
+  }
+
+  async function send(text) {
+    const user = { role: "user", content: text };
+    history.push(user);
+    const userBubble = bubble("user", text);
+    const answer = bubble("assistant");
+    answer.item.classList.add("streaming");
+    answer.body.append(el("span", { className: "cursor", "aria-hidden": "true" }));
+    status.show("busy", "Waiting for the model…");
+    setStreaming(true);
+    controller = new AbortController();
+    const started = performance.now();
+    let received = "";
+    let outcome = "done";
+    try {
+      const response = await client.chatStream({ messages: history }, { signal: controller.signal });
+      const type = response.headers.get("Content-Type") || "";
+      if (type.includes("text/event-stream")) {
+        status.show("busy", "The model is answering…");
+        for await (const message of readEvents(response.body)) {
+          const meaning = interpretChatEvent(message);
+          if (!meaning) continue;
+          if (meaning.type === "delta") {
+            received += meaning.text;
+            answer.textNode.data = received;
+          } else if (meaning.type === "error") {
+            throw new ApiError(502, meaning.message);
+          } else if (meaning.type === "done") break;
+        }
+      } else {
+        received = answerText(await response.json());
+        answer.textNode.data = received;
+      }
+    } catch (error) {
+      outcome = error && error.name === "AbortError" ? "stopped" : error;
+    } finally {
+      controller = null;
+      setStreaming(false);
+      answer.item.classList.remove("streaming");
+      const cursor = answer.body.querySelector(".cursor");
+      if (cursor) cursor.remove();
+    }
+
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (outcome === "done" || (outcome === "stopped" && received)) {
+      history.push({ role: "assistant", content: received });
+      const note = outcome === "stopped" ? `Stopped after ${seconds} s` : `${seconds} s`;
+      answer.item.append(el("span", { className: "message-meta" }, note));
+      if (outcome === "stopped") answer.item.classList.add("stopped");
+      status.show(outcome === "stopped" ? "info" : "ok",
+        outcome === "stopped" ? "Stopped. The partial answer is kept." : "Answered.");
+      return;
+    }
+    // Nothing came back: undo the exchange, and give the text back to edit or resend.
+    history.pop();
+    answer.item.remove();
+    userBubble.item.remove();
+    if (!history.length) log.append(emptyState);
+    if (!input.value) input.value = text;
+    if (outcome === "stopped") status.show("info", "Stopped before the model answered.");
+    else status.show("error", ...explain(outcome));
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || controller) return;
+    input.value = "";
+    send(text);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  stopButton.addEventListener("click", () => {
+    if (controller) controller.abort();
+  });
+  root.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && controller) controller.abort();
+  });
+  newButton.addEventListener("click", () => {
+    if (controller) controller.abort();
+    history.length = 0;
+    replaceChildren(log, emptyState);
+    status.clear();
+    input.focus();
+  });
+
+  async function loadModel() {
+    const done = busyButton(sendButton, "Loading…");
+    try {
+      const selected = await client.selectedModel();
+      model = selected ? selected.model : null;
+      if (model) {
+        replaceChildren(modelName, el("strong", {}, model.display_name), " ",
+          el("code", {}, model.id), " ",
+          el("span", { className: "model-meta" }, formatTokens(model.context_window)));
+        modelLink.textContent = "Change model";
+      } else {
+        replaceChildren(modelName, "No default model chosen yet");
+        modelLink.textContent = "Choose a model in Settings";
+      }
+    } catch (error) {
+      replaceChildren(modelName, "Unknown");
+      status.show("error", `Could not load the default model: ${formatError(error)}`);
+    } finally {
+      done();
+    }
+  }
+
+  loadModel();
+  input.focus();
+
+  return { newConversation: () => newButton.click() };
+}

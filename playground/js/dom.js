@@ -1,0 +1,90 @@
+// Building DOM nodes from data: text goes in with textContent, never as HTML.
+
+/**
+ * el("button", { type: "button", className: "x", onclick: fn, dataset: {id: 1} }, "Text", node)
+ * Properties are set as DOM properties (className, hidden, disabled, value...); keys with a
+ * dash (aria-*, data-*, for) are set as attributes. Children are nodes or strings (text).
+ */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (key.includes("-") || key === "for" || key === "role") {
+      node.setAttribute(key, value === true ? "" : String(value));
+    } else node[key] = value;
+  }
+  append(node, children);
+  return node;
+}
+
+export function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replace a node's children. */
+export function replaceChildren(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
+}
+
+let uniqueCounter = 0;
+
+/** A fresh id for label/for and aria-describedby pairs. */
+export function uniqueId(prefix) {
+  uniqueCounter += 1;
+  return `${prefix}-${uniqueCounter}`;
+}
+
+/**
+ * A status line that says what is happening and what happened: kind is "busy", "ok",
+ * "error" or "info". It is a polite live region, so screen readers hear it too.
+ */
+export function statusLine(className = "") {
+  const node = el("p", { className: `status ${className}`.trim(), role: "status",
+                         "aria-live": "polite" });
+  node.hidden = true;
+  return {
+    node,
+    show(kind, ...content) {
+      node.className = `status status-${kind} ${className}`.trim();
+      node.hidden = false;
+      replaceChildren(node, ...content);
+    },
+    clear() {
+      node.hidden = true;
+      node.replaceChildren();
+    },
+  };
+}
+
+/** Mark a button as working: disabled, with a spinner and another label, until done(). */
+export function busyButton(button, label) {
+  const original = [...button.childNodes];
+  const wasDisabled = button.disabled;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  replaceChildren(button, el("span", { className: "spinner", "aria-hidden": "true" }), label);
+  return function done() {
+    button.removeAttribute("aria-busy");
+    button.replaceChildren(...original);
+    button.disabled = wasDisabled;
+  };
+}
+
+/** Call fn at most once per `wait` ms, after the calls stop. */
+export function debounce(fn, wait) {
+  let timer = null;
+  const debounced = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), wait);
+  };
+  debounced.cancel = () => clearTimeout(timer);
+  return debounced;
+}

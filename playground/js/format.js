@@ -1,0 +1,64 @@
+// Numbers, prices and times as a person reads them.
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+const whole = new Intl.NumberFormat();
+
+/** "Nov 28, 2026, 9:41 AM", or the fallback for no date. */
+export function formatDateTime(iso, fallback = "never") {
+  if (!iso) return fallback;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? fallback : dateTime.format(date);
+}
+
+/** "3 minutes ago", "yesterday", "in 2 days". */
+export function formatRelative(iso, now = Date.now()) {
+  if (!iso) return "";
+  const seconds = (new Date(iso).getTime() - now) / 1000;
+  if (Number.isNaN(seconds)) return "";
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  const steps = [[60, "second"], [60, "minute"], [24, "hour"], [30, "day"], [12, "month"]];
+  let value = seconds;
+  for (const [size, unit] of steps) {
+    if (Math.abs(value) < size) return relative.format(Math.round(value), unit);
+    value /= size;
+  }
+  return relative.format(Math.round(value), "year");
+}
+
+/** 128000 -> "128K tokens". */
+export function formatTokens(count) {
+  return typeof count === "number" ? `${compact.format(count)} tokens` : "context unknown";
+}
+
+export function formatInteger(value) {
+  return whole.format(value);
+}
+
+/** Dollars per million tokens: "$0.15", "$0.0375", "free". */
+export function formatPrice(perMillion) {
+  if (typeof perMillion !== "number") return "?";
+  if (perMillion === 0) return "free";
+  const digits = perMillion >= 1 ? 2 : Math.min(6, 2 + Math.ceil(-Math.log10(perMillion)));
+  return `$${perMillion.toFixed(digits).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+}
+
+/** "$0.15 in / $0.60 out per 1M tokens", or "price unknown". */
+export function formatPricing(model) {
+  const known = [model.input_price_per_million, model.output_price_per_million]
+    .some((price) => typeof price === "number");
+  if (!known) return "price unknown";
+  return `${formatPrice(model.input_price_per_million)} in · `
+    + `${formatPrice(model.output_price_per_million)} out per 1M tokens`;
+}
+
+/** An ApiError (or any error) as one sentence, with the fields the server complained of. */
+export function formatError(error) {
+  const message = (error && error.message) || String(error);
+  const errors = error && error.errors && typeof error.errors === "object" ? error.errors : null;
+  if (!errors) return message;
+  const details = Object.entries(errors)
+    .map(([name, problems]) => `${name}: ${[].concat(problems).join(" ")}`)
+    .join("; ");
+  return message.includes(details) ? message : `${message} (${details})`;
+}

@@ -1,0 +1,284 @@
+// Settings, API keys: add a key, list the stored ones (masked), (de)activate, test, delete,
+// and where each provider's effective key comes from.
+
+import { busyButton, el, replaceChildren, statusLine, uniqueId } from "./dom.js";
+import { formatDateTime, formatError, formatRelative } from "./format.js";
+import { POPULAR_PROVIDERS, keySourceText, providerLabel, sortProviders } from "./providers.js";
+
+const RESULT_LABELS = {
+  valid: "Valid",
+  invalid_key: "Invalid key",
+  forbidden: "Forbidden",
+  rate_limited: "Rate limited",
+  unreachable: "Unreachable",
+  bad_base_url: "Bad base URL",
+  provider_error: "Provider error",
+};
+
+function field(labelText, control, hint) {
+  const hintNode = hint ? el("small", { className: "hint", id: uniqueId("hint") }, hint) : null;
+  if (hintNode) control.setAttribute("aria-describedby", hintNode.id);
+  return el("div", { className: "field" },
+    el("label", { for: control.id }, labelText), control, hintNode);
+}
+
+function timeNode(iso, fallback) {
+  if (!iso) return el("span", {}, fallback);
+  return el("time", { dateTime: iso, title: formatDateTime(iso) }, formatRelative(iso));
+}
+
+/**
+ * The API keys section. context: { client, isReadOnly(), changed(what) }.
+ * Returns { node, setProviders(providers), load(), applyReadOnly() }.
+ */
+export function createKeysSection(context) {
+  const { client } = context;
+  let providers = [];
+  let keys = [];
+
+  const providerSelect = el("select", { id: uniqueId("provider"), name: "provider",
+                                        required: true, "data-write": "" });
+  const nameInput = el("input", { id: uniqueId("key-name"), name: "key_name", type: "text",
+                                  maxLength: 100, autocomplete: "off",
+                                  placeholder: "e.g. personal, team", "data-write": "" });
+  const keyInput = el("input", { id: uniqueId("api-key"), name: "api_key", type: "password",
+                                 required: true, minLength: 8, maxLength: 1000,
+                                 autocomplete: "off", spellcheck: false,
+                                 autocapitalize: "off", placeholder: "sk-…",
+                                 "data-write": "" });
+  const baseInput = el("input", { id: uniqueId("api-base"), name: "api_base", type: "url",
+                                  maxLength: 2048, autocomplete: "off",
+                                  placeholder: "https://my-server.example/v1",
+                                  "data-write": "" });
+  const addButton = el("button", { type: "submit", className: "primary", "data-write": "" },
+    "Add key");
+  const formStatus = statusLine();
+  const form = el("form", { className: "key-form", "aria-label": "Add an API key" },
+    field("Provider", providerSelect),
+    field("Key name (optional)", nameInput),
+    field("API key", keyInput, "Stored encrypted; never shown again, only its last four characters."),
+    field("Base URL (optional)", baseInput,
+      "Only for OpenAI-compatible servers (vLLM, LM Studio, a proxy)."),
+    el("div", { className: "form-actions" }, addButton),
+    formStatus.node);
+
+  const sourcesList = el("ul", { className: "source-list" });
+  const listStatus = statusLine();
+  const keyList = el("ul", { className: "key-list", "aria-label": "Stored API keys" });
+
+  const node = el("section", { className: "card", id: "settings-keys",
+                               "aria-labelledby": "settings-keys-title" },
+    el("h2", { id: "settings-keys-title" }, "API keys"),
+    el("p", { className: "lead" },
+      "Keys are stored encrypted on the server. The active key of a provider is the one "
+      + "used; without one, the provider's environment variable is used if set."),
+    form,
+    el("h3", {}, "Where each provider's key comes from"),
+    sourcesList,
+    el("h3", {}, "Stored keys"),
+    listStatus.node,
+    keyList);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (context.isReadOnly() || !form.reportValidity()) return;
+    const provider = providerSelect.value;
+    const body = { provider, api_key: keyInput.value.trim(), key_name: nameInput.value.trim(),
+                   api_base: baseInput.value.trim() || null };
+    keyInput.value = ""; // the plaintext leaves the page with this request, and only there
+    const done = busyButton(addButton, "Adding…");
+    formStatus.show("busy", `Adding the ${providerLabel(provider)} key…`);
+    try {
+      const added = await client.addKey(body);
+      body.api_key = "";
+      nameInput.value = "";
+      baseInput.value = "";
+      formStatus.show("ok", `Added ${added.masked_key} for ${providerLabel(added.provider)}`
+        + (added.is_active ? ": it is now the active key." : "."));
+      await context.changed("keys");
+    } catch (error) {
+      body.api_key = "";
+      formStatus.show("error", `Not added: ${formatError(error)} Enter the key again to retry.`);
+    } finally {
+      done();
+      context.applyReadOnly();
+    }
+  });
+
+  function renderProviderOptions() {
+    const previous = providerSelect.value || "openai";
+    const names = sortProviders(providers.map((provider) => provider.name));
+    const popular = names.filter((name) => POPULAR_PROVIDERS.includes(name));
+    const others = names.filter((name) => !POPULAR_PROVIDERS.includes(name));
+    const option = (name) => el("option", { value: name }, providerLabel(name));
+    replaceChildren(providerSelect,
+      el("optgroup", { label: "Popular" }, popular.map(option)),
+      el("optgroup", { label: "Other providers" }, others.map(option)));
+    providerSelect.value = names.includes(previous) ? previous : names[0] || "";
+  }
+
+  function renderSources() {
+    const shown = providers.filter((provider) =>
+      POPULAR_PROVIDERS.includes(provider.name) || provider.key_source);
+    const items = sortProviders(shown.map((p) => p.name)).map((name) => {
+      const provider = shown.find((p) => p.name === name);
+      const hint = provider.key_source === "environment"
+        ? el("small", { className: "hint" },
+          ` Add the key above to keep it encrypted here and manage it in one place; the `
+          + `environment variable is the old way.`)
+        : null;
+      return el("li", { className: `source source-${provider.key_source || "none"}`,
+                        dataset: { provider: name } },
+        el("span", { className: "source-provider" }, providerLabel(name)),
+        el("span", { className: "source-value" }, keySourceText(provider)),
+        hint);
+    });
+    replaceChildren(sourcesList, items);
+  }
+
+  function renderKeys() {
+    if (!keys.length) {
+      replaceChildren(keyList, el("li", { className: "empty" },
+        "No keys stored yet. Add one above."));
+      return;
+    }
+    replaceChildren(keyList, keys.map(keyCard));
+    context.applyReadOnly();
+  }
+
+  function keyCard(key) {
+    const resultArea = el("div", { className: "test-result", "aria-live": "polite" });
+    resultArea.hidden = true;
+    const rowStatus = statusLine("row-status");
+    const activeId = uniqueId("active");
+    const activeToggle = el("input", { type: "checkbox", id: activeId, role: "switch",
+                                       className: "switch", checked: key.is_active,
+                                       "data-write": "" });
+    const testButton = el("button", { type: "button", "data-write": "" }, "Test connection");
+    const deleteButton = el("button", { type: "button", className: "danger", "data-write": "" },
+      "Delete");
+    const actions = el("div", { className: "key-actions" },
+      el("span", { className: "toggle" }, activeToggle,
+        el("label", { for: activeId }, "Active")),
+      testButton, deleteButton);
+    const name = key.key_name || "(no name)";
+    const card = el("li", { className: `key-card${key.is_active ? "" : " inactive"}`,
+                            dataset: { keyId: key.id, provider: key.provider } },
+      el("div", { className: "key-head" },
+        el("span", { className: "provider-tag" }, providerLabel(key.provider)),
+        el("span", { className: "key-name" }, name),
+        el("code", { className: "masked-key", "aria-label": "masked key" }, key.masked_key)),
+      el("dl", { className: "key-meta" },
+        el("dt", {}, "Created"), el("dd", {}, timeNode(key.created_at, "unknown")),
+        el("dt", {}, "Last used"), el("dd", {}, timeNode(key.last_used_at, "never")),
+        key.api_base ? [el("dt", {}, "Base URL"), el("dd", {}, el("code", {}, key.api_base))]
+          : null),
+      actions, rowStatus.node, resultArea);
+
+    activeToggle.addEventListener("change", async () => {
+      const wanted = activeToggle.checked;
+      activeToggle.disabled = true;
+      rowStatus.show("busy", wanted ? "Activating…" : "Deactivating…");
+      try {
+        await client.updateKey(key.id, { is_active: wanted });
+        rowStatus.show("ok", wanted ? "Active." : "Inactive.");
+        await context.changed("keys");
+      } catch (error) {
+        activeToggle.checked = !wanted;
+        activeToggle.disabled = false;
+        rowStatus.show("error", `Not changed: ${formatError(error)}`);
+      }
+    });
+
+    testButton.addEventListener("click", async () => {
+      const done = busyButton(testButton, "Testing…");
+      resultArea.hidden = true;
+      rowStatus.show("busy", `Asking ${providerLabel(key.provider)} whether the key works…`);
+      try {
+        const result = await client.testKey(key.id);
+        rowStatus.clear();
+        showTestResult(resultArea, result);
+      } catch (error) {
+        rowStatus.show("error", `The test could not run: ${formatError(error)}`);
+      } finally {
+        done();
+      }
+    });
+
+    deleteButton.addEventListener("click", () => confirmDelete(card, actions, key, rowStatus));
+    return card;
+  }
+
+  function confirmDelete(card, actions, key, rowStatus) {
+    const yes = el("button", { type: "button", className: "danger", "data-write": "" },
+      "Delete for good");
+    const no = el("button", { type: "button" }, "Cancel");
+    const question = el("div", { className: "confirm", role: "group",
+                                 "aria-label": "Confirm deletion" },
+      el("span", {}, `Delete ${key.masked_key} (${providerLabel(key.provider)})? `
+        + "This cannot be undone."),
+      yes, no);
+    actions.hidden = true;
+    actions.after(question);
+    no.focus();
+    const cancel = () => {
+      question.remove();
+      actions.hidden = false;
+      actions.querySelector("button.danger").focus();
+    };
+    no.addEventListener("click", cancel);
+    question.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") cancel();
+    });
+    yes.addEventListener("click", async () => {
+      const done = busyButton(yes, "Deleting…");
+      no.disabled = true;
+      rowStatus.show("busy", "Deleting…");
+      try {
+        await client.deleteKey(key.id);
+        listStatus.show("ok", `Deleted ${key.masked_key} (${providerLabel(key.provider)}).`);
+        await context.changed("keys");
+      } catch (error) {
+        done();
+        no.disabled = false;
+        rowStatus.show("error", `Not deleted: ${formatError(error)}`);
+      }
+    });
+  }
+
+  function showTestResult(area, result) {
+    const kind = result.result || (result.ok ? "valid" : "provider_error");
+    const facts = [
+      typeof result.status_code === "number" ? `HTTP ${result.status_code}` : null,
+      typeof result.latency_ms === "number" ? `${Math.round(result.latency_ms)} ms` : null,
+    ].filter(Boolean).join(" · ");
+    area.className = `test-result ${result.ok ? "test-ok" : "test-failed"}`;
+    area.dataset.result = kind;
+    replaceChildren(area,
+      el("strong", { className: "result-class" }, RESULT_LABELS[kind] || kind),
+      " ", el("code", {}, kind),
+      result.message ? el("span", { className: "result-message" }, ` ${result.message}`) : null,
+      facts ? el("span", { className: "result-facts" }, ` (${facts})`) : null);
+    area.hidden = false;
+  }
+
+  async function load() {
+    listStatus.show("busy", "Loading keys…");
+    try {
+      keys = await client.listKeys();
+      listStatus.clear();
+    } catch (error) {
+      listStatus.show("error", `Could not load the keys: ${formatError(error)}`);
+      keys = [];
+    }
+    renderKeys();
+  }
+
+  function setProviders(list) {
+    providers = list;
+    renderProviderOptions();
+    renderSources();
+  }
+
+  return { node, load, setProviders };
+}

@@ -1,0 +1,103 @@
+// The Settings UI: API keys and the default model. It runs in the Playground page and, as a
+// copy made by the extension's build, in the extension's Settings page: it knows nothing of
+// where it runs. The caller gives it an element to fill and an API client (see
+// api-client.js) that already carries the backend's base URL and token. It reads no
+// location, sets no globals and stores nothing.
+//
+// Its imports (dom.js, format.js, providers.js, model-index.js, keys-section.js,
+// models-section.js) are equally free of the page: copy them along with this file.
+
+import { el, replaceChildren, statusLine } from "./dom.js";
+import { formatError } from "./format.js";
+import { createKeysSection } from "./keys-section.js";
+import { createModelsSection } from "./models-section.js";
+
+/**
+ * mountSettings(root, { client, readOnly, onChange }) -> { refresh, setReadOnly, destroy }
+ *
+ * root: the element to fill (its content is replaced).
+ * client: an object with the methods of createApiClient's result that Settings uses
+ *   (providers, listKeys, addKey, updateKey, deleteKey, testKey, models, selectedModel,
+ *   selectModel, setParameters).
+ * readOnly: null, or a sentence saying why nothing can be changed now (for example an
+ *   offline cache); every control that writes is disabled and the reason shown.
+ * onChange(what): called after each successful write ("keys", "model", "parameters"),
+ *   for example to sync a cache.
+ */
+export function mountSettings(root, { client, readOnly = null, onChange = () => {} } = {}) {
+  if (!root || !client) throw new TypeError("mountSettings needs a root element and a client");
+  let readOnlyReason = readOnly;
+  let providers = [];
+  const sourceOf = new Map();
+
+  const banner = el("div", { className: "banner banner-readonly", role: "status" });
+  banner.hidden = true;
+  const pageStatus = statusLine();
+
+  const context = {
+    client,
+    isReadOnly: () => Boolean(readOnlyReason),
+    applyReadOnly,
+    hasKey: (provider) => Boolean(sourceOf.get(provider)),
+    keySource: (provider) => sourceOf.get(provider) || null,
+    async changed(what) {
+      if (what === "keys") {
+        await Promise.all([loadProviders(), keys.load()]);
+        models.providersChanged();
+      }
+      try {
+        onChange(what);
+      } catch (error) {
+        // The caller's hook failing must not undo what the server already did.
+        pageStatus.show("error", `Saved, but a follow-up step failed: ${formatError(error)}`);
+      }
+    },
+  };
+
+  const keys = createKeysSection(context);
+  const models = createModelsSection(context);
+
+  replaceChildren(root, el("div", { className: "settings-ui" },
+    banner, pageStatus.node, keys.node, models.node));
+
+  function applyReadOnly() {
+    banner.hidden = !readOnlyReason;
+    if (readOnlyReason) replaceChildren(banner, el("strong", {}, "Read-only. "), readOnlyReason);
+    for (const control of root.querySelectorAll("[data-write]")) {
+      if (control.getAttribute("aria-busy") === "true") continue;
+      control.disabled = Boolean(readOnlyReason);
+    }
+  }
+
+  async function loadProviders() {
+    try {
+      providers = await client.providers();
+      pageStatus.clear();
+    } catch (error) {
+      pageStatus.show("error", `Could not load the providers: ${formatError(error)}`);
+      providers = [];
+    }
+    sourceOf.clear();
+    for (const provider of providers) sourceOf.set(provider.name, provider.key_source);
+    keys.setProviders(providers);
+  }
+
+  async function refresh() {
+    await loadProviders();
+    await Promise.all([keys.load(), models.load()]);
+    applyReadOnly();
+  }
+
+  refresh();
+
+  return {
+    refresh,
+    setReadOnly(reason) {
+      readOnlyReason = reason || null;
+      applyReadOnly();
+    },
+    destroy() {
+      root.replaceChildren();
+    },
+  };
+}
