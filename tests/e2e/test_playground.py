@@ -1,0 +1,250 @@
+"""The Playground in Chromium against the real app under gunicorn: Settings and Chat."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Browsing, Server
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "anthropic/claude-sonnet-4-5"
+
+
+def open_settings(page: Page, server: Server) -> None:
+    page.goto(server.url + "/settings")
+    expect(page.locator(".model-count")).to_contain_text("models")
+
+
+def radio(page: Page, model_id: str):
+    return page.locator(f'.model-list input[type=radio][value="{model_id}"]')
+
+
+def key_card(page: Page, masked: str):
+    return page.locator(".key-card").filter(has_text=masked)
+
+
+def test_a_key_is_added_shown_masked_switched_off_and_deleted(server: Server,
+                                                              browsing: Browsing):
+    page = browsing.page
+    plaintext = f"sk-e2e-{secrets.token_hex(12)}Zq9W"
+    open_settings(page, server)
+    expect(page.locator(".key-list")).to_contain_text("No keys stored yet")
+    expect(page.locator('.source[data-provider="openai"]')).to_contain_text("no key")
+
+    page.get_by_label("Provider", exact=True).select_option("openai")
+    page.get_by_label("Key name (optional)").fill("e2e key")
+    page.get_by_label("API key", exact=True).fill(plaintext)
+    page.get_by_role("button", name="Add key").click()
+
+    expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(
+        "Added sk-***Zq9W for OpenAI: it is now the active key.")
+    card = key_card(page, "sk-***Zq9W")
+    expect(card).to_contain_text("OpenAI")
+    expect(card).to_contain_text("e2e key")
+    expect(card.locator("dd").nth(0)).to_have_text("now")
+    expect(card.locator("dd").nth(1)).to_have_text("never")
+    expect(card.get_by_role("switch", name="Active")).to_be_checked()
+    expect(page.get_by_label("API key", exact=True)).to_have_value("")
+    expect(page.locator('.source[data-provider="openai"]')).to_contain_text("stored key")
+    # The plaintext is nowhere: not in the markup, no field's value, no storage.
+    everything = page.evaluate("""() => [document.documentElement.outerHTML,
+        ...[...document.querySelectorAll("input, textarea")].map((field) => field.value),
+        JSON.stringify(sessionStorage), JSON.stringify(localStorage)].join("\\n")""")
+    assert plaintext not in everything
+    assert plaintext[7:-4] not in everything
+
+    card.get_by_role("switch", name="Active").click()
+    expect(card.get_by_role("status")).to_have_text("Inactive.")
+    expect(key_card(page, "sk-***Zq9W").get_by_role("switch")).not_to_be_checked()
+    assert server.api("GET", "/api/config/api-keys")[1][0]["is_active"] is False
+
+    key_card(page, "sk-***Zq9W").get_by_role("button", name="Delete").click()
+    confirm = page.get_by_role("group", name="Confirm deletion")
+    expect(confirm).to_contain_text("Delete sk-***Zq9W (OpenAI)?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Enter")  # Cancel has the focus: nothing is deleted
+    expect(confirm).to_have_count(0)
+    expect(key_card(page, "sk-***Zq9W")).to_have_count(1)
+    browsing.screenshot("settings-with-key")
+
+    key_card(page, "sk-***Zq9W").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete for good").click()
+    expect(page.get_by_role("status").filter(has_text="Deleted")).to_have_text(
+        "Deleted sk-***Zq9W (OpenAI).")
+    expect(page.locator(".key-card")).to_have_count(0)
+    assert server.api("GET", "/api/config/api-keys") == (200, [])
+    browsing.assert_clean()
+
+
+def test_a_bad_key_is_refused_with_the_reason_and_the_field_is_cleared(server: Server,
+                                                                       browsing: Browsing):
+    page = browsing.page
+    browsing.expect_status(422)
+    open_settings(page, server)
+    page.get_by_label("API key", exact=True).fill("sk-with spaces-1234")
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("status").filter(has_text="Not added")).to_contain_text(
+        "printable characters with no spaces")
+    expect(page.get_by_label("API key", exact=True)).to_have_value("")
+    expect(page.locator(".key-card")).to_have_count(0)
+
+
+def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist(
+        server: Server, browsing: Browsing):
+    page = browsing.page
+    open_settings(page, server)
+    expect(page.get_by_text("Pick a model in the list")).to_be_visible()
+
+    search = page.get_by_label("Search models")
+    search.click()
+    page.keyboard.type("claude sonnet 4", delay=15)
+    expect(page.locator(".model-count")).to_contain_text("match")
+    ids = page.locator(".model-row .model-id").all_inner_texts()
+    assert ids and all("claude" in i and "sonnet" in i and "4" in i for i in ids)
+    page.get_by_label("Filter by provider").select_option("anthropic")
+    expect(page.locator(".model-row").first.locator(".model-id")).to_have_text(MODEL)
+    assert all(i.startswith("anthropic/") for i in
+               page.locator(".model-row .model-id").all_inner_texts())
+    expect(page.locator(".model-row").first).to_contain_text("no key")
+
+    # Keyboard: Tab from the search box reaches the list; arrows move the choice.
+    search.focus()
+    page.keyboard.press("Tab")  # the "only models with a key" box
+    page.keyboard.press("Tab")  # the radio group
+    expect(radio(page, MODEL)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    second = page.locator(".model-row").nth(1).locator(".model-id").inner_text()
+    expect(page.locator(".params h3")).to_have_text(second.split("/", 1)[1])
+    page.keyboard.press("ArrowUp")
+    expect(radio(page, MODEL)).to_be_checked()
+    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+    # Anthropic's temperature stops at 1; max_tokens at the model's output limit.
+    temperature = page.get_by_role("slider", name="Temperature")
+    expect(temperature).to_have_attribute("max", "1")
+    assert int(page.get_by_role("slider", name="Max tokens").get_attribute("max")) > 4096
+
+    page.get_by_label("Temperature value").fill("0.4")
+    page.get_by_label("Top P value").fill("0.9")
+    page.get_by_label("Max tokens value").fill("2048")
+    expect(temperature).to_have_value("0.4")
+    page.get_by_role("button", name="Save as default model").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_have_text(
+        "Saved: claude-sonnet-4-5 is the default model "
+        "(max_tokens 2048, temperature 0.4, top_p 0.9).")
+    status, selected = server.api("GET", "/api/config/models/selected")
+    assert status == 200 and selected["model"]["id"] == MODEL
+    assert selected["parameters"] == {"temperature": 0.4, "top_p": 0.9, "max_tokens": 2048}
+
+    page.reload()
+    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+    expect(page.locator(".params .default-tag")).to_have_text("default")
+    expect(page.get_by_label("Temperature value")).to_have_value("0.4")
+    expect(page.get_by_label("Top P value")).to_have_value("0.9")
+    expect(page.get_by_label("Max tokens value")).to_have_value("2048")
+    expect(page.get_by_role("button", name="Save parameters")).to_be_visible()
+    expect(page.locator(".dirty-note")).to_be_hidden()
+    page.get_by_label("Search models").fill("claude-sonnet-4-5")
+    expect(radio(page, MODEL)).to_be_checked()
+    browsing.screenshot("settings-models")
+
+    page.get_by_label("Temperature value").fill("0.8")
+    expect(page.locator(".dirty-note")).to_be_visible()
+    page.get_by_role("button", name="Save parameters").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("temperature 0.8")
+    assert server.api("GET", "/api/config/models/selected")[1]["parameters"]["temperature"] == 0.8
+
+
+def test_filtering_three_thousand_models_as_you_type_stays_fast(server: Server,
+                                                                browsing: Browsing):
+    page = browsing.page
+    open_settings(page, server)
+    total = server.api("GET", "/api/config/models")[1]["count"]
+    assert total > 2000
+    expect(page.locator(".model-row")).to_have_count(100)
+    expect(page.get_by_role("button", name="Show 100 more")).to_be_visible()
+
+    page.evaluate("performance.clearMeasures()")
+    search = page.get_by_label("Search models")
+    search.click()
+    page.keyboard.type("gemini flash", delay=30)
+    expect(page.locator(".model-count")).to_contain_text("match")
+    timings = page.evaluate("""() => ({
+        filter: performance.getEntriesByName("configapp:filter-models").map((e) => e.duration),
+        render: performance.getEntriesByName("configapp:render-models").map((e) => e.duration),
+    })""")
+    # Typing is debounced: far fewer filter passes than keystrokes, each one quick.
+    assert 1 <= len(timings["filter"]) < len("gemini flash")
+    assert max(timings["filter"]) < 100, timings
+    ids = page.locator(".model-row .model-id").all_inner_texts()
+    assert ids and all("gemini" in i and "flash" in i for i in ids)
+
+    # The worst case: from a narrow filter back to all models, rendered 100 at a time.
+    page.evaluate("performance.clearMeasures()")
+    search.fill("")
+    expect(page.locator(".model-row")).to_have_count(100)
+    widest = page.evaluate(
+        'performance.getEntriesByName("configapp:filter-models").map((e) => e.duration)')
+    assert max(widest) < 100, widest
+    page.get_by_role("button", name="Show 100 more").click()
+    expect(page.locator(".model-row")).to_have_count(200)
+    print(f"\nfilter passes while typing: {timings}; back to all {total}: {widest}")
+
+
+def test_the_token_is_asked_once_and_kept_for_the_browser_session(make_server,
+                                                                  new_browsing):
+    server = make_server({"CONFIGAPP_API_TOKEN": "e2e-secret-token"})
+    browsing = new_browsing()
+    browsing.expect_status(401)
+    page = browsing.page
+    page.goto(server.url + "/settings")
+    dialog = page.get_by_role("dialog", name="API token")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("This server needs its API token")
+    expect(dialog.get_by_label("Token")).to_be_focused()
+    browsing.screenshot("token-prompt")
+    page.keyboard.type("wrong-token")
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("The server refused that token")
+    dialog.get_by_label("Token").fill("e2e-secret-token")
+    dialog.get_by_role("button", name="Use token").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".model-count")).to_contain_text("models")
+    expect(page.locator(".key-list")).to_contain_text("No keys stored yet")
+    assert page.evaluate("sessionStorage.getItem('configapp.apiToken')") == "e2e-secret-token"
+
+    # Same session, another page: no question.
+    page.goto(server.url + "/")
+    expect(page.locator(".model-bar")).to_contain_text("No default model chosen yet")
+    expect(dialog).to_be_hidden()
+
+    # A new session asks again; cancelling says what is missing.
+    other = new_browsing()
+    other.expect_status(401)
+    other.page.goto(server.url + "/")
+    other_dialog = other.page.get_by_role("dialog", name="API token")
+    expect(other_dialog).to_be_visible()
+    other.page.keyboard.press("Escape")
+    expect(other_dialog).to_be_hidden()
+    expect(other.page.get_by_role("status").filter(has_text="API token")).to_contain_text(
+        "Could not load the default model: This server needs its API token")
+
+
+@pytest.mark.parametrize(("path", "ready", "name"), [
+    ("/", ".model-bar", "chat"),
+    ("/settings", ".model-row", "settings"),
+])
+def test_each_page_loads_with_no_console_error_and_no_csp_violation(
+        server: Server, browsing: Browsing, path: str, ready: str, name: str):
+    page = browsing.page
+    response = page.goto(server.url + path)
+    assert response is not None and response.ok
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    page.locator(ready).first.wait_for()
+    page.wait_for_load_state("networkidle")
+    browsing.screenshot(name)
+    browsing.assert_clean()
