@@ -35,6 +35,7 @@ export function createKeysSection(context) {
   const { client } = context;
   let providers = [];
   let keys = [];
+  let loaded = false;
 
   const providerSelect = el("select", { id: uniqueId("provider"), name: "provider",
                                         required: true, "data-write": "" });
@@ -63,7 +64,11 @@ export function createKeysSection(context) {
     formStatus.node);
 
   const sourcesList = el("ul", { className: "source-list" });
-  const listStatus = statusLine();
+  const listStatus = statusLine(); // what happened to the list (a key deleted)
+  const loadStatus = statusLine(); // loading it, or why it could not be loaded
+  // Per key: the last outcome and test result, kept across re-renders of the list.
+  const notes = new Map();
+  const testResults = new Map();
   const keyList = el("ul", { className: "key-list", "aria-label": "Stored API keys" });
 
   const node = el("section", { className: "card", id: "settings-keys",
@@ -76,6 +81,7 @@ export function createKeysSection(context) {
     el("h3", {}, "Where each provider's key comes from"),
     sourcesList,
     el("h3", {}, "Stored keys"),
+    loadStatus.node,
     listStatus.node,
     keyList);
 
@@ -149,7 +155,20 @@ export function createKeysSection(context) {
   function keyCard(key) {
     const resultArea = el("div", { className: "test-result", "aria-live": "polite" });
     resultArea.hidden = true;
-    const rowStatus = statusLine("row-status");
+    const status = statusLine("row-status");
+    const rowStatus = {
+      show(kind, text) {
+        notes.clear(); // one outcome at a time: the latest action's
+        notes.set(key.id, { kind, text });
+        status.show(kind, text);
+      },
+      clear() {
+        notes.delete(key.id);
+        status.clear();
+      },
+    };
+    if (notes.has(key.id)) status.show(notes.get(key.id).kind, notes.get(key.id).text);
+    if (testResults.has(key.id)) showTestResult(resultArea, testResults.get(key.id));
     const activeId = uniqueId("active");
     const activeToggle = el("input", { type: "checkbox", id: activeId, role: "switch",
                                        className: "switch", checked: key.is_active,
@@ -173,7 +192,7 @@ export function createKeysSection(context) {
         el("dt", {}, "Last used"), el("dd", {}, timeNode(key.last_used_at, "never")),
         key.api_base ? [el("dt", {}, "Base URL"), el("dd", {}, el("code", {}, key.api_base))]
           : null),
-      actions, rowStatus.node, resultArea);
+      actions, status.node, resultArea);
 
     activeToggle.addEventListener("change", async () => {
       const wanted = activeToggle.checked;
@@ -193,10 +212,12 @@ export function createKeysSection(context) {
     testButton.addEventListener("click", async () => {
       const done = busyButton(testButton, "Testing…");
       resultArea.hidden = true;
+      testResults.delete(key.id);
       rowStatus.show("busy", `Asking ${providerLabel(key.provider)} whether the key works…`);
       try {
         const result = await client.testKey(key.id);
         rowStatus.clear();
+        testResults.set(key.id, result);
         showTestResult(resultArea, result);
       } catch (error) {
         rowStatus.show("error", `The test could not run: ${formatError(error)}`);
@@ -236,6 +257,8 @@ export function createKeysSection(context) {
       rowStatus.show("busy", "Deleting…");
       try {
         await client.deleteKey(key.id);
+        notes.delete(key.id);
+        testResults.delete(key.id);
         listStatus.show("ok", `Deleted ${key.masked_key} (${providerLabel(key.provider)}).`);
         await context.changed("keys");
       } catch (error) {
@@ -263,12 +286,13 @@ export function createKeysSection(context) {
   }
 
   async function load() {
-    listStatus.show("busy", "Loading keys…");
+    if (!loaded) loadStatus.show("busy", "Loading keys…");
     try {
       keys = await client.listKeys();
-      listStatus.clear();
+      loadStatus.clear();
+      loaded = true;
     } catch (error) {
-      listStatus.show("error", `Could not load the keys: ${formatError(error)}`);
+      loadStatus.show("error", `Could not load the keys: ${formatError(error)}`);
       keys = [];
     }
     renderKeys();

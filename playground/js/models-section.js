@@ -61,7 +61,7 @@ export function createModelsSection(context) {
   const count = el("p", { className: "model-count", "aria-live": "polite" });
   const filterBar = el("div", { className: "filter-bar", role: "search" },
     el("div", { className: "field" },
-      el("label", { for: providerFilter.id }, "Provider"), providerFilter),
+      el("label", { for: providerFilter.id }, "Filter by provider"), providerFilter),
     el("div", { className: "field grow" },
       el("label", { for: search.id }, "Search models"), search),
     el("div", { className: "field check" }, onlyWithKey,
@@ -320,10 +320,12 @@ export function createModelsSection(context) {
     providerFilter.value = counts.has(current) ? current : "";
   }
 
-  async function load() {
+  /** Load the catalogue and the default model; draw them once `ready` (the providers). */
+  async function load(ready = Promise.resolve()) {
     listStatus.show("busy", "Loading the model catalogue…");
     try {
-      const [catalog, current] = await Promise.all([client.models(), client.selectedModel()]);
+      const [catalog, current] = await Promise.all([client.models(), client.selectedModel(),
+                                                    ready]);
       index = indexModels(catalog.models);
       byId = new Map(catalog.models.map((model) => [model.id, model]));
       selected = current;

@@ -83,8 +83,9 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
   }
 
   async function refresh() {
-    await loadProviders();
-    await Promise.all([keys.load(), models.load()]);
+    // All three load at once; the model list waits for the providers only to draw badges.
+    const providersLoaded = loadProviders();
+    await Promise.all([providersLoaded, keys.load(), models.load(providersLoaded)]);
     applyReadOnly();
   }
 
