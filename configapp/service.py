@@ -56,8 +56,14 @@ def check_api_base(api_base: str | None) -> str | None:
     """A usable base URL (http or https, a host, no credentials), or None when empty."""
     if not api_base:
         return None
-    parts = urlsplit(api_base.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(api_base) > MAX_API_BASE_LENGTH:
+        raise ConfigurationError(f"The base URL is longer than {MAX_API_BASE_LENGTH} characters.")
+    try:
+        parts = urlsplit(api_base.strip())
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError("The base URL must be an http:// or https:// URL with a host.")
     if parts.username or parts.password:
         raise ConfigurationError("Put the key in the key field, not in the base URL.")
