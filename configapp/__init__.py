@@ -13,7 +13,7 @@ from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
 from configapp.api import register_api
 from configapp.components import Components
-from configapp.domain import InvalidEncryptionKeyError
+from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.models import db
 from configapp.pages import blp as pages_blueprint
 from configapp.schema import MIGRATIONS_DIR, current_revision, head_revision, upgrade_with_lock
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         db.session.remove()
         db.engine.dispose()
 
-    api = register_api(app)
+    api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()))
     app.register_blueprint(pages_blueprint)
     app.extensions["configapp"] = Components(settings, storage, encryption, catalog, service,
                                              api, head)

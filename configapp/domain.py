@@ -25,6 +25,12 @@ PROVIDER_ENV_VARS: dict[str, tuple[str, ...]] = {
 
 PROVIDER_ALIASES = {"google": "gemini"}
 
+# Printable ASCII with no spaces: what every provider's keys look like.
+API_KEY_PATTERN = r"^[\x21-\x7e]+$"
+# http(s), a host name, IPv4 or [::1], an optional port (1-65535), an optional path.
+_PORT = r"(6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"
+BASE_URL_PATTERN = (r"^$|^https?://(\[::1\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)"
+                    rf"(:{_PORT})?(/[\x21-\x7e]*)?$")
 MIN_KEY_LENGTH = 8
 MAX_KEY_LENGTH = 1000
 MAX_MASK_PREFIX = 6

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import NoReturn
 
 from flask import Flask, Response, request
+from flask_smorest import abort
 
-from configapp.api.errors import error_payload
 from configapp.settings import SecuritySettings
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -29,14 +29,14 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
     allowed_hosts = {host.lower() for host in settings.allowed_hosts}
     extension_origins = set(settings.extension_origins)
 
-    def refuse(code: int, message: str) -> tuple[dict[str, Any], int]:
-        return error_payload(code, message), code
+    def refuse(code: int, message: str) -> NoReturn:
+        abort(code, message=message)
 
     @app.before_request
-    def guard() -> tuple[dict[str, Any], int] | Response | None:
+    def guard() -> Response | None:
         # Werkzeug's request.host is the raw Host header, port included.
         if host_name(request.host) not in allowed_hosts:
-            return refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
+            refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin in extension_origins:
             return Response(status=204)
@@ -44,15 +44,15 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
             same_origin = origin is None or origin == request.host_url.rstrip("/")
             if not (same_origin or origin in extension_origins) or (
                     origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site"):
-                return refuse(403, "Cross-origin writes are not allowed.")
+                refuse(403, "Cross-origin writes are not allowed.")
             if request.content_length and not request.is_json:
-                return refuse(415, "Send the body as JSON (Content-Type: application/json).")
+                refuse(415, "Send the body as JSON (Content-Type: application/json).")
         if settings.api_token and request.path.startswith("/api/") and (
                 request.path not in OPEN_API_PATHS) and request.method != "OPTIONS":
             sent = request.headers.get("Authorization", "")
             expected = f"Bearer {settings.api_token}"
             if not hmac.compare_digest(sent.encode(), expected.encode()):
-                return refuse(401, "This server needs its API token: "
+                refuse(401, "This server needs its API token: "
                                    "send Authorization: Bearer <token>.")
         return None
 

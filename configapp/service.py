@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from configapp.domain import (
+    API_KEY_PATTERN,
     MAX_KEY_LENGTH,
     MIN_KEY_LENGTH,
     PROVIDER_ENV_VARS,
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # OpenAI-compatible servers that LiteLLM routes by these names (used with an api_base).
 LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"})
-KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
+KEY_PATTERN = re.compile(API_KEY_PATTERN)
 MAX_API_BASE_LENGTH = 2048
 
 
@@ -56,8 +57,14 @@ def check_api_base(api_base: str | None) -> str | None:
     """A usable base URL (http or https, a host, no credentials), or None when empty."""
     if not api_base:
         return None
-    parts = urlsplit(api_base.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(api_base) > MAX_API_BASE_LENGTH:
+        raise ConfigurationError(f"The base URL is longer than {MAX_API_BASE_LENGTH} characters.")
+    try:
+        parts = urlsplit(api_base.strip())
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError("The base URL must be an http:// or https:// URL with a host.")
     if parts.username or parts.password:
         raise ConfigurationError("Put the key in the key field, not in the base URL.")
@@ -119,7 +126,7 @@ class ConfigurationService:
     def add_api_key(self, new: NewApiKey) -> ApiKeyConfig:
         provider = self._known_provider(new.provider)
         api_key = new.api_key.strip()
-        if not KEY_PATTERN.fullmatch(api_key) or not (
+        if not KEY_PATTERN.match(api_key) or not (
                 MIN_KEY_LENGTH <= len(api_key) <= MAX_KEY_LENGTH):
             raise ConfigurationError(f"The API key must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} "
                                      "printable characters with no spaces.")
@@ -144,6 +151,8 @@ class ConfigurationService:
 
     def update_api_key(self, key_id: int, key_name: str | None = None,
                        is_active: bool | None = None) -> ApiKeyConfig:
+        if key_name is None and is_active is None:
+            return self.storage.get_api_key(key_id)  # an empty PATCH changes nothing
         record = self.storage.update_api_key(
             key_id, key_name.strip() if key_name is not None else None, is_active
         )

@@ -8,10 +8,12 @@ from configapp.api import health, keys, models, sync
 from configapp.api.errors import ConfigApi, register_domain_errors
 
 
-def register_api(app: Flask) -> ConfigApi:
+def register_api(app: Flask, providers: list[str]) -> ConfigApi:
+    """Register the blueprints; `providers` (known at start) become the document's enum."""
     api = ConfigApi(app)
     for module in (keys, models, sync):
         api.register_blueprint(module.blp)
+    api.spec.components.schemas["ApiKeyCreate"]["properties"]["provider"]["enum"] = providers
     app.register_blueprint(health.blp)
     register_domain_errors(app)
     return api

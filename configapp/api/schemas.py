@@ -7,10 +7,37 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from configapp.domain import MAX_KEY_LENGTH, MIN_KEY_LENGTH
+from configapp.domain import API_KEY_PATTERN, BASE_URL_PATTERN, MAX_KEY_LENGTH, MIN_KEY_LENGTH
 
 PROVIDER = fields.String(required=True, validate=validate.Length(1, 64),
                          metadata={"example": "openai"})
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false, not 0, 1 or "yes": what the OpenAPI document promises."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class JsonNumber(fields.Float):
+    """A JSON number, not a numeric string or a boolean."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonInteger(fields.Integer):
+    """A JSON integer, not a string, a float or a boolean."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class StrictSchema(ma.Schema):
@@ -20,23 +47,20 @@ class StrictSchema(ma.Schema):
 
 class ApiKeyCreateSchema(StrictSchema):
     provider = PROVIDER
-    api_key = fields.String(required=True, load_only=True,
-                            validate=validate.Length(MIN_KEY_LENGTH, MAX_KEY_LENGTH))
+    api_key = fields.String(required=True, load_only=True, validate=[
+        validate.Length(MIN_KEY_LENGTH, MAX_KEY_LENGTH),
+        validate.Regexp(API_KEY_PATTERN, error="Printable characters only, no spaces.")])
     key_name = fields.String(load_default="", validate=validate.Length(max=100))
-    api_base = fields.String(load_default=None, allow_none=True,
-                             validate=validate.Length(max=2048),
-                             metadata={"description": "OpenAI-compatible base URL"})
-    is_active = fields.Boolean(load_default=True)
+    api_base = fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(max=2048),
+        validate.Regexp(BASE_URL_PATTERN, error="An http:// or https:// URL with a host.")],
+        metadata={"description": "OpenAI-compatible base URL"})
+    is_active = JsonBoolean(load_default=True)
 
 
 class ApiKeyUpdateSchema(StrictSchema):
     key_name = fields.String(validate=validate.Length(max=100))
-    is_active = fields.Boolean()
-
-    @ma.validates_schema
-    def _not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if not data:
-            raise ma.ValidationError("Give key_name or is_active.")
+    is_active = JsonBoolean()
 
 
 class ApiKeySchema(ma.Schema):
@@ -86,11 +110,11 @@ class CatalogSchema(ma.Schema):
 
 
 class ParametersSchema(StrictSchema):
-    temperature = fields.Float(allow_nan=False)
-    top_p = fields.Float(allow_nan=False)
-    max_tokens = fields.Integer(strict=True)
-    presence_penalty = fields.Float(allow_nan=False)
-    frequency_penalty = fields.Float(allow_nan=False)
+    temperature = JsonNumber(allow_nan=False)
+    top_p = JsonNumber(allow_nan=False)
+    max_tokens = JsonInteger()
+    presence_penalty = JsonNumber(allow_nan=False)
+    frequency_penalty = JsonNumber(allow_nan=False)
 
 
 class BoundSchema(ma.Schema):

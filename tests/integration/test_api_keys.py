@@ -92,7 +92,7 @@ def test_malformed_json_wrong_type_and_oversized_bodies_are_refused(client, app)
 
 def test_unknown_ids_are_404(client):
     assert client.patch("/api/config/api-keys/999", json={"key_name": "x"}).status_code == 404
-    assert client.patch("/api/config/api-keys/1", json={}).status_code == 422
+    assert client.patch("/api/config/api-keys/1", json={}).status_code == 404
     assert client.delete("/api/config/api-keys/99999999999999999999").status_code == 404
 
 

@@ -57,6 +57,9 @@ def test_google_keys_are_stored_as_gemini(service):
     ("openai", "sk-has space-1234", None),
     ("openai", "sk-valid-key-1234", "ftp://example.com"),
     ("openai", "sk-valid-key-1234", "http://user:pw@example.com"),
+    ("openai", "sk-valid-key-1234", "http://[::1"),
+    ("openai", "sk-valid-key-1234", "http://localhost:port"),
+    ("openai", "sk-valid-key-1234", "http://example.com/" + "x" * 3000),
 ])
 def test_bad_keys_are_refused_and_nothing_is_stored(service, storage, provider, key, api_base):
     with pytest.raises(ConfigurationError):

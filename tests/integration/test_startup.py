@@ -1,0 +1,101 @@
+"""Start-up: schema upgrades, the key file, and the refusal of a wrong key."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from configapp import create_app
+from configapp.domain import InvalidEncryptionKeyError
+from configapp.models import db
+from configapp.schema import current_revision, head_revision
+from configapp.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sqlite_settings(tmp_path: Path, **extra) -> Settings:
+    return Settings(data_dir=tmp_path / "data", env_file=tmp_path / ".env",
+                    config_file=tmp_path / "none.yaml", **extra)
+
+
+def add_key(app) -> None:
+    client = app.test_client()
+    assert client.post("/api/config/api-keys", json={
+        "provider": "openai", "api_key": "sk-start-1234abcd"}).status_code == 201
+
+
+def test_first_start_makes_the_database_and_a_private_key_file(tmp_path):
+    settings = sqlite_settings(tmp_path)
+    app = create_app(settings)
+    assert settings.key_file.stat().st_mode & 0o777 == 0o600
+    Fernet(settings.key_file.read_text().strip().encode())  # a valid Fernet key
+    with app.app_context():
+        assert current_revision(db.engine) == head_revision()
+
+
+def test_starting_twice_keeps_the_key_and_the_data(tmp_path):
+    settings = sqlite_settings(tmp_path)
+    add_key(create_app(settings))
+    key = settings.key_file.read_text()
+    again = create_app(settings).test_client()
+    assert settings.key_file.read_text() == key
+    assert len(again.get("/api/config/api-keys").get_json()) == 1
+
+
+def test_a_wrong_key_refuses_to_start_and_says_what_to_do(tmp_path):
+    settings = sqlite_settings(tmp_path)
+    add_key(create_app(settings))
+    other = Fernet.generate_key().decode()
+    with pytest.raises(InvalidEncryptionKeyError, match="cannot decrypt") as caught:
+        create_app(sqlite_settings(tmp_path, encryption_keys=(other,)))
+    assert other not in str(caught.value)
+
+
+def test_an_old_key_second_in_the_list_still_decrypts(tmp_path):
+    settings = sqlite_settings(tmp_path)
+    add_key(create_app(settings))
+    old = settings.key_file.read_text().strip()
+    new = Fernet.generate_key().decode()
+    app = create_app(sqlite_settings(tmp_path, encryption_keys=(new, old)))
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_a_missing_key_file_with_stored_keys_is_never_replaced(tmp_path):
+    settings = sqlite_settings(tmp_path)
+    add_key(create_app(settings))
+    settings.key_file.unlink()
+    with pytest.raises(InvalidEncryptionKeyError, match="Restore the key file"):
+        create_app(settings)
+    assert not settings.key_file.exists()
+
+
+def test_a_malformed_key_is_refused(tmp_path):
+    with pytest.raises(InvalidEncryptionKeyError, match="not a valid Fernet key"):
+        create_app(sqlite_settings(tmp_path, encryption_keys=("not-a-key",)))
+
+
+def test_readyz_reports_a_schema_behind_head(tmp_path):
+    settings = sqlite_settings(tmp_path)
+    app = create_app(settings)
+    with app.app_context():
+        db.session.execute(db.text("UPDATE alembic_version SET version_num = 'older'"))
+        db.session.commit()
+    body = app.test_client().get("/readyz")
+    assert body.status_code == 503
+    assert "flask --app wsgi db upgrade" in body.get_json()["checks"]["schema"]
+
+
+def test_flask_db_upgrade_builds_a_fresh_database_twice_over(tmp_path):
+    env = {"CONFIGAPP_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin",
+           "CONFIGAPP_ENV_FILE": str(tmp_path / ".env"),
+           "CONFIGAPP_CONFIG_FILE": str(tmp_path / "none.yaml")}
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    app = create_app(sqlite_settings(tmp_path))
+    with app.app_context():
+        assert current_revision(db.engine) == head_revision()
