@@ -1,152 +1,33 @@
-"""End-to-end fixtures: the app under gunicorn on a free port, and Debian's Chromium.
+"""End-to-end fixtures, shared by every browser test (the Playground's, the extension's).
 
-Shared by every browser test (the Playground's and the extension's): `make_server` starts
-the real app in a subprocess with its own data folder and environment; `playwright` and
-`browser` are one Playwright and one headless Chromium for the whole session; `browsing`
-opens a fresh browser context whose console, page errors and CSP violations are watched.
+`make_server` starts the real app under gunicorn with a fresh data folder (and the
+environment a test gives it); `server` is one with default settings. `playwright` and
+`browser` are one Playwright and one headless Debian Chromium for the whole session;
+`browsing` is a fresh browser context whose console errors, page errors and CSP
+violations fail the test.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    Playwright,
-    sync_playwright,
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from tests.e2e.harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Browsing,
+    Server,
+    open_browsing,
+    start_server,
 )
-
-from configapp.domain import PROVIDER_ENV_VARS
-
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS_DIR = ROOT / "test-results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-START_TIMEOUT_S = 30
-NETWORK_ERROR = re.compile(r"Failed to load resource: the server responded with a status of "
-                           r"(\d+)")
-# Reports CSP violations from every page of a context, across navigations.
-CSP_LISTENER = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
-    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
-});
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A running `gunicorn wsgi:app`, its address and its data folder."""
-
-    url: str
-    data_dir: Path
-    log_path: Path
-    process: subprocess.Popen
-    token: str | None = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def api(self, method: str, path: str, body: Any = None,
-            token: str | None = None) -> tuple[int, Any]:
-        """Call the API directly (as a second client would): (status, parsed JSON or None)."""
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        token = token or self.token
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(self.url + path, data=data, headers=headers,
-                                         method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return error.code, json.loads(raw) if raw else None
-
-    def stop(self, wait: bool = True) -> None:
-        """Quick shutdown (SIGINT: nothing here needs a graceful one); gunicorn takes about
-        a second to exit, so a test's teardown may leave the waiting to `reap`."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        if wait:
-            self.reap()
-
-    def reap(self) -> None:
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
-    """The parent's environment without configapp's settings or any provider key, so that
-    the machine running the tests cannot leak into them; then this test's settings."""
-    provider_vars = {name for names in PROVIDER_ENV_VARS.values() for name in names}
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("CONFIGAPP_") and name != "ENCRYPTION_KEY"
-           and name not in provider_vars}
-    env.update({
-        "CONFIGAPP_DATA_DIR": str(data_dir),
-        "CONFIGAPP_BIND": f"127.0.0.1:{port}",
-        "CONFIGAPP_WORKERS": "2",
-        "CONFIGAPP_ENV_FILE": str(data_dir.parent / "absent.env"),
-        "CONFIGAPP_CONFIG_FILE": str(data_dir.parent / "absent.yaml"),
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra)
-    return env
-
-
-def wait_until_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            with urllib.request.urlopen(server.url + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    server.stop()
-    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
 
 
 @pytest.fixture(scope="session")
 def stopping_servers() -> Iterator[list[Server]]:
-    """Servers told to stop, waited for at the end of the session (in parallel with the
-    tests that follow, rather than a second each)."""
+    """Servers told to stop, waited for at the end of the session (gunicorn takes about a
+    second to exit: this overlaps it with the tests that follow)."""
     stopping: list[Server] = []
     yield stopping
     for server in stopping:
@@ -160,22 +41,8 @@ def make_server(tmp_path_factory: pytest.TempPathFactory,
     started: list[Server] = []
 
     def start(env: dict[str, str] | None = None) -> Server:
-        folder = tmp_path_factory.mktemp("server")
-        data_dir = folder / "data"
-        port = free_port()
-        log_path = folder / "gunicorn.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                # No control socket: gunicorn's default one is shared by every instance
-                # of the user ($HOME/.gunicorn/gunicorn.ctl), tests run several at once.
-                [sys.executable, "-m", "gunicorn", "--no-control-socket", "wsgi:app"],
-                cwd=ROOT,
-                env=server_environment(data_dir, port, env or {}),
-                stdout=log, stderr=subprocess.STDOUT)
-        server = Server(f"http://127.0.0.1:{port}", data_dir, log_path, process,
-                        (env or {}).get("CONFIGAPP_API_TOKEN"))
+        server = start_server(tmp_path_factory.mktemp("server"), env)
         started.append(server)
-        wait_until_ready(server)
         return server
 
     yield start
@@ -202,56 +69,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
                                          args=CHROMIUM_ARGS)
     yield browser
     browser.close()
-
-
-@dataclass
-class Browsing:
-    """A browser context with one page, and what went wrong in it.
-
-    Console errors, uncaught page errors and CSP violations are problems. A console line
-    for an HTTP error answer is a problem too, unless the test said it expects that
-    status (`expect_status(401)`): Chromium logs every 4xx of a fetch as an error.
-    """
-
-    context: BrowserContext
-    page: Page
-    problems: list[str] = field(default_factory=list)
-    expected_statuses: set[int] = field(default_factory=set)
-
-    def expect_status(self, *statuses: int) -> None:
-        self.expected_statuses.update(statuses)
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        network = NETWORK_ERROR.search(message.text)
-        if network and int(network.group(1)) in self.expected_statuses:
-            return
-        self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
-
-    def unexpected(self) -> list[str]:
-        return list(self.problems)
-
-    def assert_clean(self) -> None:
-        assert self.unexpected() == []
-
-    def screenshot(self, name: str) -> Path:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-
-def open_browsing(browser: Browser) -> Browsing:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    browsing = Browsing(context, context.new_page())
-    context.expose_function("__cspViolation",
-                            lambda text: browsing.problems.append(f"CSP violation: {text}"))
-    context.add_init_script(CSP_LISTENER)
-    browsing.page.on("console", browsing.on_console)
-    browsing.page.on("pageerror", lambda error: browsing.problems.append(f"page error: {error}"))
-    return browsing
 
 
 @pytest.fixture

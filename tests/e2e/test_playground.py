@@ -7,7 +7,7 @@ import secrets
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Browsing, Server
+from tests.e2e.harness import Browsing, Server
 
 pytestmark = pytest.mark.e2e
 
