@@ -248,3 +248,46 @@ def test_each_page_loads_with_no_console_error_and_no_csp_violation(
     page.wait_for_load_state("networkidle")
     browsing.screenshot(name)
     browsing.assert_clean()
+
+
+def test_the_settings_ui_mounts_anywhere_with_the_client_it_is_given(server: Server,
+                                                                    browsing: Browsing):
+    """What the extension relies on: mountSettings(root, {client, readOnly, onChange}) fills
+    any element, talks only through the client, and can be read-only with a reason."""
+    page = browsing.page
+    server.api("POST", "/api/config/api-keys", {"provider": "gemini", "api_key": "AIza-e2e-4321"})
+    page.goto(server.url + "/settings")
+    page.evaluate("""async (base) => {
+        document.body.replaceChildren();
+        const root = document.createElement("div");
+        document.body.append(root);
+        const { mountSettings } = await import("/assets/js/settings-ui.js");
+        const { createApiClient } = await import("/assets/js/api-client.js");
+        const calls = [];
+        const client = createApiClient({ baseUrl: base, getToken: () => null });
+        const counting = new Proxy(client, { get: (target, name) => {
+            if (typeof target[name] === "function") calls.push(name);
+            return target[name];
+        } });
+        window.calls = calls;
+        window.changes = [];
+        window.ui = mountSettings(root, { client: counting, readOnly: "The backend is away.",
+                                          onChange: (what) => window.changes.push(what) });
+    }""", server.url)
+    expect(page.locator(".banner-readonly")).to_have_text("Read-only. The backend is away.")
+    expect(key_card(page, "AIza-***4321")).to_contain_text("Google (Gemini)")
+    expect(page.locator(".model-count")).to_contain_text("models")
+    writes = page.locator("[data-write]")
+    assert writes.count() > 5
+    for index in range(writes.count()):
+        expect(writes.nth(index)).to_be_disabled()
+    assert set(page.evaluate("window.calls")) == {"providers", "listKeys", "models",
+                                                  "selectedModel"}
+
+    page.evaluate("window.ui.setReadOnly(null)")
+    expect(page.locator(".banner-readonly")).to_be_hidden()
+    expect(page.get_by_role("button", name="Add key")).to_be_enabled()
+    expect(key_card(page, "AIza-***4321").get_by_role("button", name="Delete")).to_be_enabled()
+    key_card(page, "AIza-***4321").get_by_role("switch", name="Active").click()
+    expect(key_card(page, "AIza-***4321").get_by_role("switch")).not_to_be_checked()
+    assert page.evaluate("window.changes") == ["keys"]
