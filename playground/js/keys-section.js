@@ -200,8 +200,9 @@ export function createKeysSection(context) {
       rowStatus.show("busy", wanted ? "Activating…" : "Deactivating…");
       try {
         await client.updateKey(key.id, { is_active: wanted });
-        rowStatus.show("ok", wanted ? "Active." : "Inactive.");
-        await context.changed("keys");
+        notes.clear();
+        notes.set(key.id, { kind: "ok", text: wanted ? "Active." : "Inactive." });
+        await context.changed("keys"); // the redrawn card shows the note
       } catch (error) {
         activeToggle.checked = !wanted;
         activeToggle.disabled = false;
