@@ -3,4 +3,13 @@
 import { playgroundClient } from "./playground-client.js";
 import { mountSettings } from "./settings-ui.js";
 
-mountSettings(document.getElementById("settings-root"), { client: playgroundClient() });
+const ui = mountSettings(document.getElementById("settings-root"), {
+  client: playgroundClient(),
+});
+
+// A link such as /settings#settings-models: the section is drawn by the module, after the
+// browser looked for it, so go there once it is loaded.
+ui.ready.then(() => {
+  const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (target) target.scrollIntoView({ block: "start" });
+});

@@ -13,7 +13,8 @@ import { createKeysSection } from "./keys-section.js";
 import { createModelsSection } from "./models-section.js";
 
 /**
- * mountSettings(root, { client, readOnly, onChange }) -> { refresh, setReadOnly, destroy }
+ * mountSettings(root, { client, readOnly, onChange })
+ *   -> { ready, refresh(), setReadOnly(reason), destroy() }
  *
  * root: the element to fill (its content is replaced).
  * client: an object with the methods of createApiClient's result that Settings uses
@@ -23,6 +24,8 @@ import { createModelsSection } from "./models-section.js";
  *   offline cache); every control that writes is disabled and the reason shown.
  * onChange(what): called after each successful write ("keys", "model", "parameters"),
  *   for example to sync a cache.
+ * ready: a promise settled once everything is loaded (failures are shown, not thrown).
+ * The sections carry the ids settings-keys and settings-models, for links.
  */
 export function mountSettings(root, { client, readOnly = null, onChange = () => {} } = {}) {
   if (!root || !client) throw new TypeError("mountSettings needs a root element and a client");
@@ -89,9 +92,10 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
     applyReadOnly();
   }
 
-  refresh();
+  const ready = refresh();
 
   return {
+    ready,
     refresh,
     setReadOnly(reason) {
       readOnlyReason = reason || null;

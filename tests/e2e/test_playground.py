@@ -14,8 +14,8 @@ pytestmark = pytest.mark.e2e
 MODEL = "anthropic/claude-sonnet-4-5"
 
 
-def open_settings(page: Page, server: Server) -> None:
-    page.goto(server.url + "/settings")
+def open_settings(page: Page, server: Server, fragment: str = "") -> None:
+    page.goto(server.url + "/settings" + fragment)
     expect(page.locator(".model-count")).to_contain_text("models")
 
 
@@ -161,7 +161,8 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
 def test_filtering_three_thousand_models_as_you_type_stays_fast(server: Server,
                                                                 browsing: Browsing):
     page = browsing.page
-    open_settings(page, server)
+    open_settings(page, server, "#settings-models")  # where Chat's "Change model" leads
+    expect(page.get_by_role("heading", name="Default model")).to_be_in_viewport()
     total = server.api("GET", "/api/config/models")[1]["count"]
     assert total > 2000
     expect(page.locator(".model-row")).to_have_count(100)
