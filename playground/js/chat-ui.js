@@ -9,39 +9,36 @@ import { providerLabel } from "./providers.js";
 import { readEvents } from "./sse.js";
 
 /**
- * What one server-sent event of POST /api/chat means:
- * { type: "delta", text } | { type: "done", info } | { type: "error", message } | null.
+ * What one server-sent event of POST /api/chat means. The server sends `delta` events
+ * ({content}), then one `done` ({model, finish_reason, usage, latency_ms}), or an `error`
+ * ({code, status, message}) when the provider fails mid-stream.
+ * -> { type: "delta", text } | { type: "done", info } | { type: "error", status, message }
+ *    | null for anything else (ignored, so the server may add events).
  */
 export function interpretChatEvent({ event, data }) {
-  if (data === "[DONE]") return { type: "done", info: {} };
   let payload;
   try {
     payload = JSON.parse(data);
   } catch {
-    return event === "error" ? { type: "error", message: data } : null;
+    return null;
   }
-  if (event === "error" || (payload && payload.error)) {
-    const error = payload.error;
-    const message = payload.message || (error && error.message) || String(error || data);
-    return { type: "error", message };
+  if (!payload || typeof payload !== "object") return null;
+  if (event === "delta") {
+    return typeof payload.content === "string" ? { type: "delta", text: payload.content } : null;
   }
-  if (event === "done" || event === "end" || payload.done === true) {
-    return { type: "done", info: payload };
+  if (event === "done") return { type: "done", info: payload };
+  if (event === "error") {
+    return { type: "error", status: payload.code || 502,
+             message: payload.message || "The provider failed." };
   }
-  const text = typeof payload.delta === "string" ? payload.delta
-    : typeof payload.content === "string" ? payload.content
-      : payload.choices && payload.choices[0] && payload.choices[0].delta
-        && payload.choices[0].delta.content;
-  return typeof text === "string" ? { type: "delta", text } : null;
+  return null;
 }
 
-/** The text of a non-streamed JSON answer, whichever of the usual shapes it has. */
-function answerText(body) {
-  if (!body) return "";
-  if (typeof body.content === "string") return body.content;
-  if (body.message && typeof body.message.content === "string") return body.message.content;
-  const choice = body.choices && body.choices[0];
-  return (choice && choice.message && choice.message.content) || "";
+/** "42 tokens · 1.3 s" from a `done` event or a JSON answer, as far as it says. */
+function answerFacts(info, seconds) {
+  const tokens = info && info.usage && info.usage.completion_tokens;
+  return [typeof tokens === "number" ? `${tokens} tokens` : null, `${seconds} s`]
+    .filter(Boolean).join(" · ");
 }
 
 /**
@@ -110,6 +107,9 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     if (error instanceof ApiError && error.status === 502) {
       return [`The provider answered with an error: ${error.message}`];
     }
+    if (error instanceof ApiError && error.status === 504) {
+      return [`The provider did not answer in time: ${error.message}`];
+    }
     if (error instanceof ApiError && error.status === 404 && !model) {
       return ["No default model is chosen yet. ", el("a", { href: modelsUrl }, "Choose one in "
         + "Settings"), "."];
@@ -129,6 +129,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     controller = new AbortController();
     const started = performance.now();
     let received = "";
+    let info = null;
     let outcome = "done";
     try {
       const response = await client.chatStream({ messages: history }, { signal: controller.signal });
@@ -142,11 +143,16 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
             received += meaning.text;
             answer.textNode.data = received;
           } else if (meaning.type === "error") {
-            throw new ApiError(502, meaning.message);
-          } else if (meaning.type === "done") break;
+            throw new ApiError(meaning.status, meaning.message);
+          } else if (meaning.type === "done") {
+            info = meaning.info;
+            break;
+          }
         }
+        if (!info) throw new ApiError(0, "The answer was cut off: the connection ended early.");
       } else {
-        received = answerText(await response.json());
+        info = await response.json();
+        received = (info.message && info.message.content) || "";
         answer.textNode.data = received;
       }
     } catch (error) {
@@ -160,13 +166,21 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     }
 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    if (outcome === "done" || (outcome === "stopped" && received)) {
+    if (outcome === "done") {
       history.push({ role: "assistant", content: received });
-      const note = outcome === "stopped" ? `Stopped after ${seconds} s` : `${seconds} s`;
-      answer.item.append(el("span", { className: "message-meta" }, note));
-      if (outcome === "stopped") answer.item.classList.add("stopped");
-      status.show(outcome === "stopped" ? "info" : "ok",
-        outcome === "stopped" ? "Stopped. The partial answer is kept." : "Answered.");
+      answer.item.append(el("span", { className: "message-meta" }, answerFacts(info, seconds)));
+      status.show("ok", "Answered.");
+      return;
+    }
+    if (received) {
+      // Stopped, or failed mid-way: keep the part that came, marked as such.
+      history.push({ role: "assistant", content: received });
+      answer.item.classList.add("stopped");
+      const stopped = outcome === "stopped";
+      answer.item.append(el("span", { className: "message-meta" },
+        stopped ? `Stopped after ${seconds} s` : `Interrupted after ${seconds} s`));
+      if (stopped) status.show("info", "Stopped. The partial answer is kept.");
+      else status.show("error", ...explain(outcome));
       return;
     }
     // Nothing came back: undo the exchange, and give the text back to edit or resend.

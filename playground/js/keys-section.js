@@ -275,6 +275,7 @@ export function createKeysSection(context) {
     const facts = [
       typeof result.status_code === "number" ? `HTTP ${result.status_code}` : null,
       typeof result.latency_ms === "number" ? `${Math.round(result.latency_ms)} ms` : null,
+      typeof result.model_count === "number" ? `${result.model_count} models` : null,
     ].filter(Boolean).join(" · ");
     area.className = `test-result ${result.ok ? "test-ok" : "test-failed"}`;
     area.dataset.result = kind;
