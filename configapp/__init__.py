@@ -12,6 +12,7 @@ from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
 from configapp.api import register_api
+from configapp.cli import config_commands
 from configapp.components import Components
 from configapp.domain import InvalidEncryptionKeyError
 from configapp.models import db
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
             db.engine.dispose()
 
     api = register_api(app)
+    app.cli.add_command(config_commands)
     app.extensions["configapp"] = Components(settings, storage, encryption, catalog, service,
                                              api, head)
     install_security(app, settings.security)

@@ -306,3 +306,46 @@ class SqlAlchemyConfigurationStorage:
                 keys=tuple(added), kept_providers=tuple(kept), default_model=selected,
                 kept_default_model=chosen if default_model is not None else None,
             )
+
+    # ---- encryption --------------------------------------------------------------------
+
+    def list_encrypted_keys(self) -> list[tuple[ApiKeyConfig, str]]:
+        """Every stored key with its token, by id: for checking and rotating the key."""
+        query = select(ApiKeyRecord).order_by(ApiKeyRecord.id)
+        with self._read() as session:
+            return [(_key_config(row), row.encrypted_key) for row in session.scalars(query)]
+
+    def reencrypt_all(self, transform: Callable[[int, str], str],
+                      progress: Callable[[int, int], None] | None = None) -> int:
+        """Replace every token by `transform(row_id, token)`, all in one transaction.
+
+        The revision does not move: the settings are the same, only their ciphertext is new.
+        """
+        with self._write(bump_revision=False) as session:
+            rows = session.execute(select(ApiKeyRecord.id, ApiKeyRecord.encrypted_key)
+                                   .order_by(ApiKeyRecord.id)).all()
+            changes = []
+            for done, (row_id, token) in enumerate(rows, start=1):
+                changes.append({"id": row_id, "encrypted_key": transform(row_id, token)})
+                if progress is not None:
+                    progress(done, len(rows))
+            if changes:
+                session.execute(update(ApiKeyRecord), changes)
+            return len(changes)
+
+    def make_durable(self) -> None:
+        """Make the last commit survive a power cut before files that depend on it change.
+
+        SQLite in WAL mode with synchronous=NORMAL syncs the log only at a checkpoint;
+        PostgreSQL's commit is already durable.
+        """
+        engine = self.session.get_bind()
+        if engine.dialect.name != "sqlite":
+            return
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(FULL)")
+            cursor.close()
+        finally:
+            connection.close()
