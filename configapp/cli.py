@@ -242,6 +242,8 @@ def rotation_lines(rotation: Rotation) -> list[str]:
     if rotation.key_file is not None:
         lines.append(f"{rotation.key_file} now holds the new key: back it up now; the old "
                      "backup no longer opens the stored keys.")
+        lines.append("Restart the app now if it is running: it keeps the key it loaded at "
+                     "start, which no longer opens the stored keys.")
         if rotation.backup is not None:
             lines.append(f"The old key is kept in {rotation.backup} (mode 0600); delete it "
                          "once no backup of the database made before now is needed.")

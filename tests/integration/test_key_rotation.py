@@ -220,3 +220,45 @@ def test_a_wrong_key_stops_the_start_and_names_the_commands(app, settings):
     added = cli(under_flask, "keys", "add", "openai", input="sk-never-stored-1234\n")
     assert added.exit_code == 1 and "cannot decrypt" in added.output
     dispose(under_flask)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_with_the_key_lost_for_good_the_rows_can_be_deleted_and_entered_again(make_settings):
+    settings = make_settings()
+    app = create_app(settings)
+    fill(app, 2)
+    dispose(app)
+    settings.key_file.unlink()
+    with pytest.raises(InvalidEncryptionKeyError, match="is missing"):
+        create_app(settings)
+    # The documented way out: any valid key for the command, delete the rows, start afresh.
+    stand_in = replace(settings, encryption_keys=(Fernet.generate_key().decode(),), cli=True)
+    app = create_app(stand_in)
+    for key_id in ("1", "2"):
+        assert cli(app, "keys", "delete", key_id, "--yes").exit_code == 0
+    dispose(app)
+    app = create_app(settings)  # no row left: a new key file is made
+    assert settings.key_file.is_file()
+    assert cli(app, "keys", "add", "openai", input="sk-again-12345678\n").exit_code == 0
+    dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_a_key_saved_by_an_instance_left_running_is_recovered_as_documented(make_settings):
+    settings = make_settings()
+    running = create_app(settings)  # started before the rotation: holds the old key
+    expected = fill(running, 3)
+    rotator = create_app(replace(settings, cli=True))
+    assert cli(rotator, "rotate-key").exit_code == 0
+    dispose(rotator)
+    expected.update(fill(running, 1))  # saved with the old key after the rotation
+    dispose(running)
+    new = settings.key_file.read_text().strip()
+    [backup] = KeyFiles(settings.key_file).backups()
+    assert opened_by(settings, [new], expected) == 3
+    both = replace(settings, encryption_keys=(new, backup.read_text().strip()), cli=True)
+    recovery = create_app(both)
+    assert cli(recovery, "rotate-key", "--keep-key").exit_code == 0
+    dispose(recovery)
+    assert opened_by(settings, [new], expected) == 4
+    dispose(create_app(settings))
