@@ -244,6 +244,8 @@ class LegacyImport:
             self.service.check_encryption_key()
             result = self._write(legacy)
         except LegacyImportError as error:
+            if dry_run:
+                raise LegacyImportError(f"The import would fail: {error}") from None
             raise LegacyImportError(self._failure(str(error))) from None
         except SQLAlchemyError as error:
             cause = getattr(error, "orig", None) or error

@@ -131,6 +131,8 @@ def test_import_env_failing_says_why_and_writes_nothing(make_settings):
     settings.config_file.write_text("llm: [\n")
     app = create_app(settings)
     before = snapshot(settings)
+    dry = cli(app, "import-env", "--dry-run")
+    assert dry.exit_code == 1 and dry.output.startswith("Error: The import would fail: ")
     result = cli(app, "import-env")
     assert result.exit_code == 1
     assert result.output.startswith("Error: The one-time import of")
