@@ -13,8 +13,10 @@ from configapp.domain import InvalidEncryptionKeyError
 WRONG_KEY_HELP = (
     "The encryption key cannot decrypt the stored API keys. Restore the key they were "
     "saved with (ENCRYPTION_KEY, or the backup of data/.encryption_key); run "
-    "`flask --app wsgi config check-key` to see which rows are affected. Nothing was changed."
+    "`flask --app wsgi config check-key` to see which rows are affected, and see "
+    "docs/operators/security/encryption.md (rotation and recovery). Nothing was changed."
 )
+PENDING_SUFFIX = ".new"
 
 
 class FernetEncryption:
@@ -67,7 +69,22 @@ def create_key_file(path: Path) -> str:
     return key.decode()
 
 
+def pending_key_file(key_file: Path) -> Path:
+    """Where a rotation keeps its new key until it is installed: `.encryption_key.new`."""
+    return key_file.with_name(key_file.name + PENDING_SUFFIX)
+
+
 def load_keys(env_keys: Sequence[str], key_file: Path, stored_rows: int) -> list[str]:
+    """The configured keys, then the key of an unfinished rotation (decrypt-only), so that
+    every row opens whichever instant a rotation stopped at."""
+    keys = _configured_keys(env_keys, key_file, stored_rows)
+    pending = pending_key_file(key_file)
+    if pending.is_file() and (key := read_key_file(pending)) not in keys:
+        keys.append(key)
+    return keys
+
+
+def _configured_keys(env_keys: Sequence[str], key_file: Path, stored_rows: int) -> list[str]:
     """ENCRYPTION_KEY's keys, else the key file's, else a new key file (only while no
     encrypted row exists, so a lost key is never silently replaced)."""
     if env_keys:
