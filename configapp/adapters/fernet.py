@@ -58,14 +58,24 @@ def read_key_file(path: Path) -> str:
 
 
 def create_key_file(path: Path) -> str:
-    """Write a new Fernet key, readable by the owner only; never overwrite one."""
+    """Write a new Fernet key, readable by the owner only; never overwrite one.
+
+    The key is written whole to a private temporary file, then linked to its name: a
+    worker starting at the same moment sees either no key file or a complete one.
+    FileExistsError when another process made it first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return key.decode()
 
 
