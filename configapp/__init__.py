@@ -12,6 +12,7 @@ from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
 from configapp.api import register_api
+from configapp.cli import config_commands
 from configapp.components import Components
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.models import db
@@ -20,6 +21,7 @@ from configapp.schema import MIGRATIONS_DIR, current_revision, head_revision, up
 from configapp.security import install_security
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
+from configapp.startup import run_start_checks
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +29,18 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """Build the app: settings, database, encryption key, services, routes.
 
-    On SQLite the schema is upgraded here. A wrong encryption key stops the start with a
-    message that says what to do. The database connections opened here are closed before
+    On SQLite the schema is upgraded here. A wrong encryption key, or a failed import of
+    the legacy .env / default.yaml, stops the start with a message that says what to do
+    (configapp/startup.py). The database connections opened here are closed before
     returning, so that gunicorn can fork workers from a preloaded app.
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not settings.is_sqlite},
+        # hide_parameters: a failed statement's message never carries a token.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not settings.is_sqlite,
+                                   "hide_parameters": True},
         MAX_CONTENT_LENGTH=settings.security.max_request_bytes,
         API_TITLE="configapp",
         API_VERSION="1.0",
@@ -63,16 +68,19 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
                                                 stored))
         catalog = LiteLLMMetadataCatalog(settings.model_cache_ttl)
         service = ConfigurationService(storage, encryption, catalog, settings.provider_env)
-        if schema_current:
-            service.check_encryption_key()
-        else:
-            log.warning("The database schema is not at head (%s): run "
-                        "`flask --app wsgi db upgrade`.", head)
-        db.session.remove()
-        db.engine.dispose()
+        try:
+            if schema_current:
+                run_start_checks(settings, service, storage)
+            else:
+                log.warning("The database schema is not at head (%s): run "
+                            "`flask --app wsgi db upgrade`.", head)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
     api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()))
     app.register_blueprint(pages_blueprint)
+    app.cli.add_command(config_commands)
     app.extensions["configapp"] = Components(settings, storage, encryption, catalog, service,
                                              api, head)
     install_security(app, settings.security)

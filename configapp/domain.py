@@ -56,6 +56,10 @@ class InvalidEncryptionKeyError(ConfigurationError):
     """The encryption key cannot decrypt what is stored (or is not a Fernet key)."""
 
 
+class LegacyImportError(ConfigurationError):
+    """The one-time import of the legacy .env / default.yaml failed and was rolled back."""
+
+
 class ParameterOutOfBoundsError(ConfigurationError):
     """A model parameter outside the model's limits."""
 
@@ -101,6 +105,16 @@ class NewApiKey:
     key_name: str = ""
     api_base: str | None = None
     is_active: bool = True
+
+
+@dataclass(frozen=True)
+class ImportedSettings:
+    """What a one-time import wrote, and what it left alone because the database had it."""
+
+    keys: tuple[ApiKeyConfig, ...] = ()
+    kept_providers: tuple[str, ...] = ()
+    default_model: str | None = None
+    kept_default_model: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,7 +123,8 @@ class ConfigurationService:
 
     # ---- keys ------------------------------------------------------------------------
 
-    def add_api_key(self, new: NewApiKey) -> ApiKeyConfig:
+    def clean_new_key(self, new: NewApiKey) -> NewApiKey:
+        """The key as it will be stored (known provider, trimmed, checked), or an error."""
         provider = self._known_provider(new.provider)
         api_key = new.api_key.strip()
         if not KEY_PATTERN.match(api_key) or not (
@@ -131,16 +132,23 @@ class ConfigurationService:
             raise ConfigurationError(f"The API key must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} "
                                      "printable characters with no spaces.")
         api_base = check_api_base(new.api_base)
-        clean = NewApiKey(provider, api_key, new.key_name.strip(), api_base, new.is_active)
+        return NewApiKey(provider, api_key, new.key_name.strip(), api_base, new.is_active)
+
+    def sealer(self, clean: NewApiKey) -> Callable[[int], str]:
+        """`seal(row_id)`: the token of a clean key, bound to its row, provider and base."""
 
         def seal(row_id: int) -> str:
             return self.encryption.encrypt(
-                SealedKey(row_id, provider, api_base, api_key).to_plaintext()
+                SealedKey(row_id, clean.provider, clean.api_base, clean.api_key).to_plaintext()
             )
 
-        record = self.storage.add_api_key(clean, mask_key(api_key), seal)
+        return seal
+
+    def add_api_key(self, new: NewApiKey) -> ApiKeyConfig:
+        clean = self.clean_new_key(new)
+        record = self.storage.add_api_key(clean, mask_key(clean.api_key), self.sealer(clean))
         audit.info("key added id=%s provider=%s key=%s active=%s",
-                   record.id, provider, record.masked_key, record.is_active)
+                   record.id, clean.provider, record.masked_key, record.is_active)
         return record
 
     def list_api_keys(self, provider: str | None = None) -> list[ApiKeyConfig]:

@@ -40,6 +40,8 @@ class Settings:
     model_cache_ttl: int = 300
     provider_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    # Loaded by the `flask` command (FLASK_RUN_FROM_CLI): see configapp/startup.py.
+    cli: bool = False
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -72,6 +74,7 @@ class Settings:
                 allowed_hosts=_split(env.get("CONFIGAPP_ALLOWED_HOSTS")) or DEFAULT_ALLOWED_HOSTS,
                 extension_origins=_split(env.get("CONFIGAPP_EXTENSION_ORIGINS")),
             ),
+            cli=env.get("FLASK_RUN_FROM_CLI") == "true",
         )
 
 

@@ -13,8 +13,10 @@ from configapp.domain import InvalidEncryptionKeyError
 WRONG_KEY_HELP = (
     "The encryption key cannot decrypt the stored API keys. Restore the key they were "
     "saved with (ENCRYPTION_KEY, or the backup of data/.encryption_key); run "
-    "`flask --app wsgi config check-key` to see which rows are affected. Nothing was changed."
+    "`flask --app wsgi config check-key` to see which rows are affected, and see "
+    "docs/operators/security/encryption.md (rotation and recovery). Nothing was changed."
 )
+PENDING_SUFFIX = ".new"
 
 
 class FernetEncryption:
@@ -56,18 +58,43 @@ def read_key_file(path: Path) -> str:
 
 
 def create_key_file(path: Path) -> str:
-    """Write a new Fernet key, readable by the owner only; never overwrite one."""
+    """Write a new Fernet key, readable by the owner only; never overwrite one.
+
+    The key is written whole to a private temporary file, then linked to its name: a
+    worker starting at the same moment sees either no key file or a complete one.
+    FileExistsError when another process made it first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return key.decode()
 
 
+def pending_key_file(key_file: Path) -> Path:
+    """Where a rotation keeps its new key until it is installed: `.encryption_key.new`."""
+    return key_file.with_name(key_file.name + PENDING_SUFFIX)
+
+
 def load_keys(env_keys: Sequence[str], key_file: Path, stored_rows: int) -> list[str]:
+    """The configured keys, then the key of an unfinished rotation (decrypt-only), so that
+    every row opens whichever instant a rotation stopped at."""
+    keys = _configured_keys(env_keys, key_file, stored_rows)
+    pending = pending_key_file(key_file)
+    if pending.is_file() and (key := read_key_file(pending)) not in keys:
+        keys.append(key)
+    return keys
+
+
+def _configured_keys(env_keys: Sequence[str], key_file: Path, stored_rows: int) -> list[str]:
     """ENCRYPTION_KEY's keys, else the key file's, else a new key file (only while no
     encrypted row exists, so a lost key is never silently replaced)."""
     if env_keys:

@@ -7,7 +7,7 @@ read-then-write swaps (active key, default model) never race across workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -15,14 +15,24 @@ from typing import Any
 from sqlalchemy import Engine, event, func, select, text, update
 from sqlalchemy.orm import Session
 
-from configapp.domain import ApiKeyConfig, ApiKeyNotFoundError, ModelConfig, NewApiKey
+from configapp.domain import (
+    ApiKeyConfig,
+    ApiKeyNotFoundError,
+    ImportedSettings,
+    ModelConfig,
+    NewApiKey,
+)
 from configapp.models import (
     ApiKeyRecord,
+    MigrationVersionRecord,
     ModelConfigRecord,
     SettingsRevisionRecord,
     db,
     utcnow,
 )
+
+# A key to import: what to store, its masked form, and `seal(row_id)` giving its token.
+KeyToImport = tuple[NewApiKey, str, Callable[[int], str]]
 
 WRITE_LOCK_ID = 0x636F6E66  # "conf": the advisory lock that serialises writes on PostgreSQL
 IMMEDIATE = "configapp_immediate"
@@ -96,12 +106,16 @@ class SqlAlchemyConfigurationStorage:
                                 {"id": WRITE_LOCK_ID})
             yield session
             if bump_revision:
-                session.execute(update(SettingsRevisionRecord)
-                                .values(counter=SettingsRevisionRecord.counter + 1))
+                self._bump_revision(session)
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+    @staticmethod
+    def _bump_revision(session: Session) -> None:
+        session.execute(update(SettingsRevisionRecord)
+                        .values(counter=SettingsRevisionRecord.counter + 1))
 
     def _key_row(self, session: Session, key_id: int) -> ApiKeyRecord:
         row = session.get(ApiKeyRecord, key_id)
@@ -116,14 +130,19 @@ class SqlAlchemyConfigurationStorage:
         with self._write() as session:
             if new.is_active:
                 self._deactivate_provider(session, new.provider)
-            row = ApiKeyRecord(provider=new.provider, key_name=new.key_name,
-                               encrypted_key="", masked_key=masked_key,
-                               api_base=new.api_base, is_active=new.is_active)
-            session.add(row)
-            session.flush()
-            row.encrypted_key = seal(row.id)
-            session.flush()
-            return _key_config(row)
+            return _key_config(self._insert_key(session, new, masked_key, seal))
+
+    @staticmethod
+    def _insert_key(session: Session, new: NewApiKey, masked_key: str,
+                    seal: Callable[[int], str]) -> ApiKeyRecord:
+        row = ApiKeyRecord(provider=new.provider, key_name=new.key_name,
+                           encrypted_key="", masked_key=masked_key,
+                           api_base=new.api_base, is_active=new.is_active)
+        session.add(row)
+        session.flush()
+        row.encrypted_key = seal(row.id)
+        session.flush()
+        return row
 
     def _deactivate_provider(self, session: Session, provider: str) -> None:
         session.execute(update(ApiKeyRecord)
@@ -243,3 +262,90 @@ class SqlAlchemyConfigurationStorage:
         with self._read() as session:
             store_id, counter = session.execute(query).one()
             return f"{store_id}-{counter}"
+
+    # ---- one-time imports --------------------------------------------------------------
+
+    def migration_applied(self, version: str) -> datetime | None:
+        """When the one-time data migration `version` ran, or None if it has not."""
+        with self._read() as session:
+            row = session.get(MigrationVersionRecord, version)
+            return _aware(row.applied_at) if row else None
+
+    def import_once(self, version: str, keys: Sequence[KeyToImport],
+                    default_model: tuple[str, str] | None,
+                    details: str) -> ImportedSettings | None:
+        """Import keys and a default model, recorded as `version`, in one transaction.
+
+        None when `version` is already recorded (another process got there first). The
+        database wins: a provider that has any stored key keeps it, and a chosen default
+        model stays chosen.
+        """
+        with self._write(bump_revision=False) as session:
+            if session.get(MigrationVersionRecord, version) is not None:
+                return None
+            stored = set(session.scalars(select(ApiKeyRecord.provider).distinct()))
+            added: list[ApiKeyConfig] = []
+            kept: list[str] = []
+            for new, masked_key, seal in keys:
+                if new.provider in stored:
+                    kept.append(new.provider)
+                    continue
+                added.append(_key_config(self._insert_key(session, new, masked_key, seal)))
+            chosen = session.scalars(select(ModelConfigRecord.model_id)
+                                     .where(ModelConfigRecord.is_default)).first()
+            selected = None
+            if default_model is not None and chosen is None:
+                row = self._config_row(session, *default_model)
+                row.is_default = True
+                selected = default_model[0]
+            session.add(MigrationVersionRecord(version=version, details=details))
+            session.flush()
+            if added or selected:
+                self._bump_revision(session)
+            return ImportedSettings(
+                keys=tuple(added), kept_providers=tuple(kept), default_model=selected,
+                kept_default_model=chosen if default_model is not None else None,
+            )
+
+    # ---- encryption --------------------------------------------------------------------
+
+    def list_encrypted_keys(self) -> list[tuple[ApiKeyConfig, str]]:
+        """Every stored key with its token, by id: for checking and rotating the key."""
+        query = select(ApiKeyRecord).order_by(ApiKeyRecord.id)
+        with self._read() as session:
+            return [(_key_config(row), row.encrypted_key) for row in session.scalars(query)]
+
+    def reencrypt_all(self, transform: Callable[[int, str], str],
+                      progress: Callable[[int, int], None] | None = None) -> int:
+        """Replace every token by `transform(row_id, token)`, all in one transaction.
+
+        The revision does not move: the settings are the same, only their ciphertext is new.
+        """
+        with self._write(bump_revision=False) as session:
+            rows = session.execute(select(ApiKeyRecord.id, ApiKeyRecord.encrypted_key)
+                                   .order_by(ApiKeyRecord.id)).all()
+            changes = []
+            for done, (row_id, token) in enumerate(rows, start=1):
+                changes.append({"id": row_id, "encrypted_key": transform(row_id, token)})
+                if progress is not None:
+                    progress(done, len(rows))
+            if changes:
+                session.execute(update(ApiKeyRecord), changes)
+            return len(changes)
+
+    def make_durable(self) -> None:
+        """Make the last commit survive a power cut before files that depend on it change.
+
+        SQLite in WAL mode with synchronous=NORMAL syncs the log only at a checkpoint;
+        PostgreSQL's commit is already durable.
+        """
+        engine = self.session.get_bind()
+        if engine.dialect.name != "sqlite":
+            return
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(FULL)")
+            cursor.close()
+        finally:
+            connection.close()

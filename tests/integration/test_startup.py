@@ -99,3 +99,28 @@ def test_flask_db_upgrade_builds_a_fresh_database_twice_over(tmp_path):
     app = create_app(sqlite_settings(tmp_path))
     with app.app_context():
         assert current_revision(db.engine) == head_revision()
+
+
+def test_workers_starting_together_agree_on_one_key(tmp_path):
+    """Eight processes create the app on one empty data folder at once: one key file,
+    whole, and every process uses it."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from configapp import create_app\n"
+        "from configapp.settings import Settings\n"
+        "root = Path(sys.argv[1])\n"
+        "app = create_app(Settings(data_dir=root / 'data', env_file=root / '.env',\n"
+        "                          config_file=root / 'none.yaml'))\n"
+        "print(app.extensions['configapp'].settings.key_file.read_text().strip() and 'ok')\n"
+        "client = app.test_client()\n"
+        "print(client.get('/readyz').status_code)\n"
+    )
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(8)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [p.returncode for p in processes] == [0] * 8, outputs
+    assert all(out.split() == ["ok", "200"] for out, _ in outputs)
+    Fernet((tmp_path / "data" / ".encryption_key").read_text().strip().encode())
+    assert not list((tmp_path / "data").glob("*.tmp"))

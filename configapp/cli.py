@@ -1,0 +1,271 @@
+"""`flask --app wsgi config ...`: the API's twin for the shell, the import and the key's life.
+
+Each command calls the same service method as the matching route. Keys are read from a
+hidden prompt or stdin, never from the command line (it would land in the shell's history),
+and shown masked. Domain errors end as one line, `Error: ...`, with exit status 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from configapp.components import components
+from configapp.domain import ConfigurationError, NewApiKey
+from configapp.env_import import LegacyImport
+from configapp.key_rotation import Rotation, check_keys, configured_keys, rotate_key
+
+audit = logging.getLogger("configapp.audit")
+
+
+class ConfigGroup(AppGroup):
+    """A group whose commands' domain errors become `Error: <message>`, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            raise click.ClickException(str(error)) from None
+
+
+config_commands = ConfigGroup(
+    "config", help="Provider keys, models, the legacy .env import and the encryption key.")
+
+
+def read_secret(label: str) -> str:
+    """A secret from a hidden, confirmed prompt, or the first line of stdin when piped."""
+    if sys.stdin.isatty():
+        return click.prompt(label, hide_input=True, confirmation_prompt=True).strip()
+    secret = sys.stdin.readline().strip()
+    if not secret:
+        raise click.UsageError(f"{label}: expected it on stdin (or run in a terminal for a "
+                               "prompt).")
+    return secret
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(headers[i]) for i in range(len(headers))]]
+    cells += [["" if value is None else str(value) for value in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(value.ljust(width) for value, width in zip(row, widths,
+                                                                            strict=True)).rstrip()
+                     for row in cells)
+
+
+# ---- keys ------------------------------------------------------------------------------
+
+@config_commands.group("keys")
+def keys_commands() -> None:
+    """Stored provider API keys (shown masked)."""
+
+
+@keys_commands.command("list")
+@click.option("--provider", help="Only this provider's keys (google means gemini).")
+def list_keys(provider: str | None) -> None:
+    """List the stored keys, masked (GET /api/config/api-keys)."""
+    records = components().config.list_api_keys(provider)
+    if not records:
+        click.echo("No stored keys.")
+        return
+    click.echo(table(
+        ["ID", "PROVIDER", "NAME", "KEY", "ACTIVE", "API BASE", "LAST USED"],
+        [[r.id, r.provider, r.key_name, r.masked_key, "yes" if r.is_active else "no",
+          r.api_base, f"{r.last_used_at:%Y-%m-%d %H:%M}" if r.last_used_at else ""]
+         for r in records]))
+
+
+@keys_commands.command("add")
+@click.argument("provider")
+@click.option("--name", "key_name", default="", help="A label for the key, e.g. 'work'.")
+@click.option("--api-base", default=None,
+              help="The provider's base URL (a proxy or a local server); the key is bound to it.")
+@click.option("--inactive", is_flag=True,
+              help="Store it without making it the provider's active key.")
+def add_key(provider: str, key_name: str, api_base: str | None, inactive: bool) -> None:
+    """Add a key, read from a hidden prompt or stdin (POST /api/config/api-keys)."""
+    service = components().config
+    service.check_encryption_key()  # never store a key under one that cannot open the rest
+    api_key = read_secret(f"{provider} API key")
+    record = service.add_api_key(NewApiKey(provider, api_key, key_name, api_base,
+                                           not inactive))
+    state = "active" if record.is_active else "inactive"
+    click.echo(f"Added key {record.id}: {record.provider} {record.masked_key} ({state}).")
+
+
+@keys_commands.command("delete")
+@click.argument("key_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_key(key_id: int, yes: bool) -> None:
+    """Delete a stored key (DELETE /api/config/api-keys/{id})."""
+    service = components().config
+    record = service.get_api_key(key_id)
+    if not yes:
+        click.confirm(f"Delete key {record.id} ({record.provider} {record.masked_key})?",
+                      abort=True)
+    service.delete_api_key(key_id)
+    click.echo(f"Deleted key {record.id} ({record.provider} {record.masked_key}).")
+
+
+# ---- models ----------------------------------------------------------------------------
+
+@config_commands.group("models")
+def models_commands() -> None:
+    """The model catalogue and the default model."""
+
+
+def _price(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+@models_commands.command("list")
+@click.option("--provider", help="Only this provider's models.")
+@click.option("--configured", is_flag=True, help="Only providers that have a key.")
+@click.option("-q", "--query", help="Text to look for in the model's id.")
+def list_models(provider: str | None, configured: bool, query: str | None) -> None:
+    """The catalogue of chat models (GET /api/config/models)."""
+    source, models = components().config.catalog(provider, query, configured)
+    click.echo(f"{len(models)} model(s) from {source} metadata.")
+    if models:
+        click.echo(table(
+            ["MODEL", "CONTEXT", "MAX OUTPUT", "$/M IN", "$/M OUT"],
+            [[m.id, m.context_window, m.max_output_tokens, _price(m.input_price_per_million),
+              _price(m.output_price_per_million)] for m in models]))
+
+
+@models_commands.command("select")
+@click.argument("model_id")
+def select_model(model_id: str) -> None:
+    """Make a model the default, as provider/model (POST /api/config/models/{model}/select)."""
+    config = components().config.select_model(model_id)
+    click.echo(f"Default model: {config.model_id}.")
+
+
+@models_commands.command("show")
+def show_model() -> None:
+    """The default model, its parameters and their bounds (GET /api/config/models/selected)."""
+    service = components().config
+    model, config = service.selected_model()
+    click.echo(f"Default model: {model.id} ({model.provider})")
+    click.echo(f"Context window: {model.context_window or 'unknown'}; "
+               f"max output tokens: {model.max_output_tokens or 'unknown'}")
+    parameters = ", ".join(f"{name}={value}" for name, value in sorted(config.parameters.items()))
+    click.echo(f"Parameters: {parameters or '(provider defaults)'}")
+    for name, bound in service.bounds(model).items():
+        click.echo(f"  {name}: {bound['low']:g} to {bound['high']:g}")
+
+
+# ---- the legacy import -----------------------------------------------------------------
+
+@config_commands.command("import-env")
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
+def import_env(dry_run: bool) -> None:
+    """Import the legacy .env keys and default.yaml's default model, once (the deploy step)."""
+    parts = components()
+    settings = parts.settings
+    report = LegacyImport(parts.config, parts.storage, settings.env_file,
+                          settings.config_file).run(dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)
+
+
+# ---- the encryption key ----------------------------------------------------------------
+
+@config_commands.command("check-key")
+def check_key() -> None:
+    """Say whether the configured encryption key(s) open every stored key; change nothing.
+
+    Exit status 1 when some row cannot be opened (or is not bound to its row).
+    """
+    parts = components()
+    keys = configured_keys(parts.settings.encryption_keys, parts.settings.key_file)
+    report = check_keys(parts.storage, keys)
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _progress_printer() -> Callable[[int, int], None]:
+    shown = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        tenth = done * 10 // total
+        if total >= 100 and tenth > shown:
+            shown = tenth
+            click.echo(f"  re-encrypted {done}/{total}", err=True)
+
+    return progress
+
+
+@config_commands.command("rotate-key")
+@click.option("--given-key", is_flag=True,
+              help="Rotate to a key you give (hidden prompt, or stdin) instead of a new one.")
+@click.option("--keep-key", is_flag=True,
+              help="Make no new key: re-encrypt every row under the first configured key "
+                   "(the second step of a rotation through ENCRYPTION_KEY).")
+@click.option("--print-new-key", is_flag=True,
+              help="Print the new key on stdout, to put it in ENCRYPTION_KEY. Without this "
+                   "it is only written to the key file.")
+def rotate_key_command(given_key: bool, keep_key: bool, print_new_key: bool) -> None:
+    """Re-encrypt every stored key under a new encryption key, then install that key.
+
+    Crash-safe: the new key is on disk before any row depends on it, the rows change in one
+    transaction, and the old key file stays as a dated 0600 backup. Run it again after an
+    interruption to finish.
+    """
+    parts = components()
+    settings = parts.settings
+    new_key = read_secret("New encryption key") if given_key else None
+    click.echo(f"Rotating the encryption key of {parts.storage.count_api_keys()} stored "
+               "key(s)...", err=True)
+    rotation = rotate_key(parts.storage, settings.encryption_keys, settings.key_file,
+                          new_key, keep_key, _progress_printer())
+    audit.info("encryption key rotated rows=%s fingerprint=%s resumed=%s",
+               rotation.rows, rotation.fingerprint, rotation.resumed)
+    for line in rotation_lines(rotation):
+        click.echo(line, err=True)
+    if print_new_key and not keep_key:
+        click.echo(rotation.new_key)
+
+
+def rotation_lines(rotation: Rotation) -> list[str]:
+    """What the rotation did and what the operator does next; never the key itself."""
+    lines = [f"{'Finished the interrupted rotation: r' if rotation.resumed else 'R'}e-encrypted "
+             f"{rotation.rows} stored key(s) under the key with fingerprint "
+             f"{rotation.fingerprint} in {rotation.seconds:.2f} s."]
+    if rotation.key_file is not None:
+        lines.append(f"{rotation.key_file} now holds the new key: back it up now; the old "
+                     "backup no longer opens the stored keys.")
+        lines.append("Restart the app now if it is running: it keeps the key it loaded at "
+                     "start, which no longer opens the stored keys.")
+        if rotation.backup is not None:
+            lines.append(f"The old key is kept in {rotation.backup} (mode 0600); delete it "
+                         "once no backup of the database made before now is needed.")
+    elif rotation.from_environment and rotation.pending is not None and not rotation.kept_key:
+        lines += [
+            f"ENCRYPTION_KEY comes from the environment, so no key file was replaced. The new "
+            f"key is in {rotation.pending}; the app reads it from there until you finish:",
+            "  1. Put the new key first in ENCRYPTION_KEY on every instance "
+            "(ENCRYPTION_KEY=<new>,<old>) and restart them.",
+            "  2. Run `flask --app wsgi config rotate-key --keep-key`: it re-encrypts what an "
+            "instance still running with the old key saved in the meantime.",
+            "  3. When `flask --app wsgi config check-key` says every row opens with the first "
+            "key, drop the old one (ENCRYPTION_KEY=<new>) and restart.",
+        ]
+    elif rotation.pending is not None:
+        lines.append(f"{rotation.pending} holds a key that is not configured yet: "
+                     + ("put it first in ENCRYPTION_KEY." if rotation.from_environment else
+                        "run `flask --app wsgi config rotate-key` to finish that rotation."))
+    elif rotation.from_environment and rotation.kept_key:
+        lines.append("When `flask --app wsgi config check-key` says every row opens with the "
+                     "first key, drop the other keys from ENCRYPTION_KEY and restart.")
+    if rotation.stale_pending is not None:
+        lines.append(f"{rotation.stale_pending} is no longer needed (its key is configured): "
+                     "delete it.")
+    return lines

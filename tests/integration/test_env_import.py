@@ -1,0 +1,171 @@
+"""The first start's import of .env and default.yaml: once, in one transaction, or not at all."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from configapp import create_app
+from configapp.domain import LegacyImportError, NewApiKey
+from configapp.env_import import IMPORT_VERSION
+from tests.integration.support import (
+    ANTHROPIC_KEY,
+    ENV_TEXT,
+    GEMINI_KEY,
+    LEGACY_KEYS,
+    OPENAI_KEY,
+    ROOT,
+    YAML_TEXT,
+    at_head,
+    dispose,
+    snapshot,
+    subprocess_env,
+)
+
+
+def write_legacy(settings, env=ENV_TEXT, config=YAML_TEXT):
+    if env is not None:
+        settings.env_file.write_text(env)
+    if config is not None:
+        settings.config_file.write_text(config)
+
+
+def stored(app):
+    """(provider -> masked key, the default model, when the import ran)."""
+    with app.app_context():
+        parts = app.extensions["configapp"]
+        keys = {r.provider: r.masked_key for r in parts.config.list_api_keys()}
+        selected = parts.storage.selected_model()
+        return (keys, selected.model_id if selected else None,
+                parts.storage.migration_applied(IMPORT_VERSION))
+
+
+def test_the_first_start_imports_both_files_once_and_logs_masked(make_settings, caplog):
+    settings = at_head(make_settings())
+    write_legacy(settings)
+    caplog.set_level(logging.INFO)
+    app = create_app(settings)
+    keys, model, applied = stored(app)
+    assert keys == {"openai": "sk-***1111", "anthropic": "sk-***2222", "gemini": "***3333"}
+    assert model == "openai/gpt-4o-mini" and applied is not None
+    with app.app_context():
+        service = app.extensions["configapp"].config
+        assert [service.resolve_key(p).api_key for p in ("openai", "anthropic", "gemini")] == [
+            OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY]
+    assert "openai sk-***1111 (OPENAI_API_KEY)" in caplog.text
+    assert "now deprecated" in caplog.text and "Recorded as plan_09_api_keys" in caplog.text
+    assert not any(key in caplog.text for key in LEGACY_KEYS)
+    before = snapshot(settings)
+    again = create_app(settings)  # the second start finds it done and writes nothing
+    assert snapshot(settings) == before
+    dispose(app)
+    dispose(again)
+
+
+@pytest.mark.parametrize(("env", "config"), [(ENV_TEXT, None), (None, YAML_TEXT), (None, None)],
+                         ids=["env-only", "yaml-only", "none"])
+def test_a_missing_file_is_not_an_error(make_settings, env, config):
+    settings = at_head(make_settings())
+    write_legacy(settings, env, config)
+    app = create_app(settings)
+    keys, model, applied = stored(app)
+    assert bool(keys) == (env is not None)
+    assert (model == "openai/gpt-4o-mini") == (config is not None)
+    assert applied is not None  # recorded even when there was nothing: it never runs again
+    write_legacy(settings)  # files that appear later are not imported
+    dispose(app)
+    app = create_app(settings)
+    assert stored(app)[:2] == (keys, model)
+    dispose(app)
+
+
+def test_the_database_wins_over_the_files(make_settings, caplog):
+    settings = at_head(make_settings())
+    write_legacy(settings)
+    cli_app = create_app(settings.__class__(**{**settings.__dict__, "cli": True}))
+    with cli_app.app_context():
+        service = cli_app.extensions["configapp"].config
+        service.add_api_key(NewApiKey("openai", "sk-mine-99998888"))
+        service.select_model("anthropic/claude-sonnet-4-5")
+    dispose(cli_app)
+    caplog.set_level(logging.INFO)
+    app = create_app(settings)
+    keys, model, _ = stored(app)
+    assert keys == {"openai": "sk-***8888", "anthropic": "sk-***2222", "gemini": "***3333"}
+    assert model == "anthropic/claude-sonnet-4-5"
+    assert "Kept the database's key for openai" in caplog.text
+    assert "Kept the database's default model anthropic/claude-sonnet-4-5" in caplog.text
+    dispose(app)
+
+
+@pytest.mark.parametrize(("env", "config", "reason"), [
+    (ENV_TEXT, "llm:\n  default_model: [openai/gpt-4o-mini\n", "is not valid YAML at line"),
+    (ENV_TEXT, "llm: just-a-string\n", "llm must be a mapping"),
+    (ENV_TEXT, "llm:\n  default_model: openai/no-such-model\n", "is not in the model catalogue"),
+    (ENV_TEXT + "OPENAI_API_KEY='unterminated\n", YAML_TEXT, "is malformed: line(s) 6"),
+    ("OPENAI_API_KEY=short\n", YAML_TEXT, "OPENAI_API_KEY in"),
+], ids=["bad-yaml", "bad-shape", "unknown-model", "bad-env", "bad-key"])
+def test_a_bad_file_rolls_back_and_stops_the_start(make_settings, env, config, reason, caplog):
+    settings = at_head(make_settings())
+    write_legacy(settings, env, config)
+    before = snapshot(settings)
+    with pytest.raises(LegacyImportError) as refused:
+        create_app(settings)
+    message = str(refused.value)
+    assert reason in message and "rolled back" in message
+    assert not any(key in message or key in caplog.text for key in LEGACY_KEYS)
+    assert snapshot(settings) == before
+
+
+def refuse_writes_to_migration_versions(settings):
+    """A real failing write: the database itself refuses the import's last statement."""
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        if settings.is_sqlite:
+            connection.execute(text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON migration_versions "
+                "BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END"))
+        else:
+            connection.execute(text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'disk quota exceeded'; END $$ LANGUAGE plpgsql"))
+            connection.execute(text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON migration_versions "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    engine.dispose()
+
+
+def test_a_failing_write_rolls_back_the_keys_and_stops_the_start(make_settings):
+    settings = at_head(make_settings())
+    write_legacy(settings)
+    refuse_writes_to_migration_versions(settings)
+    before = snapshot(settings)
+    with pytest.raises(LegacyImportError, match=r"writing to the database failed.*disk quota"):
+        create_app(settings)
+    assert snapshot(settings) == before  # the keys inserted before the failure are gone
+
+
+def test_two_processes_starting_at_once_import_once(make_settings):
+    settings = at_head(make_settings())
+    write_legacy(settings)
+    env = subprocess_env(settings)
+    start_at = f"{time.time() + 2.5:.3f}"  # both are loaded by then, and start together
+    children = [subprocess.Popen([sys.executable, "-m", "tests.integration.start_app",
+                                  start_at], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [child.communicate(timeout=60) for child in children]
+    outcomes = [json.loads(out.strip().splitlines()[-1]) for out, _ in results]
+    assert [o["outcome"] for o in outcomes] == ["started", "started"], results
+    assert [o["litellm_imported"] for o in outcomes] == [False, False]
+    logs = "".join(err for _, err in results)
+    assert logs.count("Recorded as plan_09_api_keys") == 1, logs
+    assert not any(key in logs for key in LEGACY_KEYS)
+    rows = snapshot(settings)
+    assert len(rows["api_keys"]) == 3 and len(rows["migration_versions"]) == 1
+    assert len([row for row in rows["model_configs"] if row[3]]) == 1

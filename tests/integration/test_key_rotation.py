@@ -1,0 +1,264 @@
+"""Rotation and checking of the encryption key, on real files, real Fernet, both databases."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import stat
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from configapp import create_app
+from configapp.adapters.fernet import FernetEncryption, load_keys, pending_key_file
+from configapp.adapters.key_files import KeyFiles
+from configapp.domain import InvalidEncryptionKeyError, NewApiKey, SealedKey
+from tests.integration.support import dispose
+
+PROVIDERS = ("openai", "anthropic", "gemini", "mistral", "groq")
+
+
+def fill(app, count: int) -> dict[int, str]:
+    """`count` keys through the service; row id -> plaintext."""
+    expected = {}
+    with app.app_context():
+        service = app.extensions["configapp"].config
+        for number in range(count):
+            plaintext = f"sk-row{number:04d}-{secrets.token_hex(8)}"
+            base = "https://proxy.example/v1" if number % 7 == 0 else None
+            record = service.add_api_key(NewApiKey(PROVIDERS[number % len(PROVIDERS)],
+                                                   plaintext, f"key {number}", base,
+                                                   is_active=False))
+            expected[record.id] = plaintext
+    return expected
+
+
+def rows(settings) -> list[tuple[int, str, str | None, str]]:
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(
+                "SELECT id, provider, api_base, encrypted_key FROM api_keys ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def opened_by(settings, keys: list[str], expected: dict[int, str]) -> int:
+    """How many rows open with exactly these keys, bound to their row, with the right key."""
+    cipher = FernetEncryption(keys)
+    count = 0
+    for row_id, provider, api_base, token in rows(settings):
+        try:
+            sealed = SealedKey.from_plaintext(cipher.decrypt(token))
+        except InvalidEncryptionKeyError:
+            continue
+        assert (sealed.row_id, sealed.provider, sealed.api_base) == (row_id, provider, api_base)
+        assert sealed.api_key == expected[row_id]
+        count += 1
+    return count
+
+
+def cli(app, *args: str, input: str | None = None):
+    return app.test_cli_runner().invoke(args=["config", *args], input=input)
+
+
+def no_secret_in(output: str, expected: dict[int, str]) -> None:
+    assert not any(plaintext in output for plaintext in expected.values())
+    assert "gAAAAA" not in output  # a Fernet token
+
+
+def test_rotating_500_keys_leaves_them_all_opening_with_the_new_key_alone(app, settings):
+    expected = fill(app, 500)
+    old = load_keys(settings.encryption_keys, settings.key_file, 1)[0]
+    result = cli(app, "rotate-key")
+    assert result.exit_code == 0, result.output
+    assert "Re-encrypted 500 stored key(s)" in result.stderr
+    assert "re-encrypted 250/500" in result.stderr and "re-encrypted 500/500" in result.stderr
+    no_secret_in(result.output, expected)
+    assert old not in result.output
+    seconds = float(re.search(r"in (\d+\.\d+) s", result.stderr).group(1))
+    print(f"rotation of 500 rows ({settings.database_url.split(':')[0]}): {seconds:.2f} s")
+    if settings.encryption_keys:  # ENCRYPTION_KEY: the new key waits in the pending file
+        new = pending_key_file(settings.key_file).read_text().strip()
+        assert "Put the new key first in ENCRYPTION_KEY" in result.stderr
+    else:
+        new = settings.key_file.read_text().strip()
+        [backup] = KeyFiles(settings.key_file).backups()
+        assert backup.read_text().strip() == old
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        assert stat.S_IMODE(settings.key_file.stat().st_mode) == 0o600
+        assert not pending_key_file(settings.key_file).exists()
+    assert new != old
+    assert opened_by(settings, [new], expected) == 500
+    assert opened_by(settings, [old], expected) == 0
+    restarted = create_app(settings)  # the start's canary opens the rows with the new key
+    with restarted.app_context():
+        service = restarted.extensions["configapp"].config
+        assert service.reveal(service.get_api_key(1)) == expected[1]
+    dispose(restarted)
+
+
+def test_through_encryption_key_the_operator_puts_the_new_key_first_then_drops_the_old(
+        make_settings, fernet_key):
+    settings = make_settings(encryption_keys=(fernet_key,))
+    if not settings.is_sqlite:
+        from tests.conftest import upgrade_postgres
+        upgrade_postgres(settings)
+    app = create_app(settings)
+    expected = fill(app, 20)
+    result = cli(app, "rotate-key", "--print-new-key")
+    assert result.exit_code == 0, result.output
+    new = result.stdout.strip()  # asked for: the key alone on stdout, the rest on stderr
+    assert Fernet(new.encode()) and new != fernet_key and new not in result.stderr
+    assert "ENCRYPTION_KEY=<new>,<old>" in result.stderr
+    dispose(app)
+    # An instance still running with only the old key (and the pending file) saves a key.
+    still_old = create_app(settings)
+    expected.update(fill(still_old, 1))
+    dispose(still_old)
+    assert opened_by(settings, [new], expected) == 20
+    both = replace(settings, encryption_keys=(new, fernet_key))
+    app = create_app(both)
+    result = cli(app, "rotate-key", "--keep-key")
+    assert result.exit_code == 0, result.output
+    assert "is no longer needed" in result.stderr
+    check = cli(app, "check-key")
+    assert check.exit_code == 0 and "Every row opens with the first key" in check.output
+    assert opened_by(settings, [new], expected) == 21
+    dispose(app)
+    pending_key_file(settings.key_file).unlink()
+    dispose(create_app(replace(settings, encryption_keys=(new,))))
+
+
+def test_a_given_key_comes_from_stdin_and_is_never_printed(app, settings):
+    expected = fill(app, 3)
+    given = Fernet.generate_key().decode()
+    result = cli(app, "rotate-key", "--given-key", input=given + "\n")
+    assert result.exit_code == 0, result.output
+    assert given not in result.output
+    installed = pending_key_file(settings.key_file) if settings.encryption_keys else (
+        settings.key_file)
+    assert installed.read_text().strip() == given
+    assert opened_by(settings, [given], expected) == 3
+
+
+def test_a_key_that_is_not_a_fernet_key_changes_nothing(app, settings):
+    fill(app, 3)
+    before = rows(settings)
+    result = cli(app, "rotate-key", "--given-key", input="not-a-fernet-key\n")
+    assert result.exit_code == 1 and "not a valid Fernet key" in result.output
+    assert rows(settings) == before
+    assert not pending_key_file(settings.key_file).exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's states
+@pytest.mark.parametrize("stopped_after", ["pending-written", "rows-committed", "backup-made"])
+def test_a_rotation_stopped_between_its_steps_still_starts_and_finishes(make_settings,
+                                                                         stopped_after):
+    settings = make_settings()
+    app = create_app(settings)
+    expected = fill(app, 30)
+    old = settings.key_file.read_text().strip()
+    new = Fernet.generate_key().decode()
+    files = KeyFiles(settings.key_file)
+    files.write_pending(new)
+    if stopped_after != "pending-written":
+        with app.app_context():
+            storage = app.extensions["configapp"].storage
+            rotator = FernetEncryption([new, old])
+            storage.reencrypt_all(lambda _id, token: rotator.rotate(token))
+    if stopped_after == "backup-made":
+        files._backup(datetime.now(UTC))
+    dispose(app)
+    restarted = create_app(settings)  # reads the key file and the pending key
+    check = cli(restarted, "check-key")
+    assert check.exit_code == 0 and "A key rotation has not finished" in check.output
+    result = cli(restarted, "rotate-key")
+    assert result.exit_code == 0 and "Finished the interrupted rotation" in result.stderr
+    assert settings.key_file.read_text().strip() == new
+    assert [b.read_text().strip() for b in files.backups()] == [old]
+    assert opened_by(settings, [new], expected) == 30
+    dispose(restarted)
+
+
+def test_check_key_names_the_rows_no_key_opens_and_rotation_refuses_them(app, settings):
+    expected = fill(app, 4)
+    foreign = Fernet(Fernet.generate_key()).encrypt(b"{}").decode()
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE api_keys SET encrypted_key = :t WHERE id = 2"),
+                           {"t": foreign})
+        connection.execute(text("UPDATE api_keys SET encrypted_key = (SELECT encrypted_key "
+                                "FROM api_keys WHERE id = 1) WHERE id = 3"))
+    engine.dispose()
+    before = rows(settings)
+    check = cli(app, "check-key")
+    assert check.exit_code == 1
+    assert "row 2 (anthropic sk-***" in check.output
+    assert "no configured encryption key opens it" in check.output
+    assert "row 3 (" in check.output and "belongs to another row" in check.output
+    no_secret_in(check.output, expected)
+    result = cli(app, "rotate-key")
+    assert result.exit_code == 1 and "No configured key opens row(s) 2" in result.output
+    assert rows(settings) == before
+    assert not pending_key_file(settings.key_file).exists()
+
+
+def test_a_wrong_key_stops_the_start_and_names_the_commands(app, settings):
+    fill(app, 2)
+    wrong = replace(settings, encryption_keys=(Fernet.generate_key().decode(),))
+    with pytest.raises(InvalidEncryptionKeyError) as refused:
+        create_app(wrong)
+    assert "flask --app wsgi config check-key" in str(refused.value)
+    assert "docs/operators/security/encryption.md" in str(refused.value)
+    under_flask = create_app(replace(wrong, cli=True))  # so that check-key can run
+    check = cli(under_flask, "check-key")
+    assert check.exit_code == 1 and "opens 0 row(s)" in check.output
+    added = cli(under_flask, "keys", "add", "openai", input="sk-never-stored-1234\n")
+    assert added.exit_code == 1 and "cannot decrypt" in added.output
+    dispose(under_flask)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_with_the_key_lost_for_good_the_rows_can_be_deleted_and_entered_again(make_settings):
+    settings = make_settings()
+    app = create_app(settings)
+    fill(app, 2)
+    dispose(app)
+    settings.key_file.unlink()
+    with pytest.raises(InvalidEncryptionKeyError, match="is missing"):
+        create_app(settings)
+    # The documented way out: any valid key for the command, delete the rows, start afresh.
+    stand_in = replace(settings, encryption_keys=(Fernet.generate_key().decode(),), cli=True)
+    app = create_app(stand_in)
+    for key_id in ("1", "2"):
+        assert cli(app, "keys", "delete", key_id, "--yes").exit_code == 0
+    dispose(app)
+    app = create_app(settings)  # no row left: a new key file is made
+    assert settings.key_file.is_file()
+    assert cli(app, "keys", "add", "openai", input="sk-again-12345678\n").exit_code == 0
+    dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_a_key_saved_by_an_instance_left_running_is_recovered_as_documented(make_settings):
+    settings = make_settings()
+    running = create_app(settings)  # started before the rotation: holds the old key
+    expected = fill(running, 3)
+    rotator = create_app(replace(settings, cli=True))
+    assert cli(rotator, "rotate-key").exit_code == 0
+    dispose(rotator)
+    expected.update(fill(running, 1))  # saved with the old key after the rotation
+    dispose(running)
+    new = settings.key_file.read_text().strip()
+    [backup] = KeyFiles(settings.key_file).backups()
+    assert opened_by(settings, [new], expected) == 3
+    both = replace(settings, encryption_keys=(new, backup.read_text().strip()), cli=True)
+    recovery = create_app(both)
+    assert cli(recovery, "rotate-key", "--keep-key").exit_code == 0
+    dispose(recovery)
+    assert opened_by(settings, [new], expected) == 4
+    dispose(create_app(settings))

@@ -1,0 +1,98 @@
+"""The import's reading rules: which variables, which base URL, which model; no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from configapp.domain import LegacyImportError, ModelInfo
+from configapp.env_import import LegacyImport, legacy_keys, read_default_model, read_env_file
+from configapp.service import ConfigurationService
+from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
+
+
+def test_a_missing_env_file_is_none_and_comments_quotes_and_blanks_are_understood(tmp_path):
+    assert read_env_file(tmp_path / "absent") is None
+    env = tmp_path / ".env"
+    env.write_text("# old\nexport OPENAI_API_KEY='sk-a-1234567890'\nEMPTY=\n\nX=\"y\" # c\n")
+    assert read_env_file(env) == {"OPENAI_API_KEY": "sk-a-1234567890", "X": "y"}
+
+
+def test_a_malformed_env_file_names_the_line_but_not_its_content(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("GOOD=1\nSECRET='sk-secret-never-shown\n")
+    with pytest.raises(LegacyImportError, match=r"line\(s\) 2 cannot be parsed") as error:
+        read_env_file(env)
+    assert "sk-secret" not in str(error.value)
+
+
+def test_one_key_per_provider_in_priority_order_with_its_base_url():
+    keys = legacy_keys({"GOOGLE_API_KEY": "g-old", "GEMINI_API_KEY": "g-new",
+                        "OPENAI_API_KEY": "sk-o", "OPENAI_BASE_URL": "https://proxy/v1",
+                        "ANTHROPIC_API_BASE": "https://ignored-without-a-key"})
+    assert [(k.provider, k.variable, k.api_key, k.api_base) for k in keys] == [
+        ("openai", "OPENAI_API_KEY", "sk-o", "https://proxy/v1"),
+        ("gemini", "GEMINI_API_KEY", "g-new", None),
+    ]
+    assert "sk-o" not in repr(keys[0])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("llm:\n  default_model: openai/gpt-4o-mini\n", ("openai/gpt-4o-mini", None)),
+    ("llm:\n  default_model: gpt-4o-mini\n  provider: openai\n", ("gpt-4o-mini", "openai")),
+    ("llm:\n  temperature: 0.2\n", None),
+    ("other: 1\n", None),
+    ("", None),
+])
+def test_the_default_model_and_its_provider_are_read(tmp_path, text, expected):
+    config = tmp_path / "default.yaml"
+    config.write_text(text)
+    assert read_default_model(config) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("llm: [\n  secret: sk-in-the-yaml\n", "is not valid YAML at line"),
+    ("- a list\n", "the file must be a mapping"),
+    ("llm:\n  default_model: 42\n", "default_model must be a model name"),
+    ("llm:\n  default_model: x\n  provider: [1]\n", "llm.provider must be a provider name"),
+])
+def test_a_malformed_yaml_is_refused_without_quoting_it(tmp_path, text, message):
+    config = tmp_path / "default.yaml"
+    config.write_text(text)
+    with pytest.raises(LegacyImportError, match=message) as error:
+        read_default_model(config)
+    assert "sk-in-the-yaml" not in str(error.value)
+
+
+@pytest.fixture
+def legacy(tmp_path):
+    catalog = FakeCatalog(
+        ModelInfo("openai/gpt-4o-mini", "openai", "gpt-4o-mini"),
+        ModelInfo("azure/gpt-4o-mini", "azure", "gpt-4o-mini"),
+        ModelInfo("gemini/gemini-2.5-flash", "gemini", "gemini-2.5-flash"),
+        ModelInfo("vertex_ai/gemini-2.5-flash", "vertex_ai", "gemini-2.5-flash"),
+        ModelInfo("together_ai/shared", "together_ai", "shared"),
+        ModelInfo("groq/shared", "groq", "shared"),
+    )
+    service = ConfigurationService(FakeStorage(), FakeEncryption(), catalog)
+    return LegacyImport(service, FakeStorage(), tmp_path / ".env", tmp_path / "default.yaml")
+
+
+@pytest.mark.parametrize(("name", "provider", "expected"), [
+    ("openai/gpt-4o-mini", None, "openai/gpt-4o-mini"),
+    ("gpt-4o-mini", "openai", "openai/gpt-4o-mini"),
+    ("gemini-2.5-flash", "google", "gemini/gemini-2.5-flash"),
+    ("gpt-4o-mini", None, "openai/gpt-4o-mini"),  # azure is not one of the .env providers
+    ("gemini-2.5-flash", None, "gemini/gemini-2.5-flash"),  # nor is vertex_ai
+])
+def test_a_bare_model_name_resolves_to_one_catalogue_entry(legacy, name, provider, expected):
+    assert legacy.resolve_model(name, provider).id == expected
+
+
+@pytest.mark.parametrize(("name", "provider"), [
+    ("gpt-5-imaginary", None), ("gpt-4o-mini", "anthropic"), ("shared", None),
+    ("openai/unknown", None),
+])
+def test_an_unknown_or_ambiguous_model_is_refused(legacy, name, provider):
+    # "shared" is a bare name that two of the usual providers have: ambiguous.
+    with pytest.raises(LegacyImportError, match="is not in the model catalogue"):
+        legacy.resolve_model(name, provider)
