@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 # OpenAI-compatible servers that LiteLLM routes by these names (used with an api_base).
 LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"})
 KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 MAX_API_BASE_LENGTH = 2048
 
 
@@ -180,7 +182,7 @@ class ConfigurationService:
         if record is not None:
             resolved = ResolvedKey(provider, self.reveal(record), record.api_base,
                                    "database", record.id)
-            self.storage.touch_api_key(record.id)
+            self._mark_used(record)
             audit.info("key used id=%s provider=%s key=%s",
                        record.id, provider, record.masked_key)
             return resolved
@@ -193,6 +195,12 @@ class ConfigurationService:
         raise ProviderKeyMissingError(
             f"No API key for {provider}: add one in Settings (API keys)."
         )
+
+    def _mark_used(self, record: ApiKeyConfig) -> None:
+        """Set last_used_at, to the minute: a chat need not wait for a write every time."""
+        used = record.last_used_at
+        if used is None or datetime.now(UTC) - used >= LAST_USED_RESOLUTION:
+            self.storage.touch_api_key(record.id)
 
     def stored_key(self, key_id: int) -> ResolvedKey:
         """A stored key by id, active or not (for a key test); using it sets last_used_at."""

@@ -67,6 +67,7 @@ class FakeStorage:
         self.tokens: dict[int, str] = {}
         self.models: dict[str, ModelConfig] = {}
         self.counter = 0
+        self.touched: list[int] = []
         self._ids = itertools.count(1)
 
     def _changed(self) -> None:
@@ -127,6 +128,7 @@ class FakeStorage:
         return record
 
     def touch_api_key(self, key_id: int) -> None:
+        self.touched.append(key_id)
         self.keys[key_id] = replace(self.keys[key_id], last_used_at=now())
 
     def sample_encrypted_key(self) -> str | None:

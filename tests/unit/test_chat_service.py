@@ -118,3 +118,11 @@ def test_streaming_gives_the_gateways_pieces(chat):
     pieces = list(chat.stream(chat.plan(HELLO, "anthropic/claude-sonnet-4-5")))
     assert "".join(p.content for p in pieces) == "reply"
     assert pieces[-1].finish_reason == "stop"
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(config, chat):
+    record = config.add_api_key(NewApiKey("openai", "sk-stored-11111111"))
+    for _ in range(3):
+        chat.plan(HELLO, "openai/gpt-4o-mini")
+    assert config.storage.touched == [record.id]
+    assert config.get_api_key(record.id).last_used_at is not None
