@@ -66,6 +66,14 @@ def check_api_base(api_base: str | None) -> str | None:
     return api_base.strip().rstrip("/")
 
 
+def env_base_url(provider: str, url: str) -> str | None:
+    try:
+        return check_api_base(url)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"The base URL for {provider} keys from the environment "
+                                 f"(CONFIGAPP_ENV_KEY_BASE_URLS): {error}") from None
+
+
 class ConfigurationService:
     """The one place that knows the rules; callers are the API, the CLI and ChatService."""
 
@@ -78,7 +86,7 @@ class ConfigurationService:
         self.provider_env = dict(provider_env or {})
         # Where keys from the environment go (CONFIGAPP_ENV_KEY_BASE_URLS); stored keys go
         # only to the base URL they were saved with.
-        self.env_key_base_urls = {normalise_provider(provider): check_api_base(url)
+        self.env_key_base_urls = {normalise_provider(provider): env_base_url(provider, url)
                                   for provider, url in (env_key_base_urls or {}).items()}
 
     # ---- providers -------------------------------------------------------------------

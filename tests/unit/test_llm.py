@@ -96,6 +96,6 @@ def test_the_environment_base_urls_setting_is_read_and_checked():
     assert service.env_key_base_urls["gemini"] == "https://g/v1beta"
     with pytest.raises(ValueError, match="provider=url"):
         base_urls("openai")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="CONFIGAPP_ENV_KEY_BASE_URLS"):
         ConfigurationService(FakeStorage(), FakeEncryption(), FakeCatalog(), {},
                              {"openai": "file:///etc/passwd"})
