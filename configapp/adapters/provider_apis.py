@@ -165,6 +165,9 @@ class ModelsEndpointClient:
         except httpx.TransportError as error:
             raise ProviderError("unreachable", f"{provider} could not be reached at "
                                 f"{host_of(base)} ({type(error).__name__}).") from error
+        except httpx.HTTPError as error:
+            raise ProviderError("provider_error", f"{provider}'s answer could not be read "
+                                                  f"({type(error).__name__}).") from error
         except ValueError as error:
             raise ProviderError("provider_error", f"{provider} sent a models list larger than "
                                                   f"{MAX_LISTING_BYTES // 2**20} MB.") from error
