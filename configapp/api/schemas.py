@@ -91,6 +91,10 @@ class ModelQuerySchema(StrictSchema):
     provider = fields.String(validate=validate.Length(1, 64))
     q = fields.String(validate=validate.Length(max=200))
     configured = fields.Boolean(load_default=False)
+    live = fields.Boolean(load_default=False, metadata={
+        "description": "also ask each configured provider which models its key can reach"})
+    refresh = fields.Boolean(load_default=False, metadata={
+        "description": "with live: ask now, even if the last answer is younger than the TTL"})
 
 
 class ModelSchema(ma.Schema):
