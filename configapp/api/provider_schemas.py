@@ -5,7 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from configapp.api.schemas import CatalogSchema, ModelSchema, ParametersSchema, StrictSchema
+from configapp.api.schemas import (
+    CatalogSchema,
+    JsonBoolean,
+    ModelSchema,
+    ParametersSchema,
+    StrictSchema,
+)
 from configapp.llm import CHAT_ROLES, FAILURE_KINDS
 
 MAX_MESSAGES = 500
@@ -59,7 +65,7 @@ class ChatRequestSchema(StrictSchema):
         "example": "openai/gpt-4o-mini"})
     parameters = fields.Nested(ParametersSchema, load_default=dict, metadata={
         "description": "overrides of the model's stored parameters, within its bounds"})
-    stream = fields.Boolean(load_default=False, metadata={
+    stream = JsonBoolean(load_default=False, metadata={
         "description": "answer as text/event-stream: `delta` events, then `done` or `error`"})
 
 
@@ -93,6 +99,11 @@ SSE_DOC = {
                    "latency_ms), or an `error` event ({code, status, message}) if the "
                    "provider fails mid-stream. A refusal before the first piece is a 502/504 "
                    "JSON answer.",
-    "schema": {"type": "string"},
+    "schema": {  # one Server-Sent Event; `data` is the event's JSON, as text
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": ["delta", "done", "error"]},
+                       "data": {"type": "string"}},
+    },
     "example": SSE_EXAMPLE,
 }

@@ -114,11 +114,14 @@ class CatalogSchema(ma.Schema):
 
 
 class ParametersSchema(StrictSchema):
-    temperature = JsonNumber(allow_nan=False)
-    top_p = JsonNumber(allow_nan=False)
-    max_tokens = JsonInteger()
-    presence_penalty = JsonNumber(allow_nan=False)
-    frequency_penalty = JsonNumber(allow_nan=False)
+    """The widest bounds of any model; each model's own (e.g. its max output) are checked
+    by the service and answered with a 422 that names them."""
+
+    temperature = JsonNumber(allow_nan=False, validate=validate.Range(0, 2))
+    top_p = JsonNumber(allow_nan=False, validate=validate.Range(0, 1))
+    max_tokens = JsonInteger(validate=validate.Range(min=1))
+    presence_penalty = JsonNumber(allow_nan=False, validate=validate.Range(-2, 2))
+    frequency_penalty = JsonNumber(allow_nan=False, validate=validate.Range(-2, 2))
 
 
 class BoundSchema(ma.Schema):
