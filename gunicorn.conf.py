@@ -7,3 +7,11 @@ workers = int(os.environ.get("CONFIGAPP_WORKERS", "2"))
 preload_app = True
 timeout = 120
 accesslog = "-"
+
+
+def post_worker_init(worker):
+    """Import litellm in the background of each new worker, so the first chat need not wait
+    for it (seconds); start and the other endpoints never wait."""
+    components = getattr(worker.wsgi, "extensions", {}).get("configapp")
+    if components is not None:
+        components.gateway.warm_up()

@@ -10,10 +10,13 @@ from flask_migrate import Migrate
 
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
 from configapp.api import register_api
+from configapp.chat import ChatService
 from configapp.cli import config_commands
 from configapp.components import Components
+from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.models import db
 from configapp.pages import blp as pages_blueprint
@@ -67,7 +70,9 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         encryption = FernetEncryption(load_keys(settings.encryption_keys, settings.key_file,
                                                 stored))
         catalog = LiteLLMMetadataCatalog(settings.model_cache_ttl)
-        service = ConfigurationService(storage, encryption, catalog, settings.provider_env)
+        discovered = DiscoveredModels()
+        service = ConfigurationService(storage, encryption, MergedCatalog(catalog, discovered),
+                                       settings.provider_env, settings.env_key_base_urls)
         try:
             if schema_current:
                 run_start_checks(settings, service, storage)
@@ -78,10 +83,13 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
             db.session.remove()
             db.engine.dispose()
 
+    gateway = LiteLLMGateway(settings.provider_timeout, settings.provider_check_timeout)
     api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()))
     app.register_blueprint(pages_blueprint)
     app.cli.add_command(config_commands)
-    app.extensions["configapp"] = Components(settings, storage, encryption, catalog, service,
-                                             api, head)
+    app.extensions["configapp"] = Components(
+        settings, storage, encryption, catalog, service, api, head, gateway,
+        ChatService(service, gateway),
+        ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl))
     install_security(app, settings.security)
     return app

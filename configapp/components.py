@@ -9,7 +9,10 @@ from flask_smorest import Api
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
+from configapp.chat import ChatService
+from configapp.discovery import ModelDiscovery
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
 
@@ -23,6 +26,9 @@ class Components:
     config: ConfigurationService
     api: Api
     schema_head: str | None
+    gateway: LiteLLMGateway
+    chat: ChatService
+    discovery: ModelDiscovery
 
 
 def components() -> Components:

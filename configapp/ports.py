@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from configapp.domain import ApiKeyConfig, Catalog, ModelConfig, NewApiKey
+from configapp.llm import ChatMessage, ChatReply, ReachableModel, StreamChunk
+
+if TYPE_CHECKING:
+    from configapp.service import ResolvedKey
 
 
 class EncryptionPort(Protocol):
@@ -61,3 +65,21 @@ class ConfigurationStoragePort(Protocol):
 
 class ModelCatalogPort(Protocol):
     def catalog(self) -> Catalog: ...
+
+
+class ProviderGatewayPort(Protocol):
+    """Calls to providers; every failure is a ProviderError with a keyless message."""
+
+    def list_models(self, key: ResolvedKey) -> list[ReachableModel]:
+        """What the key can reach, from the provider's models endpoint (free)."""
+        ...
+
+    def supports_listing(self, provider: str, api_base: str | None) -> bool: ...
+
+    def complete(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
+                 key: ResolvedKey) -> ChatReply: ...
+
+    def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
+               key: ResolvedKey) -> Iterator[StreamChunk]:
+        """Opens the stream (a refusal raises here), then yields its pieces."""
+        ...

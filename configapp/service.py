@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 # OpenAI-compatible servers that LiteLLM routes by these names (used with an api_base).
 LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"})
 KEY_PATTERN = re.compile(API_KEY_PATTERN)
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 MAX_API_BASE_LENGTH = 2048
 
 
@@ -71,16 +73,28 @@ def check_api_base(api_base: str | None) -> str | None:
     return api_base.strip().rstrip("/")
 
 
+def env_base_url(provider: str, url: str) -> str | None:
+    try:
+        return check_api_base(url)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"The base URL for {provider} keys from the environment "
+                                 f"(CONFIGAPP_ENV_KEY_BASE_URLS): {error}") from None
+
+
 class ConfigurationService:
     """The one place that knows the rules; callers are the API, the CLI and ChatService."""
 
     def __init__(self, storage: ConfigurationStoragePort, encryption: EncryptionPort,
-                 catalog: ModelCatalogPort, provider_env: Mapping[str, str] | None = None
-                 ) -> None:
+                 catalog: ModelCatalogPort, provider_env: Mapping[str, str] | None = None,
+                 env_key_base_urls: Mapping[str, str] | None = None) -> None:
         self.storage = storage
         self.encryption = encryption
         self.catalog_source = catalog
         self.provider_env = dict(provider_env or {})
+        # Where keys from the environment go (CONFIGAPP_ENV_KEY_BASE_URLS); stored keys go
+        # only to the base URL they were saved with.
+        self.env_key_base_urls = {normalise_provider(provider): env_base_url(provider, url)
+                                  for provider, url in (env_key_base_urls or {}).items()}
 
     # ---- providers -------------------------------------------------------------------
 
@@ -193,7 +207,7 @@ class ConfigurationService:
         if record is not None:
             resolved = ResolvedKey(provider, self.reveal(record), record.api_base,
                                    "database", record.id)
-            self.storage.touch_api_key(record.id)
+            self._mark_used(record)
             audit.info("key used id=%s provider=%s key=%s",
                        record.id, provider, record.masked_key)
             return resolved
@@ -201,10 +215,25 @@ class ConfigurationService:
         if env is not None:
             log.warning("Using %s from the environment for %s; add the key in Settings, "
                         "the environment variable is deprecated.", env[0], provider)
-            return ResolvedKey(provider, env[1], None, "environment")
+            return ResolvedKey(provider, env[1], self.env_key_base_urls.get(provider),
+                               "environment")
         raise ProviderKeyMissingError(
             f"No API key for {provider}: add one in Settings (API keys)."
         )
+
+    def _mark_used(self, record: ApiKeyConfig) -> None:
+        """Set last_used_at, to the minute: a chat need not wait for a write every time."""
+        used = record.last_used_at
+        if used is None or datetime.now(UTC) - used >= LAST_USED_RESOLUTION:
+            self.storage.touch_api_key(record.id)
+
+    def stored_key(self, key_id: int) -> ResolvedKey:
+        """A stored key by id, active or not (for a key test); using it sets last_used_at."""
+        record = self.storage.get_api_key(key_id)
+        resolved = ResolvedKey(record.provider, self.reveal(record), record.api_base,
+                               "database", record.id)
+        self.storage.touch_api_key(record.id)
+        return resolved
 
     def check_encryption_key(self) -> None:
         """Raise InvalidEncryptionKeyError if the configured key cannot open a stored token."""
@@ -254,6 +283,11 @@ class ConfigurationService:
         model = self.catalog_source.catalog().by_id.get(config.model_id)
         return model or ModelInfo(config.model_id, config.provider,
                                   config.model_id.split("/", 1)[-1])
+
+    def stored_parameters(self, model_id: str) -> dict[str, Any]:
+        """The parameters saved for a model ({} when none)."""
+        config = self.storage.get_model_config(model_id)
+        return dict(config.parameters) if config else {}
 
     def set_parameters(self, model_id: str, parameters: dict[str, Any]) -> ModelConfig:
         model = self.get_model(model_id)

@@ -39,6 +39,9 @@ class Settings:
     config_file: Path = Path("configs/default.yaml")
     model_cache_ttl: int = 300
     provider_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    env_key_base_urls: Mapping[str, str] = field(default_factory=dict)
+    provider_timeout: float = 60.0
+    provider_check_timeout: float = 10.0
     security: SecuritySettings = field(default_factory=SecuritySettings)
     # Loaded by the `flask` command (FLASK_RUN_FROM_CLI): see configapp/startup.py.
     cli: bool = False
@@ -69,6 +72,9 @@ class Settings:
             config_file=Path(env.get("CONFIGAPP_CONFIG_FILE", "configs/default.yaml")),
             model_cache_ttl=int(env.get("CONFIGAPP_MODEL_CACHE_TTL", "300")),
             provider_env=provider_keys_from_environment(env, env_file),
+            env_key_base_urls=base_urls(env.get("CONFIGAPP_ENV_KEY_BASE_URLS")),
+            provider_timeout=float(env.get("CONFIGAPP_PROVIDER_TIMEOUT", "60")),
+            provider_check_timeout=float(env.get("CONFIGAPP_PROVIDER_CHECK_TIMEOUT", "10")),
             security=SecuritySettings(
                 api_token=env.get("CONFIGAPP_API_TOKEN") or None,
                 allowed_hosts=_split(env.get("CONFIGAPP_ALLOWED_HOSTS")) or DEFAULT_ALLOWED_HOSTS,
@@ -76,6 +82,17 @@ class Settings:
             ),
             cli=env.get("FLASK_RUN_FROM_CLI") == "true",
         )
+
+
+def base_urls(value: str | None) -> dict[str, str]:
+    """`openai=http://gw/v1,anthropic=https://...` -> {provider: base URL}."""
+    pairs = {}
+    for item in _split(value):
+        provider, equals, url = item.partition("=")
+        if not equals or not provider.strip() or not url.strip():
+            raise ValueError(f"CONFIGAPP_ENV_KEY_BASE_URLS: {item[:40]!r} is not provider=url.")
+        pairs[provider.strip()] = url.strip()
+    return pairs
 
 
 def provider_keys_from_environment(env: Mapping[str, str], env_file: Path) -> dict[str, str]:

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from configapp import create_app
 from configapp.settings import SecuritySettings, Settings
 
+pytest_plugins = ["tests.provider_stub.fixtures"]
+
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
 CANARY_KEY = "sk-canary-" + "c4n4ry" * 5 + "Zq9W"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,14 @@ from configapp.domain import (
     ModelConfig,
     ModelInfo,
     NewApiKey,
+)
+from configapp.llm import (
+    ChatMessage,
+    ChatReply,
+    ProviderError,
+    ReachableModel,
+    StreamChunk,
+    Usage,
 )
 
 
@@ -59,6 +67,7 @@ class FakeStorage:
         self.tokens: dict[int, str] = {}
         self.models: dict[str, ModelConfig] = {}
         self.counter = 0
+        self.touched: list[int] = []
         self._ids = itertools.count(1)
 
     def _changed(self) -> None:
@@ -119,6 +128,7 @@ class FakeStorage:
         return record
 
     def touch_api_key(self, key_id: int) -> None:
+        self.touched.append(key_id)
         self.keys[key_id] = replace(self.keys[key_id], last_used_at=now())
 
     def sample_encrypted_key(self) -> str | None:
@@ -147,3 +157,36 @@ class FakeStorage:
 
     def revision(self) -> str:
         return f"fake-{self.counter}"
+
+
+class FakeGateway:
+    """Answers from a script and records what it was asked (never a real provider)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.listings: dict[str, list[ReachableModel]] = {}
+        self.failure: ProviderError | None = None
+        self.listable = {"openai", "anthropic", "gemini"}
+
+    def _note(self, kind: str, **details: Any) -> None:
+        self.calls.append({"kind": kind, **details})
+        if self.failure is not None:
+            raise self.failure
+
+    def list_models(self, key: Any) -> list[ReachableModel]:
+        self._note("list", provider=key.provider, key=key.api_key, api_base=key.api_base)
+        return self.listings.get(key.provider, [])
+
+    def supports_listing(self, provider: str, api_base: str | None) -> bool:
+        return provider in self.listable
+
+    def complete(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
+                 key: Any) -> ChatReply:
+        self._note("complete", model=model_id, parameters=parameters, key=key.api_key,
+                   api_base=key.api_base, messages=messages)
+        return ChatReply(f"reply from {model_id}", "stop", Usage(1, 2, 3))
+
+    def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
+               key: Any) -> Iterator[StreamChunk]:
+        self._note("stream", model=model_id, parameters=parameters, key=key.api_key)
+        return iter([StreamChunk("re"), StreamChunk("ply", "stop", Usage(1, 2, 3))])

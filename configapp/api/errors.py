@@ -17,6 +17,7 @@ from configapp.domain import (
     ParameterOutOfBoundsError,
     ProviderKeyMissingError,
 )
+from configapp.llm import ProviderError
 
 # Most specific first: the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
@@ -84,5 +85,10 @@ def register_domain_errors(app: Flask) -> None:
     def too_deep(_error: RecursionError) -> tuple[dict[str, Any], int]:
         return error_payload(400, "The JSON body is nested too deeply."), 400
 
+    def provider_failed(error: ProviderError) -> tuple[dict[str, Any], int]:
+        code = error.http_status
+        return error_payload(code, error.message, {"provider": [error.kind]}), code
+
     app.register_error_handler(ConfigurationError, handle)
+    app.register_error_handler(ProviderError, provider_failed)
     app.register_error_handler(RecursionError, too_deep)

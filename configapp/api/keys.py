@@ -7,6 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from configapp.api.provider_schemas import KeyCheckSchema
 from configapp.api.schemas import (
     ApiKeyCreateSchema,
     ApiKeySchema,
@@ -16,6 +17,7 @@ from configapp.api.schemas import (
 )
 from configapp.components import components
 from configapp.domain import ApiKeyConfig, NewApiKey
+from configapp.llm import KeyCheck
 
 blp = Blueprint("api_keys", __name__, url_prefix="/api/config",
                 description="Provider API keys, stored encrypted and shown masked")
@@ -51,6 +53,17 @@ class ApiKeyById(MethodView):
     def delete(self, key_id: int) -> None:
         """Delete a key."""
         components().config.delete_api_key(key_id)
+
+
+@blp.route("/api-keys/<int(max=2147483647):key_id>/test")
+class ApiKeyTest(MethodView):
+    @blp.response(200, KeyCheckSchema)
+    @blp.alt_response(404, description="No such key")
+    @blp.alt_response(422, description="Keys of this provider cannot be tested")
+    def post(self, key_id: int) -> KeyCheck:
+        """Ask the provider's models endpoint (free) whether the key works. A refused key
+        is a 200 with ok=false and the reason in `result`."""
+        return components().discovery.test_key(key_id)
 
 
 @blp.route("/providers")

@@ -10,13 +10,14 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from configapp.api.provider_schemas import LiveCatalogSchema
 from configapp.api.schemas import (
-    CatalogSchema,
     ModelConfigSchema,
     ModelQuerySchema,
     ParametersSchema,
 )
 from configapp.components import components
+from configapp.discovery import listing_view, reachability
 from configapp.domain import ModelConfig, ModelInfo
 
 blp = Blueprint("models", __name__, url_prefix="/api/config",
@@ -31,16 +32,25 @@ def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
 @blp.route("/models")
 class Models(MethodView):
     @blp.arguments(ModelQuerySchema, location="query")
-    @blp.response(200, CatalogSchema)
+    @blp.response(200, LiveCatalogSchema)
     def get(self, query: dict[str, Any]) -> Response:
         """The catalogue of chat models, filtered by provider, search text or configured
-        providers; `source` says whether it is LiteLLM's metadata or the fallback list."""
+        providers; `source` says whether it is LiteLLM's metadata or the fallback list.
+        With `live`, each configured provider's models endpoint is asked (answers cached for
+        the catalogue's TTL) and every entry says whether the key can reach it."""
+        live = query["live"] or query["refresh"]
+        listings = components().discovery.listings(query["refresh"]) if live else {}
         source, models = components().config.catalog(
             query.get("provider"), query.get("q"), query["configured"])
         # Serialised by hand: thousands of entries through marshmallow cost tens of ms.
-        body = json.dumps({"source": source, "count": len(models),
-                           "models": [asdict(model) for model in models]},
-                          separators=(",", ":"))
+        payload: dict[str, Any] = {"source": source, "count": len(models)}
+        if live:
+            payload["models"] = [{**asdict(model), **reachability(model, listings)}
+                                 for model in models]
+            payload["live"] = {name: listing_view(item) for name, item in listings.items()}
+        else:
+            payload["models"] = [asdict(model) for model in models]
+        body = json.dumps(payload, separators=(",", ":"))
         return Response(body, mimetype="application/json")
 
 

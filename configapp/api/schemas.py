@@ -91,6 +91,10 @@ class ModelQuerySchema(StrictSchema):
     provider = fields.String(validate=validate.Length(1, 64))
     q = fields.String(validate=validate.Length(max=200))
     configured = fields.Boolean(load_default=False)
+    live = fields.Boolean(load_default=False, metadata={
+        "description": "also ask each configured provider which models its key can reach"})
+    refresh = fields.Boolean(load_default=False, metadata={
+        "description": "with live: ask now, even if the last answer is younger than the TTL"})
 
 
 class ModelSchema(ma.Schema):
@@ -110,11 +114,14 @@ class CatalogSchema(ma.Schema):
 
 
 class ParametersSchema(StrictSchema):
-    temperature = JsonNumber(allow_nan=False)
-    top_p = JsonNumber(allow_nan=False)
-    max_tokens = JsonInteger()
-    presence_penalty = JsonNumber(allow_nan=False)
-    frequency_penalty = JsonNumber(allow_nan=False)
+    """The widest bounds of any model; each model's own (e.g. its max output) are checked
+    by the service and answered with a 422 that names them."""
+
+    temperature = JsonNumber(allow_nan=False, validate=validate.Range(0, 2))
+    top_p = JsonNumber(allow_nan=False, validate=validate.Range(0, 1))
+    max_tokens = JsonInteger(validate=validate.Range(min=1))
+    presence_penalty = JsonNumber(allow_nan=False, validate=validate.Range(-2, 2))
+    frequency_penalty = JsonNumber(allow_nan=False, validate=validate.Range(-2, 2))
 
 
 class BoundSchema(ma.Schema):

@@ -12,25 +12,46 @@ from hypothesis import HealthCheck, settings
 from configapp import create_app
 from configapp.settings import Settings
 from tests.conftest import CANARY_KEY
+from tests.provider_stub import ProviderStub
 
 EXAMPLES = int(os.environ.get("CONFIGAPP_FUZZ_EXAMPLES", "200"))
 
 
-def fuzz_app():
-    """The app on its own SQLite file, with a canary key added first.
+def fuzz_app(stub: ProviderStub):
+    """The app on its own SQLite file, with a canary key (added first) for each provider
+    format, saved with the stand-in's base URL so that chat and key tests reach it.
 
     Built at import: schemathesis's lazy fixture loader does not run on pytest 9.
     """
     root = Path(tempfile.mkdtemp(prefix="configapp-fuzz-"))
     app = create_app(Settings(data_dir=root / "data", env_file=root / ".env",
-                              config_file=root / "none.yaml"))
-    response = app.test_client().post("/api/config/api-keys", json={
-        "provider": "openai", "api_key": CANARY_KEY})
-    assert response.status_code == 201
+                              config_file=root / "none.yaml", provider_timeout=2.0,
+                              provider_check_timeout=2.0))
+    client = app.test_client()
+    for provider in ("openai", "anthropic", "gemini"):
+        response = client.post("/api/config/api-keys", json={
+            "provider": provider, "api_key": CANARY_KEY, "api_base": stub.base(provider)})
+        assert response.status_code == 201
     return app
 
 
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app())
+# Provider calls go to the stand-in only while every stored key is one saved with its base
+# URL: the operations that call providers are fuzzed on an app whose keys the fuzzer cannot
+# change, and everything else on another app.
+PROVIDER_CALLS = r"^/api/chat$|/test$"
+# A model's own limits (max_tokens up to its max output, temperature up to 1 for
+# Anthropic) depend on the model named in the path or the body; a document cannot state
+# them, and the 422 that enforces them is documented. Schema-valid parameters may meet it.
+CONFIG = schemathesis.Config.from_dict({"operations": [{
+    "include-path-regex": r"^/api/chat$|/parameters$",
+    "checks": {"positive_data_acceptance": {
+        "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]}},
+}]})
+STUB = ProviderStub().start()
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB),
+                                        config=CONFIG).exclude(path_regex=PROVIDER_CALLS)
+provider_schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB),
+                                                 config=CONFIG).include(path_regex=PROVIDER_CALLS)
 
 
 @schemathesis.check
@@ -40,8 +61,17 @@ def no_canary_key(ctx, response, case) -> None:
         raise AssertionError("the plaintext canary key is in a response")
 
 
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+                suppress_health_check=list(HealthCheck))
+
+
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@FUZZ
 def test_the_api_holds_its_contract_under_fuzzing(case):
+    case.call_and_validate(additional_checks=[no_canary_key])
+
+
+@provider_schema.parametrize()
+@FUZZ
+def test_provider_calls_hold_their_contract_under_fuzzing(case):
     case.call_and_validate(additional_checks=[no_canary_key])

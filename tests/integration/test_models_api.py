@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog, litellm_metadata_path
+from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 
 
 def test_the_catalogue_comes_from_litellms_metadata(client):
@@ -88,8 +88,27 @@ def test_the_catalogue_is_cached_for_its_ttl(tmp_path):
     assert len(fresh.catalog().models) == 2
 
 
-def test_the_metadata_is_found_without_importing_litellm():
+STARTS_WITHOUT_LITELLM = """
+import sys, tempfile, pathlib
+from configapp import create_app
+from configapp.settings import Settings
+from configapp.adapters.litellm_catalog import litellm_metadata_path
+data = pathlib.Path(tempfile.mkdtemp())
+client = create_app(Settings(data_dir=data, env_file=data / ".env",
+                             config_file=data / "none.yaml")).test_client()
+assert litellm_metadata_path().is_file()
+assert client.get("/api/config/models").status_code == 200
+assert client.get("/api/config/models?live=true").status_code == 200
+print(sorted(name for name in ("litellm", "openai") if name in sys.modules))
+"""
+
+
+def test_starting_and_serving_the_catalogue_do_not_import_litellm():
+    """In a fresh interpreter: other tests of this process import litellm on purpose."""
+    import subprocess
     import sys
 
-    assert litellm_metadata_path().is_file()
-    assert "litellm" not in sys.modules
+    done = subprocess.run([sys.executable, "-c", STARTS_WITHOUT_LITELLM], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,158 @@
+"""Chat overhead: POST /api/chat (the app under gunicorn) minus a direct litellm.completion
+to the same provider stand-in, measured in one run, interleaved.
+
+Run alone with `python -m bench.bench_chat`; `run()` is what the bench runner calls.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "openai/gpt-4o-mini"
+KEY = "sk-bench-key-00000001"
+BODY = json.dumps({"messages": [{"role": "user", "content": "Say hello"}]}).encode()
+SAMPLES = int(os.environ.get("BENCH_CHAT_SAMPLES", "1000"))
+WARM_UP = 50
+TARGETS_MS = {"p50": 3.0, "p99": 10.0}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+STAND_IN = (
+    "import sys\n"
+    "from tests.provider_stub import ProviderStub\n"
+    "stub = ProviderStub().start()\n"
+    "print(stub.base('openai'), flush=True)\n"
+    "sys.stdin.read()\n"
+    "stub.stop()\n"
+)
+
+
+@contextmanager
+def stand_in() -> Iterator[str]:
+    """The provider stand-in in its own process (so that neither side's threads slow it
+    down); its OpenAI base URL."""
+    server = subprocess.Popen([sys.executable, "-c", STAND_IN], cwd=ROOT, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextmanager
+def gunicorn_app(data_dir: Path) -> Iterator[int]:
+    """The app under gunicorn (the project's gunicorn.conf.py, one worker) on a free port."""
+    port = free_port()
+    env = {**os.environ, "CONFIGAPP_DATA_DIR": str(data_dir),
+           "CONFIGAPP_ENV_FILE": str(data_dir / "absent.env"),
+           "CONFIGAPP_CONFIG_FILE": str(data_dir / "absent.yaml"),
+           "CONFIGAPP_BIND": f"127.0.0.1:{port}", "CONFIGAPP_WORKERS": "1"}
+    for name in ("OPENAI_API_KEY", "CONFIGAPP_DATABASE_URL", "ENCRYPTION_KEY",
+                 "CONFIGAPP_API_TOKEN"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def run(samples: int = SAMPLES) -> list[dict[str, Any]]:
+    """p50/p99 of POST /api/chat and of litellm.completion to the same stand-in, and the
+    difference (the app's overhead)."""
+    sys.path.insert(0, str(ROOT))
+    from configapp.adapters.litellm_gateway import LiteLLMGateway
+
+    litellm = LiteLLMGateway().litellm()  # imported the way the app imports it
+    with stand_in() as base, tempfile.TemporaryDirectory() as folder, \
+            gunicorn_app(Path(folder)) as port:
+        key = json.dumps({"provider": "openai", "api_key": KEY, "api_base": base}).encode()
+        assert request(port, "POST", "/api/config/api-keys", key)[0] == 201
+        assert request(port, "POST", f"/api/config/models/{MODEL}/select")[0] == 200
+
+        def through_app() -> None:
+            status, answer = request(port, "POST", "/api/chat", BODY)
+            assert status == 200, answer
+
+        def direct() -> None:
+            litellm.completion(model=MODEL, messages=[{"role": "user", "content": "Say hello"}],
+                               api_key=KEY, api_base=base, max_retries=0, timeout=30)
+
+        for _ in range(WARM_UP):
+            through_app()
+            direct()
+        app_ms, direct_ms = [], []
+        for _ in range(samples):
+            app_ms.append(timed(through_app))
+            direct_ms.append(timed(direct))
+    results: list[dict[str, Any]] = []
+    for name, fraction in (("p50", 0.5), ("p99", 0.99)):
+        app, baseline = percentile(app_ms, fraction), percentile(direct_ms, fraction)
+        results.append({"name": f"chat_{name}_latency", "value": round(app, 3), "unit": "ms",
+                        "baseline": round(baseline, 3), "ratio": round(app / baseline, 3)})
+        results.append({"name": f"chat_{name}_overhead", "value": round(app - baseline, 3),
+                        "unit": "ms", "target": TARGETS_MS[name]})
+    results.append({"name": "chat_samples", "value": samples, "unit": "requests"})
+    results.append({"name": "chat_mean_overhead",
+                    "value": round(statistics.fmean(app_ms) - statistics.fmean(direct_ms), 3),
+                    "unit": "ms"})
+    return results
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(json.dumps(row))

@@ -1,0 +1,204 @@
+"""Each provider's HTTP API as configapp uses it: public base URL, models endpoint, auth.
+
+A base URL here means what LiteLLM takes as `api_base` for that provider, so that the key
+test and the chat go to the same place: OpenAI and OpenAI-compatible servers end in `/v1`
+(`https://api.openai.com/v1`, `http://localhost:11434/v1`), Anthropic has no version
+(`https://api.anthropic.com`), Gemini ends in `/v1beta`.
+
+The models endpoint is called with httpx directly (LiteLLM's helpers turn every error into
+an empty list): never following a redirect, with a timeout, and reading at most a few MB.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from configapp.llm import (
+    ProviderError,
+    ProviderTimeoutError,
+    ReachableModel,
+    describe_failure,
+    host_of,
+    kind_for_status,
+    safe_detail,
+)
+
+MAX_LISTING_BYTES = 8 * 1024 * 1024
+MAX_PAGES = 20
+ANTHROPIC_VERSION = "2023-06-01"
+# Entries of an OpenAI-style listing that are not chat models (embeddings, speech, images).
+NOT_CHAT = re.compile(r"embed|tts|whisper|dall-e|moderation|transcribe|image|audio|"
+                      r"realtime|rerank|davinci|babbage", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProviderApi:
+    """How to reach one provider: its wire format and its public base URL, if it has one."""
+
+    dialect: str
+    public_base: str | None
+
+    def base_for(self, api_base: str | None) -> str | None:
+        return api_base or self.public_base
+
+
+OPENAI_BASE = "https://api.openai.com/v1"
+PROVIDER_APIS: dict[str, ProviderApi] = {
+    "openai": ProviderApi("openai", OPENAI_BASE),
+    "anthropic": ProviderApi("anthropic", "https://api.anthropic.com"),
+    "gemini": ProviderApi("gemini", "https://generativelanguage.googleapis.com/v1beta"),
+    "groq": ProviderApi("openai", "https://api.groq.com/openai/v1"),
+    "mistral": ProviderApi("openai", "https://api.mistral.ai/v1"),
+    "openrouter": ProviderApi("openai", "https://openrouter.ai/api/v1"),
+    # Local OpenAI-compatible servers: only with the base URL saved with the key.
+    "hosted_vllm": ProviderApi("openai", None),
+    "lm_studio": ProviderApi("openai", None),
+    "llamafile": ProviderApi("openai", None),
+}
+BASE_URL_HINTS = {
+    "openai": "OpenAI-compatible base URLs usually end in /v1",
+    "anthropic": "Anthropic's base URL has no /v1 (https://api.anthropic.com)",
+    "gemini": "Gemini's base URL ends in /v1beta",
+}
+
+
+def provider_api(provider: str) -> ProviderApi | None:
+    return PROVIDER_APIS.get(provider)
+
+
+def auth_headers(dialect: str, api_key: str) -> dict[str, str]:
+    if dialect == "anthropic":
+        return {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
+    if dialect == "gemini":
+        return {"x-goog-api-key": api_key}
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def models_url(dialect: str, base: str) -> str:
+    return f"{base}/v1/models" if dialect == "anthropic" else f"{base}/models"
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_page(dialect: str, body: Any) -> tuple[list[ReachableModel], dict[str, str] | None]:
+    """The models of one page, and the query that asks for the next page (None: last)."""
+    if dialect == "gemini":
+        entries = body.get("models", [])
+        models = [
+            ReachableModel(str(entry["name"]).removeprefix("models/"), entry.get("displayName"),
+                           _as_int(entry.get("inputTokenLimit")),
+                           _as_int(entry.get("outputTokenLimit")))
+            for entry in entries
+            if "generateContent" in entry.get("supportedGenerationMethods", ["generateContent"])
+        ]
+        token = body.get("nextPageToken")
+        return models, ({"pageToken": str(token)} if token else None)
+    entries = body["data"]
+    if not isinstance(entries, list):
+        raise TypeError("data is not a list")
+    if dialect == "anthropic":
+        models = [ReachableModel(str(entry["id"]), entry.get("display_name")) for entry in entries]
+        more = body.get("has_more") and body.get("last_id")
+        return models, ({"after_id": str(body["last_id"]), "limit": "1000"} if more else None)
+    return [ReachableModel(str(entry["id"])) for entry in entries], None
+
+
+class ModelsEndpointClient:
+    """Lists what a key can reach from the provider's models endpoint."""
+
+    def __init__(self, http: httpx.Client, timeout: float) -> None:
+        self.http = http
+        self.timeout = timeout
+
+    def list_models(self, provider: str, api_key: str, api_base: str | None
+                    ) -> list[ReachableModel]:
+        """Every chat model the key can reach; ProviderError (scrubbed) when refused."""
+        api = provider_api(provider)
+        base = api.base_for(api_base) if api else None
+        if api is None or base is None:
+            raise ProviderError("provider_error",
+                                f"Listing models is not available for {provider}.")
+        models: list[ReachableModel] = []
+        query: dict[str, str] | None = {"limit": "1000"} if api.dialect == "anthropic" else {}
+        pages = 0
+        while query is not None and pages < MAX_PAGES:
+            body = self._get(provider, api.dialect, base, api_key, query)
+            try:
+                page, query = parse_page(api.dialect, body)
+            except (KeyError, TypeError, AttributeError) as error:
+                raise self._not_a_listing(provider, api.dialect, base) from error
+            models.extend(page)
+            pages += 1
+        if api.dialect == "openai":
+            models = [m for m in models if not NOT_CHAT.search(m.model_id)]
+        return models
+
+    def _not_a_listing(self, provider: str, dialect: str, base: str) -> ProviderError:
+        return ProviderError("bad_base_url", describe_failure(
+            provider, "bad_base_url", None,
+            f"the answer at {host_of(base)} is not a models list ({BASE_URL_HINTS[dialect]})."))
+
+    def _get(self, provider: str, dialect: str, base: str, api_key: str,
+             query: dict[str, str]) -> Any:
+        url = models_url(dialect, base)
+        try:
+            with self.http.stream("GET", url, params=query, headers=auth_headers(dialect, api_key),
+                                  timeout=self.timeout, follow_redirects=False) as response:
+                raw = b"".join(_capped(response.iter_bytes(), MAX_LISTING_BYTES))
+                status = response.status_code
+                location = response.headers.get("location")
+        except httpx.TimeoutException as error:
+            raise ProviderTimeoutError(
+                f"{provider} did not answer within {self.timeout:g} s at {host_of(base)}."
+            ) from error
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+            raise ProviderError("bad_base_url", f"The base URL of this {provider} key is not "
+                                                "a usable http(s) URL.") from error
+        except httpx.TransportError as error:
+            raise ProviderError("unreachable", f"{provider} could not be reached at "
+                                f"{host_of(base)} ({type(error).__name__}).") from error
+        except httpx.HTTPError as error:
+            raise ProviderError("provider_error", f"{provider}'s answer could not be read "
+                                                  f"({type(error).__name__}).") from error
+        except ValueError as error:
+            raise ProviderError("provider_error", f"{provider} sent a models list larger than "
+                                                  f"{MAX_LISTING_BYTES // 2**20} MB.") from error
+        return self._body(provider, dialect, base, api_key, status, raw, location)
+
+    def _body(self, provider: str, dialect: str, base: str, api_key: str, status: int,
+              raw: bytes, location: str | None) -> Any:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if 200 <= status < 300 and isinstance(body, dict):
+            return body
+        if 200 <= status < 300:
+            raise self._not_a_listing(provider, dialect, base)
+        kind = kind_for_status(status, body)
+        if 300 <= status < 400:
+            detail = (f"it redirects to {host_of(location)}; redirects are not followed with "
+                      "a key, save the key with the final base URL.")
+        elif status in (404, 405):
+            detail = (f"nothing at {host_of(base)} answers the models list "
+                      f"({BASE_URL_HINTS[dialect]}).")
+        else:
+            detail = safe_detail(raw, api_key)
+        raise ProviderError(kind, describe_failure(provider, kind, status, detail), status)
+
+
+def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise ValueError("answer too large")
+        yield chunk

@@ -1,0 +1,81 @@
+"""POST /api/chat: the selected (or named) model, as JSON or as Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from configapp.api.errors import error_payload
+from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
+from configapp.chat import ChatPlan, ChatResult, elapsed_ms
+from configapp.components import components
+from configapp.llm import ChatMessage, ProviderError, StreamChunk, Usage
+
+blp = Blueprint("chat", __name__, url_prefix="/api",
+                description="Chat with the selected model, through the configured key")
+
+
+def summary(plan: ChatPlan, finish_reason: str | None, usage: Usage | None,
+            latency_ms: float) -> dict[str, Any]:
+    return {"model": plan.model.id, "provider": plan.model.provider,
+            "finish_reason": finish_reason, "usage": asdict(usage) if usage else None,
+            "parameters": plan.parameters, "key_source": plan.key.source,
+            "latency_ms": latency_ms}
+
+
+def reply_view(result: ChatResult) -> dict[str, Any]:
+    return {**summary(result.plan, result.reply.finish_reason, result.reply.usage,
+                      result.latency_ms),
+            "message": {"role": "assistant", "content": result.reply.content}}
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float) -> Iterator[str]:
+    """`delta` per piece of text, then `done`; `error` if the provider fails mid-stream."""
+    finish: str | None = None
+    usage: Usage | None = None
+    try:
+        for chunk in chunks:
+            if chunk.content:
+                yield sse("delta", {"content": chunk.content})
+            finish = chunk.finish_reason or finish
+            usage = chunk.usage or usage
+    except ProviderError as error:
+        yield sse("error", error_payload(error.http_status, error.message,
+                                         {"provider": [error.kind]}))
+        return
+    yield sse("done", summary(plan, finish, usage, elapsed_ms(started)))
+
+
+@blp.route("/chat")
+class Chat(MethodView):
+    @blp.arguments(ChatRequestSchema)
+    @blp.response(200, ChatReplySchema)
+    @blp.alt_response(200, content_type="text/event-stream", success=True, **SSE_DOC)
+    @blp.alt_response(404, description="Unknown model, or no model selected")
+    @blp.alt_response(409, description="No API key for the model's provider")
+    @blp.alt_response(422, description="Invalid messages or parameters")
+    @blp.alt_response(502, description="The provider failed (its message, without the key)")
+    @blp.alt_response(504, description="The provider did not answer in time")
+    def post(self, body: dict[str, Any]) -> Response | dict[str, Any]:
+        """Send messages to the selected model (or `model`), with its stored parameters and
+        the request's overrides, using its provider's configured key."""
+        started = time.perf_counter()
+        chat = components().chat
+        plan = chat.plan([ChatMessage(**message) for message in body["messages"]],
+                         body.get("model"), body["parameters"])
+        if not body["stream"]:
+            return reply_view(chat.complete(plan))
+        stream = events(plan, chat.stream(plan), started)
+        return Response(stream, mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

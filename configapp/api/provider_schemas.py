@@ -1,0 +1,109 @@
+"""Schemas of the calls that reach a provider: key test, live catalogue, chat."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from configapp.api.schemas import (
+    CatalogSchema,
+    JsonBoolean,
+    ModelSchema,
+    ParametersSchema,
+    StrictSchema,
+)
+from configapp.llm import CHAT_ROLES, FAILURE_KINDS
+
+MAX_MESSAGES = 500
+MAX_MESSAGE_CHARS = 500_000
+MAX_MODEL_ID = 200
+
+
+class KeyCheckSchema(ma.Schema):
+    ok = fields.Boolean(metadata={"description": "false when the provider refused the key"})
+    result = fields.String(validate=validate.OneOf(("valid", *FAILURE_KINDS)))
+    provider = fields.String()
+    status_code = fields.Integer(allow_none=True,
+                                 metadata={"description": "the provider's HTTP status"})
+    message = fields.String(metadata={"description": "what the provider said, without the key"})
+    latency_ms = fields.Float()
+    model_count = fields.Integer(allow_none=True)
+
+
+class CatalogModelSchema(ModelSchema):
+    reachable = fields.Boolean(allow_none=True, metadata={
+        "description": "with live=true: whether the provider's key can reach the model "
+                       "(null when its provider was not asked)"})
+    stale = fields.Boolean(metadata={
+        "description": "with live=true: the provider could not be asked just now; "
+                       "`reachable` is from its last good answer"})
+
+
+class ListingSchema(ma.Schema):
+    status = fields.String(validate=validate.OneOf(("fresh", "stale", "failed")))
+    count = fields.Integer()
+    fetched_at = fields.DateTime(allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+class LiveCatalogSchema(CatalogSchema):
+    models = fields.List(fields.Nested(CatalogModelSchema))
+    live = fields.Dict(keys=fields.String(), values=fields.Nested(ListingSchema), metadata={
+        "description": "with live=true: each asked provider's listing, by provider"})
+
+
+class ChatMessageSchema(StrictSchema):
+    role = fields.String(required=True, validate=validate.OneOf(CHAT_ROLES))
+    content = fields.String(required=True, validate=validate.Length(1, MAX_MESSAGE_CHARS))
+
+
+class ChatRequestSchema(StrictSchema):
+    messages = fields.List(fields.Nested(ChatMessageSchema), required=True,
+                           validate=validate.Length(1, MAX_MESSAGES))
+    model = fields.String(validate=validate.Length(1, MAX_MODEL_ID), metadata={
+        "description": "LiteLLM's `provider/model`; the selected model when left out",
+        "example": "openai/gpt-4o-mini"})
+    parameters = fields.Nested(ParametersSchema, load_default=dict, metadata={
+        "description": "overrides of the model's stored parameters, within its bounds"})
+    stream = JsonBoolean(load_default=False, metadata={
+        "description": "answer as text/event-stream: `delta` events, then `done` or `error`"})
+
+
+class UsageSchema(ma.Schema):
+    prompt_tokens = fields.Integer(allow_none=True)
+    completion_tokens = fields.Integer(allow_none=True)
+    total_tokens = fields.Integer(allow_none=True)
+
+
+class ChatReplySchema(ma.Schema):
+    model = fields.String()
+    provider = fields.String()
+    message = fields.Nested(ChatMessageSchema)
+    finish_reason = fields.String(allow_none=True)
+    usage = fields.Nested(UsageSchema, allow_none=True)
+    parameters = fields.Dict(keys=fields.String())
+    key_source = fields.String(metadata={"description": "database or environment"})
+    latency_ms = fields.Float()
+
+
+SSE_EXAMPLE = (
+    'event: delta\ndata: {"content": "Hel"}\n\n'
+    'event: delta\ndata: {"content": "lo"}\n\n'
+    'event: done\ndata: {"model": "openai/gpt-4o-mini", "provider": "openai", '
+    '"finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2, '
+    '"total_tokens": 7}, "parameters": {}, "key_source": "database", "latency_ms": 812.4}\n\n'
+)
+SSE_DOC = {
+    "description": "JSON, or with stream=true Server-Sent Events: one `delta` event per "
+                   "piece of text, then one `done` event (model, finish_reason, usage, "
+                   "latency_ms), or an `error` event ({code, status, message}) if the "
+                   "provider fails mid-stream. A refusal before the first piece is a 502/504 "
+                   "JSON answer.",
+    "schema": {  # one Server-Sent Event; `data` is the event's JSON, as text
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": ["delta", "done", "error"]},
+                       "data": {"type": "string"}},
+    },
+    "example": SSE_EXAMPLE,
+}

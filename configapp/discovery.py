@@ -1,0 +1,244 @@
+"""What each key can actually reach: key tests and live model discovery.
+
+Both ask the provider's models endpoint, which costs nothing (a chat call would be paid).
+The answers are kept per provider for the catalogue's TTL; when a provider cannot be
+reached, its last good answer stays, marked stale. Models that only the provider knows (a
+local Ollama or vLLM model) join the catalogue through MergedCatalog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from configapp.domain import Catalog, ConfigurationError, ModelInfo, mask_key
+from configapp.llm import KeyCheck, ProviderError, ReachableModel
+from configapp.ports import ModelCatalogPort, ProviderGatewayPort
+from configapp.service import ConfigurationService, ResolvedKey
+
+audit = logging.getLogger("configapp.audit")
+log = logging.getLogger(__name__)
+
+MAX_PARALLEL_LOOKS = 8
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A provider's models endpoint's last answer for the key in use.
+
+    status: `fresh` (this answer is current), `stale` (the provider failed just now; these
+    are the models of the last good answer) or `failed` (no good answer yet).
+    """
+
+    provider: str
+    identity: tuple[Any, ...]
+    models: tuple[ReachableModel, ...]
+    status: str
+    checked_at: float
+    fetched_at: datetime | None
+    message: str | None = None
+
+    @property
+    def model_ids(self) -> frozenset[str]:
+        return frozenset(f"{self.provider}/{m.model_id}" for m in self.models)
+
+
+class DiscoveredModels:
+    """The listings of this process, by provider; `version` moves with every change."""
+
+    def __init__(self) -> None:
+        self._listings: dict[str, Listing] = {}
+        self._lock = threading.Lock()
+        self.version = 0
+
+    def get(self, provider: str) -> Listing | None:
+        return self._listings.get(provider)
+
+    def all(self) -> dict[str, Listing]:
+        with self._lock:
+            return dict(self._listings)
+
+    def put(self, listing: Listing) -> None:
+        with self._lock:
+            self._listings[listing.provider] = listing
+            self.version += 1
+
+    def keep_only(self, providers: set[str]) -> None:
+        with self._lock:
+            for provider in set(self._listings) - providers:
+                del self._listings[provider]
+                self.version += 1
+
+
+def discovered_info(provider: str, model: ReachableModel) -> ModelInfo:
+    """A catalogue entry for a model LiteLLM has no metadata for: what the provider said."""
+    return ModelInfo(f"{provider}/{model.model_id}", provider,
+                     model.display_name or model.model_id, model.context_window,
+                     model.max_output_tokens)
+
+
+class MergedCatalog:
+    """The ModelCatalogPort: LiteLLM's metadata plus the models only a provider listed."""
+
+    def __init__(self, static: ModelCatalogPort, discovered: DiscoveredModels) -> None:
+        self.static = static
+        self.discovered = discovered
+        self._seen: tuple[int, int] | None = None
+        self._merged: Catalog | None = None
+        self._lock = threading.Lock()
+
+    def catalog(self) -> Catalog:
+        static = self.static.catalog()
+        with self._lock:
+            seen = (id(static), self.discovered.version)
+            if self._merged is None or seen != self._seen:
+                self._merged, self._seen = self._merge(static), seen
+            return self._merged
+
+    def _merge(self, static: Catalog) -> Catalog:
+        extra = {info.id: info
+                 for listing in self.discovered.all().values()
+                 for info in (discovered_info(listing.provider, m) for m in listing.models)
+                 if info.id not in static.by_id}
+        if not extra:
+            return static
+        models = sorted((*static.models, *extra.values()), key=lambda m: (m.provider, m.id))
+        return Catalog(static.source, tuple(models))
+
+
+class ModelDiscovery:
+    """Key tests and live listings, through the gateway, with keys from the configuration."""
+
+    def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
+                 discovered: DiscoveredModels, ttl_seconds: float = 300) -> None:
+        self.config = config
+        self.gateway = gateway
+        self.discovered = discovered
+        self.ttl = ttl_seconds
+
+    # ---- key test ---------------------------------------------------------------------
+
+    def test_key(self, key_id: int) -> KeyCheck:
+        """Ask the provider whether a stored key works; a refusal is a result, not an error."""
+        record = self.config.get_api_key(key_id)
+        if not self.gateway.supports_listing(record.provider, record.api_base):
+            raise ConfigurationError(
+                f"Keys for {record.provider} cannot be tested here"
+                + ("" if record.api_base else " without a base URL") + ".")
+        key = self.config.stored_key(key_id)
+        started = time.perf_counter()
+        try:
+            models = self.gateway.list_models(key)
+        except ProviderError as error:
+            check = KeyCheck(False, error.kind, key.provider, error.status_code, error.message,
+                             _ms(started))
+        else:
+            check = KeyCheck(True, "valid", key.provider, 200,
+                             f"The key works: {len(models)} chat models reachable.",
+                             _ms(started), len(models))
+            if record.is_active:
+                self._store_good(key.provider, self._database_identity(key), models)
+        audit.info("key tested id=%s provider=%s key=%s result=%s status=%s",
+                   record.id, record.provider, mask_key(key.api_key), check.result,
+                   check.status_code)
+        return check
+
+    # ---- live listings ----------------------------------------------------------------
+
+    def listings(self, refresh: bool = False) -> dict[str, Listing]:
+        """Each configured provider's listing, asked again when older than the TTL (or
+        when refresh is set); the asks run in parallel."""
+        providers = self.config.configured_providers()
+        self.discovered.keep_only(providers)
+        due: list[tuple[str, tuple[Any, ...]]] = []
+        for provider in sorted(providers):
+            identity = self._identity(provider)
+            if identity is None:
+                continue
+            current = self.discovered.get(provider)
+            if refresh or current is None or current.identity != identity or (
+                    time.monotonic() - current.checked_at >= self.ttl):
+                due.append((provider, identity))
+        keys: dict[str, ResolvedKey] = {}
+        for provider, identity in due:
+            try:
+                keys[provider] = self.config.resolve_key(provider)
+            except ConfigurationError as error:
+                self._store_failure(provider, identity, str(error))
+        if keys:
+            with ThreadPoolExecutor(min(MAX_PARALLEL_LOOKS, len(keys)),
+                                    thread_name_prefix="discovery") as pool:
+                answers = dict(zip(keys, pool.map(self._ask, keys.values()), strict=True))
+            for provider, identity in due:
+                if provider in answers:
+                    self._record(provider, identity, answers[provider])
+        return self.discovered.all()
+
+    def _ask(self, key: ResolvedKey) -> list[ReachableModel] | ProviderError:
+        try:
+            return self.gateway.list_models(key)
+        except ProviderError as error:
+            return error
+
+    def _record(self, provider: str, identity: tuple[Any, ...],
+                answer: list[ReachableModel] | ProviderError) -> None:
+        if isinstance(answer, ProviderError):
+            log.warning("model discovery failed provider=%s kind=%s status=%s",
+                        provider, answer.kind, answer.status_code)
+            self._store_failure(provider, identity, answer.message)
+        else:
+            self._store_good(provider, identity, answer)
+
+    def _store_good(self, provider: str, identity: tuple[Any, ...],
+                    models: list[ReachableModel]) -> None:
+        self.discovered.put(Listing(provider, identity, tuple(models), "fresh",
+                                    time.monotonic(), datetime.now(UTC)))
+
+    def _store_failure(self, provider: str, identity: tuple[Any, ...], message: str) -> None:
+        last = self.discovered.get(provider)
+        if last is not None and last.identity == identity and last.fetched_at is not None:
+            listing = Listing(provider, identity, last.models, "stale", time.monotonic(),
+                              last.fetched_at, message)
+        else:
+            listing = Listing(provider, identity, (), "failed", time.monotonic(), None, message)
+        self.discovered.put(listing)
+
+    def _identity(self, provider: str) -> tuple[Any, ...] | None:
+        """Which key a listing belongs to (a new key means a new look); None when the
+        provider's models endpoint cannot be asked."""
+        active = next((k for k in self.config.list_api_keys(provider) if k.is_active), None)
+        if active is not None:
+            identity: tuple[Any, ...] = ("database", active.id, active.api_base)
+        else:
+            env = self.config.environment_key(provider)
+            if env is None:
+                return None
+            identity = ("environment", env[0], self.config.env_key_base_urls.get(provider))
+        return identity if self.gateway.supports_listing(provider, identity[2]) else None
+
+    @staticmethod
+    def _database_identity(key: ResolvedKey) -> tuple[Any, ...]:
+        return ("database", key.key_id, key.api_base)
+
+
+def reachability(model: ModelInfo, listings: dict[str, Listing]) -> dict[str, Any]:
+    """Whether the provider's key reaches the model (None: not asked or no answer yet)."""
+    listing = listings.get(model.provider)
+    if listing is None or listing.status == "failed":
+        return {"reachable": None, "stale": False}
+    return {"reachable": model.id in listing.model_ids, "stale": listing.status == "stale"}
+
+
+def listing_view(listing: Listing) -> dict[str, Any]:
+    fetched = listing.fetched_at.isoformat() if listing.fetched_at else None
+    return {"status": listing.status, "count": len(listing.models), "fetched_at": fetched,
+            "message": listing.message}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,215 @@
+"""POST /api/chat: litellm talks real HTTP to the stand-in, in each wire format."""
+
+import json
+import logging
+
+import pytest
+
+from configapp import create_app
+from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
+
+HELLO = [{"role": "user", "content": "Say hello"}]
+
+
+@pytest.fixture
+def settings(make_settings):
+    return quick_settings(make_settings)
+
+
+def chat(client, **body):
+    return client.post("/api/chat", json={"messages": HELLO, **body})
+
+
+def events(response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a text/event-stream body."""
+    found = []
+    for block in response.get_data(as_text=True).strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        found.append((lines["event"], json.loads(lines["data"])))
+    return found
+
+
+def test_chat_answers_with_the_selected_model_and_its_stored_parameters(client, stub, flavour):
+    add_key(client, stub, flavour)
+    model = MODELS[flavour]
+    client.post(f"/api/config/models/{model}/select")
+    client.put(f"/api/config/models/{model}/parameters", json={"temperature": 0.2,
+                                                                "max_tokens": 100})
+    response = chat(client, parameters={"max_tokens": 50})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["message"] == {"role": "assistant",
+                               "content": f"Hello from the {flavour} stand-in. "
+                                          "You said: Say hello"}
+    assert body["model"] == model and body["provider"] == flavour
+    assert body["finish_reason"] == "stop" and body["key_source"] == "database"
+    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 7, "total_tokens": 9}
+    assert body["parameters"] == {"temperature": 0.2, "max_tokens": 50}
+    assert body["latency_ms"] > 0
+    sent = stub.last(":generateContent" if flavour == "gemini" else "")
+    assert sent.key == KEYS[flavour]
+    if flavour == "gemini":
+        assert sent.body["generationConfig"] == {"temperature": 0.2, "max_output_tokens": 50}
+    else:
+        assert (sent.body["temperature"], sent.body["max_tokens"]) == (0.2, 50)
+    assert client.get("/api/config/api-keys").get_json()[0]["last_used_at"] is not None
+
+
+def test_chat_streams_deltas_then_a_final_event(client, stub, flavour):
+    add_key(client, stub, flavour)
+    response = chat(client, model=MODELS[flavour], stream=True)
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache"
+    found = events(response)
+    deltas = [data["content"] for name, data in found if name == "delta"]
+    assert len(deltas) >= 2
+    assert "".join(deltas) == f"Hello from the {flavour} stand-in. You said: Say hello"
+    name, done = found[-1]
+    assert name == "done"
+    assert done["model"] == MODELS[flavour] and done["finish_reason"] == "stop"
+    assert done["usage"]["total_tokens"] == 9 and done["latency_ms"] > 0
+    if flavour == "gemini":
+        assert stub.last("streamGenerateContent").query == {"alt": "sse"}
+    else:
+        assert stub.last().body["stream"] is True
+
+
+def test_a_change_of_model_in_settings_applies_to_the_next_message(client, stub):
+    add_key(client, stub, "openai")
+    add_key(client, stub, "anthropic")
+    client.post("/api/config/models/openai/gpt-4o-mini/select")
+    assert "openai stand-in" in chat(client).get_json()["message"]["content"]
+    client.post("/api/config/models/anthropic/claude-haiku-4-5/select")
+    body = chat(client).get_json()
+    assert body["model"] == "anthropic/claude-haiku-4-5"
+    assert stub.last().body["model"] == "claude-haiku-4-5"
+
+
+def test_no_key_for_the_provider_is_a_409_that_says_where_to_add_one(client, stub):
+    add_key(client, stub, "openai")
+    response = chat(client, model="gemini/gemini-2.5-flash")
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["code"] == 409 and "add one in Settings" in body["message"]
+    assert stub.requests == []
+
+
+def test_the_environment_key_is_used_with_a_warning_and_its_base_url(make_settings, stub,
+                                                                    caplog):
+    env_key = "sk-from-the-environment-77"
+    settings = quick_settings(make_settings, provider_env={"OPENAI_API_KEY": env_key},
+                              env_key_base_urls={"openai": stub.base("openai")})
+    client = create_app(settings).test_client()
+    with caplog.at_level(logging.WARNING):
+        response = chat(client, model="openai/gpt-4o-mini")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["key_source"] == "environment"
+    assert stub.last().key == env_key
+    assert "OPENAI_API_KEY from the environment" in caplog.text
+    assert "add the key in Settings" in caplog.text and env_key not in caplog.text
+
+
+@pytest.mark.parametrize(("behaviour", "kind"), [
+    (401, "invalid_key"), (403, "forbidden"), (429, "rate_limited"), (500, "provider_error"),
+    ("garbage", "provider_error"),
+])
+def test_a_provider_failure_is_a_502_with_its_message_and_no_key(client, stub, flavour,
+                                                                 behaviour, kind, caplog):
+    key = add_key(client, stub, flavour)
+    stub.behave(behaviour)
+    with caplog.at_level(logging.DEBUG):
+        for stream in (False, True):
+            response = chat(client, model=MODELS[flavour], stream=stream)
+            text = response.get_data(as_text=True)
+            assert KEYS[flavour] not in text
+            assert response.status_code == 502, text
+            body = response.get_json()
+            assert body["code"] == 502 and body["status"] == "Bad Gateway"
+            assert body["errors"] == {"provider": [kind]}
+            assert body["message"].startswith(flavour)
+            if isinstance(behaviour, int):
+                assert f"Stand-in refuses with {behaviour}" in body["message"]
+                assert f"HTTP {behaviour}" in body["message"]
+                if flavour == "openai":  # only OpenAI's path leaves the echo unmasked
+                    assert key["masked_key"] in body["message"]
+    assert KEYS[flavour] not in caplog.text
+
+
+def test_a_hanging_provider_is_a_504_that_says_so(client, stub, flavour):
+    add_key(client, stub, flavour)
+    stub.behave("hang")
+    for stream in (False, True):
+        response = chat(client, model=MODELS[flavour], stream=stream)
+        assert response.status_code == 504
+        assert "did not answer within 1 s" in response.get_json()["message"]
+
+
+def test_a_stream_that_stalls_ends_with_an_error_event(client, stub, flavour):
+    add_key(client, stub, flavour)
+    stub.behave("stall")
+    response = chat(client, model=MODELS[flavour], stream=True)
+    assert response.status_code == 200
+    name, error = events(response)[-1]
+    assert name == "error" and error["code"] in (502, 504)
+    assert flavour in error["message"]
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({"messages": []}, 422, "messages"),
+    ({"messages": [{"role": "wizard", "content": "hi"}]}, 422, "messages"),
+    ({"messages": [{"role": "user", "content": ""}]}, 422, "messages"),
+    ({"messages": [{"role": "user"}]}, 422, "messages"),
+    ({"messages": "hello"}, 422, "messages"),
+    ({}, 422, "messages"),
+    ({"messages": HELLO, "stream": "maybe"}, 422, "stream"),
+    ({"messages": HELLO, "extra": 1}, 422, "extra"),
+    ({"messages": HELLO, "parameters": {"temperature": 9}}, 422, "temperature"),
+    ({"messages": HELLO, "parameters": {"max_tokens": 16385}}, 422, "max_tokens"),
+    ({"messages": HELLO, "parameters": {"seed": 1}}, 422, "parameters"),
+    ({"messages": HELLO, "model": "openai/gpt-99"}, 404, None),
+    ({"messages": HELLO, "model": ""}, 422, "model"),
+])
+def test_bad_chat_input_is_a_clear_error_and_changes_nothing(client, stub, body, status, field):
+    add_key(client, stub, "openai")
+    client.post("/api/config/models/openai/gpt-4o-mini/select")
+    before = client.get("/api/config/sync").headers["ETag"]
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == status
+    payload = response.get_json()
+    assert payload["code"] == status and payload["message"]
+    if field:
+        assert field in json.dumps(payload["errors"])
+    assert stub.requests == []
+    assert client.get("/api/config/sync").headers["ETag"] == before
+    assert client.get("/api/config/api-keys").get_json()[0]["last_used_at"] is None
+
+
+def test_a_one_megabyte_message_is_refused_before_anything_happens(client, stub):
+    add_key(client, stub, "openai")
+    huge = {"messages": [{"role": "user", "content": "x" * (1024 * 1024)}],
+            "model": "openai/gpt-4o-mini"}
+    response = client.post("/api/chat", json=huge)
+    assert response.status_code == 413 and response.get_json()["code"] == 413
+    assert stub.requests == []
+
+
+def test_no_selected_model_and_none_named_is_a_404_that_says_what_to_do(client, stub):
+    add_key(client, stub, "openai")
+    response = chat(client)
+    assert response.status_code == 404
+    assert "select one in Settings" in response.get_json()["message"]
+
+
+def test_a_local_openai_compatible_server_works_through_its_base_url(client, stub):
+    client.post("/api/config/api-keys", json={
+        "provider": "hosted_vllm", "api_key": "local-key-123456",
+        "api_base": stub.base("openai")})
+    response = client.get("/api/config/models?live=true&provider=hosted_vllm")
+    assert response.status_code == 200
+    ids = [m["id"] for m in response.get_json()["models"]]
+    assert "hosted_vllm/stub-local-llama" in ids
+    reply = chat(client, model="hosted_vllm/stub-local-llama")
+    assert reply.status_code == 200, reply.get_json()
+    assert stub.last().path == "/openai/v1/chat/completions"
+    assert stub.last().key == "local-key-123456"

@@ -1,0 +1,79 @@
+"""Keys stay bound to their base URL, redirects are not followed, and no key leaks."""
+
+import logging
+
+import pytest
+
+from tests.conftest import CANARY_KEY
+from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture
+def settings(make_settings):
+    return quick_settings(make_settings)
+
+
+def test_a_key_saved_for_one_base_url_is_never_sent_to_another(client, stub, other_stub):
+    openai_key = add_key(client, stub, "openai")
+    anthropic_key = add_key(client, other_stub, "anthropic")
+    for key in (openai_key, anthropic_key):
+        assert client.post(f"/api/config/api-keys/{key['id']}/test").get_json()["ok"]
+    for model in (MODELS["openai"], MODELS["anthropic"]):
+        for stream in (False, True):
+            response = client.post("/api/chat", json={"messages": HELLO, "model": model,
+                                                      "stream": stream})
+            assert response.status_code == 200
+    assert client.get("/api/config/models?live=true").status_code == 200
+    assert stub.keys_seen() == {KEYS["openai"]}
+    assert other_stub.keys_seen() == {KEYS["anthropic"]}
+    assert all(r.path.startswith("/openai/") for r in stub.requests)
+    assert all(r.path.startswith("/anthropic/") for r in other_stub.requests)
+
+
+def test_a_chat_never_follows_a_redirect_with_the_key(client, stub, other_stub, flavour):
+    add_key(client, stub, flavour)
+    stub.behave("redirect", redirect_to=other_stub.url)
+    for stream in (False, True):
+        response = client.post("/api/chat", json={"messages": HELLO, "model": MODELS[flavour],
+                                                  "stream": stream})
+        assert response.status_code == 502
+        body = response.get_json()
+        assert body["errors"] == {"provider": ["bad_base_url"]}
+        assert "redirect" in body["message"]
+    assert other_stub.requests == []
+
+
+def test_the_base_url_of_a_saved_key_cannot_be_changed_without_the_key(client, stub):
+    key = add_key(client, stub, "openai")
+    response = client.patch(f"/api/config/api-keys/{key['id']}",
+                            json={"api_base": "http://127.0.0.1:1/v1"})
+    assert response.status_code == 422
+    assert client.get("/api/config/api-keys").get_json()[0]["api_base"] == stub.base("openai")
+
+
+@pytest.mark.parametrize("api_base", ["file:///etc/passwd", "ftp://example.com/v1",
+                                      "javascript:alert(1)", "http://user:pw@host/v1"])
+def test_a_base_url_that_is_not_plain_http_is_refused(client, api_base):
+    response = client.post("/api/config/api-keys", json={
+        "provider": "openai", "api_key": "sk-base-check-1234", "api_base": api_base})
+    assert response.status_code == 422
+    assert client.get("/api/config/api-keys").get_json() == []
+
+
+def test_the_canary_key_leaks_from_no_provider_path(client, stub, flavour, caplog):
+    caplog.set_level(logging.DEBUG)
+    key = add_key(client, stub, flavour, key=CANARY_KEY)
+    responses = []
+    for behaviour in ("ok", 401, 403, 429, 500, "garbage", "stall"):
+        stub.behave(behaviour)
+        responses.append(client.post(f"/api/config/api-keys/{key['id']}/test"))
+        for stream in (False, True):
+            responses.append(client.post("/api/chat", json={
+                "messages": HELLO, "model": MODELS[flavour], "stream": stream}))
+        responses.append(client.get("/api/config/models?live=true&refresh=true"))
+    assert stub.keys_seen() == {CANARY_KEY}
+    text = "\n".join(r.get_data(as_text=True) + str(r.headers) for r in responses)
+    assert CANARY_KEY not in text and CANARY_KEY[:-4] not in text
+    assert CANARY_KEY not in caplog.text and CANARY_KEY[:-4] not in caplog.text

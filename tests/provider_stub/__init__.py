@@ -1,0 +1,224 @@
+"""A provider stand-in: a real HTTP server on 127.0.0.1 speaking the OpenAI, Anthropic and
+Gemini wire formats (models listing and chat, streaming included).
+
+Each format lives under its own prefix, so one server plays all three; `base(format)` is
+the base URL a key is saved with. Every request is recorded with its headers and the key
+it carried; `behave()` makes the server fail on demand (401, 403, 429, 500, garbage, a
+redirect, or hanging until the test ends).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from tests.provider_stub import wire
+
+FORMATS = ("openai", "anthropic", "gemini")
+BASE_PATHS = {"openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini/v1beta"}
+GEMINI_CALL = re.compile(r"^/gemini/v1beta/models/(?P<model>[^:]+):(?P<verb>\w+)$")
+HANG_LIMIT_SECONDS = 60
+# "stall": the number of events sent (the first piece of text included) before hanging.
+STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1}
+
+
+@dataclass
+class Received:
+    """One request as the stand-in saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    key: str | None = field(repr=False)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """No access log: the tests read `requests` instead."""
+
+
+def sent_key(request: Request) -> str | None:
+    """The API key a request carried, whichever header its format uses."""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:]
+    return (request.headers.get("x-api-key") or request.headers.get("x-goog-api-key")
+            or request.args.get("key"))
+
+
+def said(flavour: str, body: Any) -> list[str]:
+    """The texts of the messages a chat request carried."""
+    texts: list[str] = []
+    if not isinstance(body, dict):
+        return texts
+    if flavour == "gemini":
+        for content in body.get("contents", []):
+            texts.extend(part.get("text", "") for part in content.get("parts", []))
+        return texts
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(block.get("text", "") for block in content if isinstance(block, dict))
+    return texts
+
+
+class ProviderStub:
+    """The stand-in server; start() it, point keys at base(format), stop() it."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.behaviour: str | int = "ok"
+        self.redirect_to: str | None = None
+        self.gemini_page_size = 2
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True, name="provider-stub")
+
+    # ---- control -------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def base(self, flavour: str) -> str:
+        return self.url + BASE_PATHS[flavour]
+
+    def start(self) -> ProviderStub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def behave(self, behaviour: str | int, redirect_to: str | None = None) -> None:
+        """"ok", an HTTP status, "gemini_invalid_key", "garbage", "hang", "stall" (stream
+        one piece, then hang) or "redirect" (307 to redirect_to + the same path)."""
+        self.behaviour = behaviour
+        self.redirect_to = redirect_to
+
+    def keys_seen(self) -> set[str]:
+        with self._lock:
+            return {r.key for r in self.requests if r.key}
+
+    def last(self, path_part: str = "") -> Received:
+        with self._lock:
+            return next(r for r in reversed(self.requests) if path_part in r.path)
+
+    # ---- the WSGI app --------------------------------------------------------------
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        return self.answer(request)(environ, start_response)
+
+    def answer(self, request: Request) -> Response:
+        body = request.get_json(silent=True)
+        with self._lock:
+            self.requests.append(Received(request.method, request.path, dict(request.args),
+                                          dict(request.headers), body, sent_key(request)))
+        flavour = next((f for f in FORMATS if request.path.startswith(BASE_PATHS[f] + "/")),
+                       None)
+        if flavour is None:
+            return Response("no such path", status=404)
+        behaviour = self.behaviour
+        if behaviour == "redirect":
+            return Response(status=307, headers={"Location": f"{self.redirect_to}{request.path}"})
+        if behaviour == "hang":
+            self._release.wait(HANG_LIMIT_SECONDS)
+        if behaviour == "garbage":
+            return Response("<html><body>502 gateway says hi</body></html>", status=200,
+                            mimetype="text/html")
+        if isinstance(behaviour, int) or behaviour == "gemini_invalid_key":
+            return self.error(flavour, behaviour, sent_key(request))
+        return self.route(flavour, request, body)
+
+    def error(self, flavour: str, behaviour: str | int, key: str | None) -> Response:
+        # Like the real ones, the messages echo the key they were sent (the app must scrub).
+        if behaviour == "gemini_invalid_key":
+            payload = wire.gemini_error(400, "API key not valid. Please pass a valid API key.",
+                                        "API_KEY_INVALID")
+            return Response(json.dumps(payload), status=400, mimetype="application/json")
+        status = int(behaviour)
+        message = f"Stand-in refuses with {status}; the key was {key}."
+        payload = {"openai": wire.openai_error, "anthropic": wire.anthropic_error,
+                   "gemini": wire.gemini_error}[flavour](status, message)
+        headers = {"Retry-After": "1"} if status == 429 else {}
+        return Response(json.dumps(payload), status=status, mimetype="application/json",
+                        headers=headers)
+
+    def route(self, flavour: str, request: Request, body: Any) -> Response:
+        path = request.path[len(BASE_PATHS[flavour]):]
+        if request.method == "GET" and path in ("/models", "/v1/models"):
+            return self.models(flavour, request, path)
+        if flavour == "openai" and request.method == "POST" and path == "/chat/completions":
+            return self.chat(flavour, body, bool(body.get("stream")),
+                             bool((body.get("stream_options") or {}).get("include_usage")))
+        if flavour == "anthropic" and request.method == "POST" and path == "/v1/messages":
+            return self.chat(flavour, body, bool(body.get("stream")), True)
+        match = GEMINI_CALL.match(request.path)
+        if flavour == "gemini" and request.method == "POST" and match:
+            body = dict(body or {}, model=match["model"])
+            return self.chat(flavour, body, match["verb"] == "streamGenerateContent", True)
+        return Response(json.dumps({"error": {"message": "not found"}}), status=404,
+                        mimetype="application/json")
+
+    def models(self, flavour: str, request: Request, path: str) -> Response:
+        if flavour == "openai" and path == "/models":
+            payload = wire.openai_models()
+        elif flavour == "anthropic" and path == "/v1/models":
+            payload = wire.anthropic_models(request.args.get("after_id"),
+                                            int(request.args.get("limit", 2)))
+        elif flavour == "gemini" and path == "/models":
+            payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size)
+        else:
+            return Response("not found", status=404)
+        return Response(json.dumps(payload), mimetype="application/json")
+
+    def chat(self, flavour: str, body: Any, stream: bool, usage: bool) -> Response:
+        model = str(body.get("model", "unknown"))
+        texts = said(flavour, body)
+        text = wire.reply_text(flavour, texts)
+        prompt_tokens = sum(len(t.split()) for t in texts)
+        if not stream:
+            payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
+                       "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens)
+            return Response(json.dumps(payload), mimetype="application/json")
+        if flavour == "openai":
+            events = wire.openai_stream(model, text, prompt_tokens, usage)
+        elif flavour == "anthropic":
+            events = wire.anthropic_stream(model, text, prompt_tokens)
+        else:
+            events = wire.gemini_stream(model, text, prompt_tokens)
+        return Response(self._maybe_stall(events, STALL_AT[flavour]),
+                        mimetype="text/event-stream")
+
+    def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
+        for number, event in enumerate(events):
+            if self.behaviour == "stall" and number == stall_at:
+                self._release.wait(HANG_LIMIT_SECONDS)
+                return
+            yield event
+
+
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on (a port bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

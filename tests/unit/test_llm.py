@@ -1,0 +1,101 @@
+"""Provider messages: the key scrubbed, litellm's wrapping removed, failures classified."""
+
+import pytest
+
+from configapp.adapters.litellm_gateway import LiteLLMGateway
+from configapp.adapters.provider_apis import parse_page, provider_api
+from configapp.domain import ConfigurationError
+from configapp.llm import error_detail, host_of, kind_for_status, safe_detail, scrub
+from configapp.service import ConfigurationService, ResolvedKey
+from configapp.settings import Settings, base_urls
+from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
+
+KEY = "sk-proj-abcdef123456"
+
+
+def test_scrub_masks_the_key_in_every_form():
+    text = f"bad key {KEY}; url ?key=sk-proj-abcdef123456&x; json \"{KEY}\""
+    cleaned = scrub(text, KEY)
+    assert KEY not in cleaned and cleaned.count("sk-***3456") == 3
+    assert scrub("nothing", None, "") == "nothing"
+
+
+@pytest.mark.parametrize(("raw", "detail"), [
+    ("litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect key.",
+     "Incorrect key."),
+    ('litellm.BadRequestError: GeminiException BadRequestError - {"error": {"code": 400, '
+     '"message": "API key not valid."}}', "API key not valid."),
+    ("litellm.RateLimitError: AnthropicException - b'{\"type\": \"error\", \"error\": "
+     "{\"type\": \"rate_limit_error\", \"message\": \"Slow down\"}}'", "Slow down"),
+    ("litellm.InternalServerError: AnthropicException - Overloaded. Handle with "
+     "`litellm.InternalServerError`.", "Overloaded"),
+    ("litellm.MidStreamFallbackError: litellm.APIConnectionError: Vertex_ai_betaException - "
+     "timed out Original exception: APIConnectionError: ...", "timed out"),
+    ("plain words", "plain words"),
+])
+def test_error_detail_keeps_the_providers_words(raw, detail):
+    assert error_detail(raw) == detail
+
+
+def test_safe_detail_scrubs_before_it_cuts():
+    text = "x" * 495 + KEY
+    detail = safe_detail(text, KEY)
+    assert KEY[:5] not in detail.replace("sk-***", "") and len(detail) <= 501
+
+
+@pytest.mark.parametrize(("status", "body", "kind"), [
+    (401, None, "invalid_key"), (403, None, "forbidden"), (429, None, "rate_limited"),
+    (307, None, "bad_base_url"), (404, None, "bad_base_url"), (500, None, "provider_error"),
+    (400, {"error": {"details": [{"reason": "API_KEY_INVALID"}]}}, "invalid_key"),
+    (400, {"error": {"message": "context too long"}}, "provider_error"),
+])
+def test_statuses_are_classified(status, body, kind):
+    assert kind_for_status(status, body) == kind
+
+
+def test_host_of_shows_no_path_query_or_credentials():
+    assert host_of("https://user:pw@gw.example:8443/v1?token=x") == "https://gw.example:8443"
+    assert host_of(None) == "its public address"
+
+
+def test_keys_without_a_base_url_go_to_the_providers_public_one():
+    gateway = LiteLLMGateway()
+    bases = {p: gateway._base(ResolvedKey(p, "k" * 10, None, "database"))
+             for p in ("openai", "anthropic", "gemini")}
+    assert bases == {"openai": "https://api.openai.com/v1",
+                     "anthropic": "https://api.anthropic.com",
+                     "gemini": "https://generativelanguage.googleapis.com/v1beta"}
+    saved = ResolvedKey("openai", "k" * 10, "http://127.0.0.1:1/v1", "database")
+    assert gateway._base(saved) == "http://127.0.0.1:1/v1"
+    assert gateway.supports_listing("hosted_vllm", None) is False
+    assert gateway.supports_listing("hosted_vllm", "http://127.0.0.1:1/v1") is True
+
+
+def test_listing_pages_are_read_in_each_format():
+    models, more = parse_page("gemini", {"models": [
+        {"name": "models/gemini-x", "supportedGenerationMethods": ["generateContent"]},
+        {"name": "models/embed", "supportedGenerationMethods": ["embedContent"]}],
+        "nextPageToken": "abc"})
+    assert [m.model_id for m in models] == ["gemini-x"] and more == {"pageToken": "abc"}
+    models, more = parse_page("anthropic", {"data": [{"id": "claude-x"}], "has_more": True,
+                                            "last_id": "claude-x"})
+    assert more == {"after_id": "claude-x", "limit": "1000"}
+    assert parse_page("openai", {"data": [{"id": "gpt-x"}]})[1] is None
+    assert provider_api("cohere_chat") is None
+
+
+def test_the_environment_base_urls_setting_is_read_and_checked():
+    env = {"CONFIGAPP_ENV_KEY_BASE_URLS": "openai=http://gw.local/v1, google=https://g/v1beta",
+           "CONFIGAPP_PROVIDER_TIMEOUT": "30", "CONFIGAPP_PROVIDER_CHECK_TIMEOUT": "5"}
+    settings = Settings.from_env(env)
+    assert settings.env_key_base_urls == {"openai": "http://gw.local/v1",
+                                          "google": "https://g/v1beta"}
+    assert (settings.provider_timeout, settings.provider_check_timeout) == (30.0, 5.0)
+    service = ConfigurationService(FakeStorage(), FakeEncryption(), FakeCatalog(), {},
+                                   settings.env_key_base_urls)
+    assert service.env_key_base_urls["gemini"] == "https://g/v1beta"
+    with pytest.raises(ValueError, match="provider=url"):
+        base_urls("openai")
+    with pytest.raises(ConfigurationError, match="CONFIGAPP_ENV_KEY_BASE_URLS"):
+        ConfigurationService(FakeStorage(), FakeEncryption(), FakeCatalog(), {},
+                             {"openai": "file:///etc/passwd"})
