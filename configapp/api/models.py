@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from configapp.api.blueprint import ApiBlueprint
 from configapp.api.provider_schemas import LiveCatalogSchema
 from configapp.api.schemas import (
     ModelConfigSchema,
@@ -20,8 +20,8 @@ from configapp.components import components
 from configapp.discovery import listing_view, reachability
 from configapp.domain import ModelConfig, ModelInfo
 
-blp = Blueprint("models", __name__, url_prefix="/api/config",
-                description="The model catalogue and the default model")
+blp = ApiBlueprint("models", __name__, url_prefix="/api/config",
+                   description="The model catalogue and the default model")
 
 
 def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
