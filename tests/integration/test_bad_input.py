@@ -196,7 +196,6 @@ def test_a_lone_surrogate_is_a_400_on_every_json_route(app, client, key_id):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="NUL bytes are stored on SQLite and a 500 on PostgreSQL")
 def test_nul_bytes_are_refused(app, client, key_id):
     problems = refused_cleanly(app, client, nul_cases(key_id))
     assert not problems, "\n".join(problems)
