@@ -131,7 +131,6 @@ def test_a_chat_on_one_uses_the_key_saved_or_deleted_through_the_other(pair):
         stub.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="the other's catalogue does not know the model")
 def test_a_model_only_the_provider_lists_chosen_through_one_works_on_the_other(pair):
     """Each process learns such a model when it asks the provider (`?live=true`); once
     chosen through one, the others must take its parameters and chats by name too."""
