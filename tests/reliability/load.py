@@ -109,10 +109,13 @@ class Client:
     pending: Key | None = None  # the key of the add in flight
     pending_model: str = ""  # the model of the select in flight
 
-    def run(self, requests: int, mix: dict[str, int]) -> None:
+    def run(self, requests: int | None, mix: dict[str, int], done: threading.Event) -> None:
+        """`requests` requests, or (None) requests until `done` is set."""
         operations, weights = list(mix), list(mix.values())
-        for _ in range(requests):
+        sent = 0
+        while (sent < requests) if requests is not None else not done.is_set():
             self.step(self.rng.choices(operations, weights)[0])
+            sent += 1
 
     def own_key(self) -> Key | None:
         usable = [key for key in self.keys if key.usable]
@@ -209,19 +212,44 @@ class Client:
             self.maybe_parameters.append(body)
 
 
-def run_clients(base: str, clients: int, requests: int, seed: int, mix: dict[str, int],
+class Team:
+    """Clients running at once, each in its thread, and their ledgers."""
+
+    def __init__(self, base: str, clients: int, seed: str, mix: dict[str, int],
+                 models: list[str]) -> None:
+        self.clients = [Client(number, base, models[number], random.Random(f"{seed}-{number}"))
+                        for number in range(clients)]
+        self.mix = mix
+        self.done = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self, requests: int | None = None) -> Team:
+        """Share `requests` among the clients, or (None) run until `stop()`."""
+        count = len(self.clients)
+        for number, client in enumerate(self.clients):
+            share = None if requests is None else (
+                requests // count + (number < requests % count))
+            self.threads.append(threading.Thread(target=client.run, daemon=True,
+                                                 args=(share, self.mix, self.done)))
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self) -> list[Client]:
+        """Let every client finish its request in flight; their ledgers."""
+        self.done.set()
+        for thread in self.threads:
+            thread.join()
+        return self.clients
+
+
+def run_clients(base: str, clients: int, requests: int, seed: str, mix: dict[str, int],
                 models: list[str]) -> list[Client]:
-    """`requests` requests from `clients` threads at once; each client's ledger."""
-    team = [Client(number, base, models[number], random.Random(f"{seed}-{number}"))
-            for number in range(clients)]
-    shares = [requests // clients + (number < requests % clients) for number in range(clients)]
-    threads = [threading.Thread(target=client.run, args=(share, mix), daemon=True)
-               for client, share in zip(team, shares, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    """`requests` requests from `clients` clients at once; each client's ledger."""
+    team = Team(base, clients, seed, mix, models).start(requests)
+    for thread in team.threads:
         thread.join()
-    return team
+    return team.clients
 
 
 def owned_models(base: str, count: int) -> list[str]:
