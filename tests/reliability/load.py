@@ -271,7 +271,9 @@ def check_ledgers(store: Store, team: list[Client], revision_before: int) -> lis
         for key in client.keys:
             row = rows.get(key.id)
             if key.deleted and row is not None:
-                problems.append(f"key {key.id}: deleted (204), still there")
+                problems.append(f"key {key.id}: deleted (204), still there" if (
+                    row.api_key == key.api_key) else f"key {key.id}: deleted (204), its id "
+                                                     "given to another key since")
             elif not key.deleted and not key.maybe_deleted and row is None:
                 problems.append(f"key {key.id}: added (201), missing")
             if row is None or key.deleted:
