@@ -45,7 +45,6 @@ def test_starting_twice_keeps_the_key_and_the_data(tmp_path):
     assert len(again.get("/api/config/api-keys").get_json()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a killed start's temporary key file stays forever")
 def test_a_killed_starts_temporary_key_file_is_removed_at_the_next_start(tmp_path):
     """A start killed between writing its temporary key file and linking it leaves a key
     that opens nothing; the next start removes it, and never one of a running process."""
