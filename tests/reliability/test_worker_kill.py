@@ -30,7 +30,7 @@ def alive(pid: int) -> bool:
     """Whether the process runs (a killed worker stays a zombie until gunicorn reaps it)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
