@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from configapp import create_app
 from configapp.settings import SecuritySettings, Settings
 
-pytest_plugins = ["tests.provider_stub.fixtures"]
+pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch"]
 
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
