@@ -33,3 +33,15 @@ bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage htmlcov
+
+# The long reliability runs, with their figures (docs/reliability.md): ten times the load,
+# ten times the kills, five times the fuzzing examples, on SQLite and PostgreSQL.
+RELIABILITY_COUNTS ?= CONFIGAPP_LOAD_REQUESTS=20000 CONFIGAPP_KILLS=500 \
+	CONFIGAPP_IMPORT_KILLS=100 CONFIGAPP_ROTATION_RUNS=100 CONFIGAPP_FUZZ_EXAMPLES=1000
+.PHONY: reliability
+reliability: $(VENV)/.dev  ## load, kills, hostile input and fuzzing, with bigger counts
+	scripts/install-system-deps
+	$(RELIABILITY_COUNTS) scripts/with-postgres $(PY) -m pytest -rP --show-capture=stdout --timeout=3600 \
+		tests/reliability tests/integration/test_rotation_kill.py \
+		tests/integration/test_security.py tests/integration/test_bad_input.py tests/fuzz \
+		$(PYTEST_ARGS)

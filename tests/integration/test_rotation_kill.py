@@ -30,9 +30,9 @@ from tests.integration.support import FLASK, ROOT, dispose, subprocess_env
 from tests.integration.test_key_rotation import fill, opened_by
 
 ROWS = 300
-KILLS = 20  # at least this many runs killed mid-rotation
-RUNS = 24  # at least this many runs
-MAX_RUNS = 45
+RUNS = int(os.environ.get("CONFIGAPP_ROTATION_RUNS", "24"))  # at least this many runs
+KILLS = RUNS * 5 // 6  # at least this many runs killed mid-rotation
+MAX_RUNS = RUNS * 2 - 3
 MARKER = "Rotating the encryption key"
 
 
