@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser, abort
 
 INVALID_JSON = {"json": ["Invalid JSON body."]}
+TOO_LARGE = "The body is larger than the limit (1 MiB)"
 LONE_SURROGATE = {"json": ["Invalid JSON body: a \\u escape in it is half of a character "
                            "(a lone surrogate)."]}
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")

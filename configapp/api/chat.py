@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from configapp.api.blueprint import ApiBlueprint
+from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.api.errors import error_payload
 from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
 from configapp.chat import ChatPlan, ChatResult, elapsed_ms
@@ -64,6 +64,7 @@ class Chat(MethodView):
     @blp.alt_response(200, content_type="text/event-stream", success=True, **SSE_DOC)
     @blp.alt_response(404, description="Unknown model, or no model selected")
     @blp.alt_response(409, description="No API key for the model's provider")
+    @blp.alt_response(413, description=TOO_LARGE)
     @blp.alt_response(422, description="Invalid messages or parameters")
     @blp.alt_response(502, description="The provider failed (its message, without the key)")
     @blp.alt_response(504, description="The provider did not answer in time")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from configapp.api.blueprint import ApiBlueprint
+from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.api.provider_schemas import KeyCheckSchema
 from configapp.api.schemas import (
     ApiKeyCreateSchema,
@@ -33,6 +33,7 @@ class ApiKeys(MethodView):
 
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeySchema)
+    @blp.alt_response(413, description=TOO_LARGE)
     @blp.alt_response(422, description="Invalid input")
     def post(self, body: dict[str, Any]) -> ApiKeyConfig:
         """Add a key; it becomes its provider's active key unless is_active is false."""
@@ -44,6 +45,7 @@ class ApiKeyById(MethodView):
     @blp.arguments(ApiKeyUpdateSchema)
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, description="No such key")
+    @blp.alt_response(413, description=TOO_LARGE)
     def patch(self, body: dict[str, Any], key_id: int) -> ApiKeyConfig:
         """Rename a key, or (de)activate it; activating deactivates the provider's others."""
         return components().config.update_api_key(key_id, **body)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from configapp.api.blueprint import ApiBlueprint
+from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.api.provider_schemas import LiveCatalogSchema
 from configapp.api.schemas import (
     ModelConfigSchema,
@@ -80,6 +80,7 @@ class ModelParameters(MethodView):
     @blp.arguments(ParametersSchema)
     @blp.response(200, ModelConfigSchema)
     @blp.alt_response(404, description="Unknown model")
+    @blp.alt_response(413, description=TOO_LARGE)
     @blp.alt_response(422, description="A parameter outside the model's limits")
     def put(self, body: dict[str, Any], model_id: str) -> dict[str, Any]:
         """Replace the model's parameters, checked against its limits."""

@@ -246,7 +246,6 @@ def test_sql_looking_free_text_is_stored_verbatim(app, client, key_id):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@pytest.mark.xfail(strict=True, reason="413 is not documented")
 def test_the_document_says_a_body_may_be_too_large(client):
     """Found by `make reliability`'s fuzzing: a chat body within the schema can pass the
     1 MiB limit, and its 413 was an undocumented answer."""
