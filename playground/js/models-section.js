@@ -330,7 +330,9 @@ export function createModelsSection(context) {
       byId = new Map(catalog.models.map((model) => [model.id, model]));
       selected = current;
       listStatus.clear();
-      if (catalog.source && catalog.source !== "litellm") {
+      if (catalog.note) {
+        listStatus.show("info", catalog.note);
+      } else if (catalog.source && catalog.source !== "litellm") {
         listStatus.show("info", "The full catalogue could not be read: showing a short "
           + "built-in list.");
       }
