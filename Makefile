@@ -31,5 +31,8 @@ lock:  ## recompile the lock files (exact versions with hashes)
 bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same run
 	$(PY) -m bench
 
+extension:  ## the browser extension: extension/vendor/ from playground/, and a zip in dist/
+	python3 scripts/build_extension.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist
