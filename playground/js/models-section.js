@@ -116,7 +116,7 @@ export function createModelsSection(context) {
     list.replaceChildren(fragment);
     const total = index.length;
     count.textContent = filtered.length === total
-      ? `${formatInteger(total)} models`
+      ? `${formatInteger(total)} ${total === 1 ? "model" : "models"}`
       : `${formatInteger(filtered.length)} of ${formatInteger(total)} models match`;
     if (shown < filtered.length) count.textContent += `, showing the first ${formatInteger(shown)}`;
     if (!filtered.length && total) {
