@@ -44,6 +44,7 @@ START_TIMEOUT_S = 30
 NETWORK_ERROR = re.compile(r"Failed to load resource: the server responded with a status of "
                            r"(\d+)")
 # Reports CSP violations from every page of a context, across navigations.
+UNREACHABLE = re.compile(r"Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET)")
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.__cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
@@ -178,22 +179,30 @@ class Browsing:
 
     Console errors, uncaught page errors and CSP violations are problems. A console line
     for an HTTP error answer is a problem too, unless the test said it expects that
-    status (`expect_status(401)`): Chromium logs every 4xx of a fetch as an error.
+    status (`expect_status(401)`): Chromium logs every 4xx of a fetch as an error; and so
+    is one for a server that cannot be reached, unless the test expects it
+    (`expect_unreachable()`).
     """
 
     context: BrowserContext
     page: Page
     problems: list[str] = field(default_factory=list)
     expected_statuses: set[int] = field(default_factory=set)
+    unreachable_expected: bool = False
 
     def expect_status(self, *statuses: int) -> None:
         self.expected_statuses.update(statuses)
+
+    def expect_unreachable(self) -> None:
+        self.unreachable_expected = True
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
         network = NETWORK_ERROR.search(message.text)
         if network and int(network.group(1)) in self.expected_statuses:
+            return
+        if self.unreachable_expected and UNREACHABLE.search(message.text):
             return
         self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
 

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.harness import Extension, Server
+from tests.provider_stub import closed_port_url
 
 pytestmark = pytest.mark.e2e
 
@@ -88,3 +89,214 @@ def test_first_run_connects_and_shows_the_synced_keys_and_model(
     expect(page.get_by_text("Changes are allowed")).to_be_visible()
     expect(page.locator(".model-count")).to_contain_text("models")
     extension.browsing.screenshot("extension-online")
+
+
+def encrypted_keys(server: Server) -> list[str]:
+    """The Fernet tokens the backend stored (read from its SQLite file)."""
+    with sqlite3.connect(server.data_dir / "configapp.db") as database:
+        return [row[0] for row in database.execute("SELECT encrypted_key FROM api_keys")]
+
+
+def test_a_key_added_through_the_extension_reaches_the_backend_and_is_not_kept(
+        extension: Extension, make_server: Callable[..., Server]):
+    server = make_server(listed(extension))
+    plaintext = f"sk-ext-{secrets.token_hex(12)}Zq9W"
+    page = open_settings(extension)
+    connect(page, server)
+    expect(page.locator(".key-list")).to_contain_text("No keys stored yet")
+
+    page.get_by_label("Provider", exact=True).select_option("openai")
+    page.get_by_label("Key name (optional)").fill("from the extension")
+    page.get_by_label("API key", exact=True).fill(plaintext)
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(
+        "Added sk-***Zq9W for OpenAI: it is now the active key.")
+    status, keys = server.api("GET", "/api/config/api-keys")
+    assert status == 200 and [key["masked_key"] for key in keys] == ["sk-***Zq9W"]
+    # The write is followed by a sync: the cache has the new key, masked.
+    expect(page.locator(".synced-keys")).to_have_text("OpenAI sk-***Zq9W")
+
+    # And a model with its parameters, saved through the extension too.
+    page.get_by_label("Search models").fill("claude-sonnet-4-5")
+    page.locator(f'.model-list input[type=radio][value="{MODEL}"]').check()
+    page.get_by_label("Temperature value").fill("0.5")
+    page.get_by_role("button", name="Save as default model").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
+        "claude-sonnet-4-5 is the default model")
+    assert server.api("GET", "/api/config/models/selected")[1]["parameters"][
+        "temperature"] == 0.5
+    expect(page.locator(".synced-model")).to_contain_text(f"{MODEL} (")
+    extension.browsing.screenshot("extension-after-writes")
+
+    stored = extension.storage()
+    everything = json.dumps(stored) + page.evaluate(
+        """() => [document.documentElement.outerHTML,
+                  ...[...document.querySelectorAll("input")].map((field) => field.value)]
+                 .join("\\n")""")
+    assert plaintext not in everything
+    assert plaintext[7:-4] not in everything
+    fernet_tokens = encrypted_keys(server)
+    assert len(fernet_tokens) == 1
+    assert fernet_tokens[0] not in everything
+    assert "gAAAAA" not in everything  # no Fernet token of any kind
+    # What is kept: the backend's address and the cache locally, the API token for the
+    # session only.
+    assert set(stored["local"]) == {"configapp.backendUrl", "configapp.cache"}
+    assert stored["session"] == {"configapp.apiToken": TOKEN}
+    cache = stored["local"]["configapp.cache"]
+    assert set(cache) == {"backendUrl", "etag", "snapshot", "syncedAt"}
+    assert cache["snapshot"]["keys"]["openai"][0]["masked_key"] == "sk-***Zq9W"
+
+
+def choose_in_the_playground(page: Page, server: Server, model_id: str) -> None:
+    """The Playground's Settings page, in another browser: make model_id the default."""
+    page.goto(server.url + "/settings")
+    dialog = page.get_by_role("dialog", name="API token")
+    dialog.get_by_label("Token").fill(TOKEN)
+    dialog.get_by_role("button", name="Use token").click()
+    page.get_by_label("Search models").fill(model_id.split("/", 1)[1])
+    page.locator(f'.model-list input[type=radio][value="{model_id}"]').check()
+    page.get_by_role("button", name="Save as default model").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
+        "is the default model")
+
+
+def wait_for(condition: Callable[[], bool], page: Page, timeout_ms: int = 10_000) -> None:
+    """Poll a condition outside the page (the server's log, the extension's storage)."""
+    for _ in range(timeout_ms // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    assert condition()
+
+
+def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_a_304(
+        extension: Extension, make_server: Callable[..., Server], browsing):
+    server = make_server(listed(extension))
+    server.api("POST", f"/api/config/models/{MODEL}/select")
+    page = open_settings(extension)
+    connect(page, server)
+    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+
+    browsing.expect_status(401)  # the Playground asks for the token after a first 401
+    choose_in_the_playground(browsing.page, server, OTHER_MODEL)
+    sync_now(page)
+    expect(sync_status(page)).to_contain_text("the cache holds the backend's current settings")
+    expect(page.locator(".synced-model")).to_contain_text(OTHER_MODEL)
+    expect(page.locator(".params h3")).to_have_text("gpt-4o-mini")
+    expect(page.locator(".params .default-tag")).to_have_text("default")
+
+    # Nothing changed since: the server answers 304, and counts it in its access log.
+    before = count(SYNC_304, server)
+    sync_now(page)
+    expect(sync_status(page)).to_contain_text("the backend answered 304 Not Modified")
+    wait_for(lambda: count(SYNC_304, server) > before, page)
+    extension.browsing.screenshot("extension-synced-304")
+
+    # The service worker's timer: a periodic alarm; when it fires, it syncs on its own.
+    alarm = extension.worker.evaluate("chrome.alarms.get('configapp-sync')")
+    assert alarm["periodInMinutes"] == 5
+    server.api("POST", f"/api/config/models/{MODEL}/select")
+    answered = count(SYNC_200, server)
+    extension.worker.evaluate("chrome.alarms.create('configapp-sync', { when: Date.now() })")
+    wait_for(lambda: (extension.storage()["local"]["configapp.cache"]["snapshot"]["selected"]
+                      ["model"]["id"] == MODEL), page)
+    assert count(SYNC_200, server) == answered + 1
+    # It set its periodic alarm again.
+    wait_for(lambda: (extension.worker.evaluate("chrome.alarms.get('configapp-sync')") or {})
+             .get("periodInMinutes") == 5, page)
+    # The page shares that cache: its next sync is a 304, and shows what the worker fetched.
+    before = count(SYNC_304, server)
+    sync_now(page)
+    expect(sync_status(page)).to_contain_text("304 Not Modified")
+    expect(page.locator(".synced-model")).to_contain_text(MODEL)
+    wait_for(lambda: count(SYNC_304, server) > before, page)
+
+
+def test_offline_the_cached_settings_are_read_only_and_writes_come_back_with_the_backend(
+        extension: Extension, make_server: Callable[..., Server]):
+    server = make_server(listed(extension, token=None))
+    server.api("POST", "/api/config/api-keys", {"provider": "gemini", "key_name": "mine",
+                                                "api_key": "AIza-offline-00004321"})
+    server.api("POST", f"/api/config/models/{MODEL}/select")
+    server.api("PUT", f"/api/config/models/{MODEL}/parameters", {"max_tokens": 1024})
+    page = open_settings(extension)
+    connect(page, server, token=None)
+    expect(key_card(page, "AIza-***4321")).to_be_visible()
+    expect(page.locator(".model-count")).to_contain_text("models")  # the catalogue is drawn
+    synced_at = page.locator(".last-sync time").get_attribute("datetime")
+
+    extension.browsing.expect_unreachable()
+    server.stop()
+    sync_now(page)
+
+    def shows_the_cache_read_only() -> None:
+        expect(page.locator("#connection-badge")).to_have_text("Offline · read-only")
+        banner = page.locator(".banner-readonly")
+        expect(banner).to_contain_text(f"Read-only. Offline: cannot reach {server.url}. "
+                                       "Showing the settings synced at ")
+        expect(banner).to_contain_text("changes are disabled until the backend answers again")
+        expect(page.locator(".last-sync time")).to_have_attribute("datetime", synced_at)
+        card = key_card(page, "AIza-***4321")
+        expect(card).to_contain_text("mine")
+        expect(card.locator("dd").nth(1)).to_have_text("unknown")  # last use: not cached
+        expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+        expect(page.get_by_label("Max tokens value")).to_have_value("1024")
+        expect(page.get_by_text("only the default model is shown")).to_be_visible()
+        writes = page.locator("[data-write]")
+        assert writes.count() > 5
+        for index in range(writes.count()):
+            expect(writes.nth(index)).to_be_disabled()
+
+    shows_the_cache_read_only()
+    extension.browsing.screenshot("extension-offline")
+    # Opened while the backend is away: the same cached view.
+    page.reload()
+    shows_the_cache_read_only()
+
+    server.restart()  # same port, same data folder
+    sync_now(page)
+    expect(page.locator("#connection-badge")).to_have_text("Online")
+    expect(page.locator(".banner-readonly")).to_be_hidden()
+    card = key_card(page, "AIza-***4321")
+    card.get_by_role("switch", name="Active").click()
+    expect(key_card(page, "AIza-***4321").get_by_role("status")).to_have_text("Inactive.")
+    assert server.api("GET", "/api/config/api-keys")[1][0]["is_active"] is False
+    expect(page.locator(".synced-keys")).to_have_text("Google (Gemini) AIza-***4321 (inactive)")
+    extension.browsing.screenshot("extension-back-online")
+
+
+def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to_list(
+        extension: Extension, make_server: Callable[..., Server]):
+    server = make_server()  # no CONFIGAPP_EXTENSION_ORIGINS
+    extension.browsing.expect_status(403)
+    page = open_settings(extension)
+    connect(page, server, token=None)
+    warning = page.locator("#backend .status").filter(has_text="will refuse changes")
+    expect(warning).to_contain_text(f"add {extension.origin} to CONFIGAPP_EXTENSION_ORIGINS")
+
+    page.get_by_label("API key", exact=True).fill("sk-refused-000000Xy12")
+    page.get_by_role("button", name="Add key").click()
+    expect(page.get_by_role("status").filter(has_text="Not added")).to_contain_text(
+        f"Cross-origin writes are not allowed: this extension's origin, {extension.origin}, "
+        "is not listed in CONFIGAPP_EXTENSION_ORIGINS on the server.")
+    assert server.api("GET", "/api/config/api-keys") == (200, [])
+    extension.browsing.screenshot("extension-origin-not-listed")
+
+
+def test_an_address_where_no_configapp_answers_is_named(extension: Extension, stub):
+    page = open_settings(extension)
+    extension.browsing.expect_unreachable()
+    extension.browsing.expect_status(404)
+    nobody = closed_port_url()
+    page.get_by_label("Backend URL").fill(nobody)
+    page.get_by_role("button", name="Connect").click()
+    expect(page.locator("#backend .status").first).to_have_text(
+        f"Cannot reach {nobody}. Is configapp running there?")
+
+    page.get_by_label("Backend URL").fill(stub.url.removeprefix("http://") + "/")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.locator("#backend .status").first).to_have_text(
+        f"{stub.url} answers (HTTP 404), but not as a configapp backend: check the address "
+        "and port.")
+    assert extension.storage()["local"] == {}  # nothing saved for an address that failed
