@@ -7,6 +7,9 @@ workers = int(os.environ.get("CONFIGAPP_WORKERS", "2"))
 preload_app = True
 timeout = 120
 accesslog = "-"
+# gunicorn 27 shares one control socket per user by default: two instances on one machine
+# would steer each other. configapp needs no runtime control.
+control_socket_disable = True
 
 
 def post_worker_init(worker):
