@@ -6,6 +6,7 @@ settings (gunicorn.conf.py, 2 workers) and the same load generator (wrk, same co
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -101,15 +102,17 @@ def steady_state(workdir: Path, existing: Path, budget: Budget) -> list[dict[str
         hello.wait_for("/")
         app.wait_for(READY_PATH)
         etag = check_answers(app)
+        servers = (hello, app)
         targets: dict[str, Callable[[float], LoadResult]] = {
             "hello": lambda seconds: harness.wrk(
-                f"http://{harness.HOST}:{hello.port}/", budget.connections, seconds),
+                f"http://{harness.HOST}:{hello.port}/", budget.connections, seconds,
+                servers=servers),
             "catalogue": lambda seconds: harness.wrk(
                 f"http://{harness.HOST}:{app.port}{CATALOGUE_PATH}", budget.connections,
-                seconds),
+                seconds, servers=servers),
             "sync": lambda seconds: harness.wrk(
                 f"http://{harness.HOST}:{app.port}{SYNC_PATH}", budget.connections, seconds,
-                {"If-None-Match": etag}),
+                {"If-None-Match": etag}, servers=servers),
         }
         for load in targets.values():  # warm-up: every worker has served every target
             load(1.0)
@@ -190,4 +193,13 @@ def throughput_rows(runs: dict[str, list[LoadResult]], budget: Budget
                      "note": f"GET {path}{' with If-None-Match' if name == 'sync' else ''}; "
                              f"{load}; {latency(name)}; ratio: median of the rounds' "
                              + ", ".join(f"{ratio:.2f}" for ratio in ratios)})
+    shares = [result.other_cpu_share for results in runs.values() for result in results
+              if result.other_cpu_share is not None]
+    if shares:
+        rows.append({"name": "other processes' CPU during the load", "unit": "%",
+                     "value": 100 * statistics.median(shares), "target": "< 10 %",
+                     "note": "not configapp's figure but the run's validity: the share of "
+                             f"the {os.cpu_count()} cores used by neither the servers nor "
+                             f"wrk while wrk ran (median; max {100 * max(shares):.0f}%). "
+                             "Above 10% the ratios are noisy: run again on a quiet machine."})
     return rows

@@ -205,6 +205,33 @@ def mean_memory(pids: Iterable[int]) -> Memory:
                   average([m.pss for m in readings]), average([m.uss for m in readings]))
 
 
+# ---- CPU --------------------------------------------------------------------------------
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat, idle and iowait out)."""
+    values = [int(part) for part in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def servers_cpu_seconds(servers: Iterable[Server]) -> float:
+    return sum(process_cpu_seconds(pid) for server in servers
+               for pid in (server.process.pid, *server.workers()))
+
+
 # ---- load generator ------------------------------------------------------------------
 
 
@@ -223,6 +250,7 @@ class LoadResult:
     socket_errors: int = 0
     bad_statuses: int = 0
     cpu_seconds: float = 0.0
+    other_cpu_share: float | None = None  # the machine's share used by neither wrk nor us
 
     @property
     def cpu_share(self) -> float:
@@ -245,8 +273,11 @@ def wrk_version() -> str:
 
 
 def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] | None = None,
-        threads: int = 1) -> LoadResult:
-    """Run wrk against `url` for `seconds`; parse its report."""
+        threads: int = 1, servers: Iterable[Server] = ()) -> LoadResult:
+    """Run wrk against `url` for `seconds`; parse its report. With `servers`, also measure
+    how much of the machine other processes took meanwhile (the figures' noise)."""
+    servers = list(servers)
+    busy_before, ours_before = machine_busy_seconds(), servers_cpu_seconds(servers)
     command = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
                "--timeout", "10s"]
     for name, value in (headers or {}).items():
@@ -262,7 +293,13 @@ def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] |
         raise
     # communicate() reaped wrk, the only child reaped meanwhile: the delta is its CPU time.
     result = _parse_wrk(stdout.decode(), stderr.decode(), process.returncode)
-    return replace(result, cpu_seconds=_children_cpu() - before)
+    result = replace(result, cpu_seconds=_children_cpu() - before)
+    if servers and result.seconds:
+        ours = servers_cpu_seconds(servers) - ours_before + result.cpu_seconds
+        other = machine_busy_seconds() - busy_before - ours
+        result = replace(result, other_cpu_share=max(other, 0.0) / (
+            result.seconds * (os.cpu_count() or 1)))
+    return result
 
 
 def _children_cpu() -> float:
