@@ -68,7 +68,7 @@ def targets(data_dir: Path) -> dict[str, tuple[Wsgi, dict[str, Any], str]]:
 
 
 def cpu_per_request(app: Wsgi, env: dict[str, Any], requests: int) -> float:
-    """Microseconds of this process's CPU per request (best of three batches)."""
+    """Microseconds of this process's CPU per request (best of five batches)."""
     for _ in range(requests // 10):
         call(app, env)
     best = float("inf")

@@ -70,7 +70,9 @@ def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
 
 @blp.route("/models")
 class Models(MethodView):
-    @blp.arguments(ModelQuerySchema, location="query")
+    # An instance: given the class, webargs builds a schema (deep-copying its fields) per
+    # request.
+    @blp.arguments(ModelQuerySchema(), location="query")
     @blp.response(200, CatalogSchema)
     def get(self, query: dict[str, Any]) -> Response:
         """The catalogue of chat models, filtered by provider, search text or configured
