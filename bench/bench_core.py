@@ -127,6 +127,28 @@ def steady_state(workdir: Path, existing: Path, budget: Budget) -> list[dict[str
                                        "2xx/3xx; the figures would be meaningless")
                 runs[name].append(result)
         rows += throughput_rows(runs, budget)
+        rows += server_cpu_rows(runs, {"hello": hello, "catalogue": app, "sync": app})
+    return rows
+
+
+def server_cpu_rows(runs: dict[str, list[LoadResult]], servers: dict[str, Server]
+                    ) -> list[dict[str, Any]]:
+    """The servers' own CPU time per request: what the throughput costs, nearly unmoved
+    by other work on the machine (unlike req/s)."""
+    per_request = {}
+    for name, results in runs.items():
+        values = [result.server_cpu_per_request(servers[name]) for result in results]
+        if None in values:
+            return []
+        per_request[name] = statistics.median(values)
+    baseline = per_request["hello"]
+    note = ("gunicorn master and workers' CPU time (/proc/<pid>/stat) over the requests "
+            "served, median of the rounds; ratio above 1 = costlier than the hello-world")
+    rows = [{"name": "server CPU per request, hello-world", "value": baseline, "unit": "us",
+             "note": note}]
+    for name, label in (("catalogue", "catalogue"), ("sync", "304 sync")):
+        rows.append({"name": f"server CPU per request, {label}", "value": per_request[name],
+                     "unit": "us", "baseline": baseline, "ratio": per_request[name] / baseline})
     return rows
 
 

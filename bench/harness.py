@@ -227,9 +227,9 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def servers_cpu_seconds(servers: Iterable[Server]) -> float:
-    return sum(process_cpu_seconds(pid) for server in servers
-               for pid in (server.process.pid, *server.workers()))
+def server_cpu_seconds(server: Server) -> float:
+    """CPU seconds of a gunicorn master and its live workers."""
+    return sum(process_cpu_seconds(pid) for pid in (server.process.pid, *server.workers()))
 
 
 # ---- load generator ------------------------------------------------------------------
@@ -251,6 +251,12 @@ class LoadResult:
     bad_statuses: int = 0
     cpu_seconds: float = 0.0
     other_cpu_share: float | None = None  # the machine's share used by neither wrk nor us
+    server_cpu_seconds: dict[int, float] = field(default_factory=dict)  # by server port
+
+    def server_cpu_per_request(self, server: Server) -> float | None:
+        """Microseconds of the server's CPU (master and workers) per request."""
+        cpu = self.server_cpu_seconds.get(server.port)
+        return None if cpu is None or not self.requests else cpu / self.requests * 1e6
 
     @property
     def cpu_share(self) -> float:
@@ -275,9 +281,11 @@ def wrk_version() -> str:
 def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] | None = None,
         threads: int = 1, servers: Iterable[Server] = ()) -> LoadResult:
     """Run wrk against `url` for `seconds`; parse its report. With `servers`, also measure
-    how much of the machine other processes took meanwhile (the figures' noise)."""
+    each one's CPU time, and how much of the machine other processes took meanwhile (the
+    figures' noise)."""
     servers = list(servers)
-    busy_before, ours_before = machine_busy_seconds(), servers_cpu_seconds(servers)
+    busy_before = machine_busy_seconds()
+    cpu_before = {server.port: server_cpu_seconds(server) for server in servers}
     command = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
                "--timeout", "10s"]
     for name, value in (headers or {}).items():
@@ -295,9 +303,10 @@ def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] |
     result = _parse_wrk(stdout.decode(), stderr.decode(), process.returncode)
     result = replace(result, cpu_seconds=_children_cpu() - before)
     if servers and result.seconds:
-        ours = servers_cpu_seconds(servers) - ours_before + result.cpu_seconds
-        other = machine_busy_seconds() - busy_before - ours
-        result = replace(result, other_cpu_share=max(other, 0.0) / (
+        used = {server.port: server_cpu_seconds(server) - cpu_before[server.port]
+                for server in servers}
+        other = machine_busy_seconds() - busy_before - sum(used.values()) - result.cpu_seconds
+        result = replace(result, server_cpu_seconds=used, other_cpu_share=max(other, 0.0) / (
             result.seconds * (os.cpu_count() or 1)))
     return result
 
