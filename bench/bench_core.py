@@ -73,13 +73,14 @@ def summary(times: list[float]) -> str:
 def cold_starts(workdir: Path, existing: Path, budget: Budget) -> list[dict[str, Any]]:
     """Process start to the first 200, interleaved so that drift hits all three alike."""
     hello, fresh, reused = [], [], []
-    for index in range(budget.runs):
-        hello.append(time_to_first_200(HELLO_APP, workdir / "hello", workdir, "/",
-                                       "cold-hello"))
-        fresh.append(time_to_first_200(CONFIGAPP, workdir / f"fresh-{index}", workdir,
-                                       READY_PATH, "cold-fresh"))
-        reused.append(time_to_first_200(CONFIGAPP, existing, workdir, READY_PATH,
-                                        "cold-existing"))
+    with harness.BackgroundMeter() as background:
+        for index in range(budget.runs):
+            hello.append(time_to_first_200(HELLO_APP, workdir / "hello", workdir, "/",
+                                           "cold-hello"))
+            fresh.append(time_to_first_200(CONFIGAPP, workdir / f"fresh-{index}", workdir,
+                                           READY_PATH, "cold-fresh"))
+            reused.append(time_to_first_200(CONFIGAPP, existing, workdir, READY_PATH,
+                                            "cold-existing"))
     baseline = statistics.median(hello)
     rows = [{"name": "cold start, hello-world", "value": baseline, "unit": "s",
              "note": f"process start to the first 200 from /; {summary(hello)}"}]
@@ -92,7 +93,19 @@ def cold_starts(workdir: Path, existing: Path, budget: Budget) -> list[dict[str,
         rows.append({"name": name, "value": value, "unit": "s", "baseline": baseline,
                      "ratio": value / baseline, "target": "< 1 s",
                      "note": f"to the first 200 from {READY_PATH}; {what}; {summary(times)}"})
+    rows.append(validity_row("cold starts", 100 * background.share))
     return rows
+
+
+def validity_row(phase: str, share_percent: float, note: str = "") -> dict[str, Any]:
+    """How much of the machine other processes used during a phase; above 10% its
+    figures are disturbed."""
+    return {"name": f"other processes' CPU during the {phase}", "unit": "%",
+            "value": share_percent, "target": "< 10 %",
+            "note": "not configapp's figure but the run's validity: the share of the "
+                    f"{os.cpu_count()} cores used by neither the servers nor the benchmark"
+                    f"{note}. Above 10% the figures are disturbed: run again on a quiet "
+                    "machine."}
 
 
 def steady_state(workdir: Path, existing: Path, budget: Budget) -> list[dict[str, Any]]:
@@ -218,10 +231,7 @@ def throughput_rows(runs: dict[str, list[LoadResult]], budget: Budget
     shares = [result.other_cpu_share for results in runs.values() for result in results
               if result.other_cpu_share is not None]
     if shares:
-        rows.append({"name": "other processes' CPU during the load", "unit": "%",
-                     "value": 100 * statistics.median(shares), "target": "< 10 %",
-                     "note": "not configapp's figure but the run's validity: the share of "
-                             f"the {os.cpu_count()} cores used by neither the servers nor "
-                             f"wrk while wrk ran (median; max {100 * max(shares):.0f}%). "
-                             "Above 10% the ratios are noisy: run again on a quiet machine."})
+        rows.append(validity_row("load", 100 * statistics.median(shares),
+                                 f" while wrk ran (median of the runs; max "
+                                 f"{100 * max(shares):.0f}%)"))
     return rows

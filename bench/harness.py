@@ -227,6 +227,32 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+class BackgroundMeter:
+    """`with BackgroundMeter() as meter: ...`, then `meter.share`: the share of the machine
+    that processes other than this one and its children used meanwhile. Children count
+    once reaped, so stop every server inside the block."""
+
+    share: float = 0.0
+
+    def __enter__(self) -> BackgroundMeter:
+        self._busy, self._ours = machine_busy_seconds(), _own_cpu()
+        self._started = time.monotonic()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        other = (machine_busy_seconds() - self._busy) - (_own_cpu() - self._ours)
+        elapsed = time.monotonic() - self._started
+        self.share = max(other, 0.0) / (elapsed * (os.cpu_count() or 1)) if elapsed else 0.0
+
+
+def _own_cpu() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 def server_cpu_seconds(server: Server) -> float:
     """CPU seconds of a gunicorn master and its live workers."""
     return sum(process_cpu_seconds(pid) for pid in (server.process.pid, *server.workers()))
