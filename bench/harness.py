@@ -134,10 +134,19 @@ class Server:
 
 def start_gunicorn(app: str, env: Mapping[str, str], log_path: Path,
                    workers: int = WORKERS) -> Server:
-    """`gunicorn -c gunicorn.conf.py <app>` on a free loopback port, from the project root."""
+    """`gunicorn -c gunicorn.conf.py <app>` on a free loopback port, from the project root.
+
+    gunicorn (25.1 and later) opens a control socket at $XDG_RUNTIME_DIR/gunicorn.ctl, else
+    ~/.gunicorn/gunicorn.ctl, and replaces whatever socket is there: each server gets its
+    own runtime directory next to its log, so that none takes over another's (or a
+    developer's) socket.
+    """
     port = free_port()
+    runtime_dir = log_path.parent / f"runtime-{port}"
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
     full_env = dict(env)
-    full_env.update({"CONFIGAPP_BIND": f"{HOST}:{port}", "CONFIGAPP_WORKERS": str(workers)})
+    full_env.update({"CONFIGAPP_BIND": f"{HOST}:{port}", "CONFIGAPP_WORKERS": str(workers),
+                     "XDG_RUNTIME_DIR": str(runtime_dir)})
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         started_at = time.perf_counter()
