@@ -229,11 +229,11 @@ export function createKeysSection(context) {
       }
     });
 
-    deleteButton.addEventListener("click", () => confirmDelete(card, actions, key, rowStatus));
+    deleteButton.addEventListener("click", () => confirmDelete(actions, key, rowStatus));
     return card;
   }
 
-  function confirmDelete(card, actions, key, rowStatus) {
+  function confirmDelete(actions, key, rowStatus) {
     const yes = el("button", { type: "button", className: "danger", "data-write": "" },
       "Delete for good");
     const no = el("button", { type: "button" }, "Cancel");

@@ -108,12 +108,14 @@ export function createModelsSection(context) {
     return row;
   }
 
-  function renderList() {
+  /** Draw the first `limit` matches; with `from`, only append the rows from there on. */
+  function renderList(from = 0) {
     performance.mark("configapp:render-models:start");
     const fragment = document.createDocumentFragment();
     const shown = Math.min(limit, filtered.length);
-    for (let i = 0; i < shown; i += 1) fragment.append(modelRow(filtered[i]));
-    list.replaceChildren(fragment);
+    for (let i = from; i < shown; i += 1) fragment.append(modelRow(filtered[i]));
+    if (from) list.append(fragment);
+    else list.replaceChildren(fragment);
     const total = index.length;
     count.textContent = filtered.length === total
       ? `${formatInteger(total)} ${total === 1 ? "model" : "models"}`
@@ -157,9 +159,9 @@ export function createModelsSection(context) {
   providerFilter.addEventListener("change", applyFilter);
   onlyWithKey.addEventListener("change", applyFilter);
   moreButton.addEventListener("click", () => {
-    const firstNew = list.querySelectorAll(".model-row").length;
+    const firstNew = Math.min(limit, filtered.length);
     limit += PAGE_SIZE;
-    renderList();
+    renderList(firstNew);
     const next = list.querySelectorAll("input[type=radio]")[firstNew];
     if (next) next.focus();
   });
