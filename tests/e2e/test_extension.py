@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.harness import Extension, Server
-from tests.provider_stub import closed_port_url
+from tests.provider_stub import ProviderStub, closed_port_url
 
 pytestmark = pytest.mark.e2e
 
@@ -97,8 +97,8 @@ def encrypted_keys(server: Server) -> list[str]:
         return [row[0] for row in database.execute("SELECT encrypted_key FROM api_keys")]
 
 
-def test_a_key_added_through_the_extension_reaches_the_backend_and_is_not_kept(
-        extension: Extension, make_server: Callable[..., Server]):
+def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
+        extension: Extension, make_server: Callable[..., Server], stub: ProviderStub):
     server = make_server(listed(extension))
     plaintext = f"sk-ext-{secrets.token_hex(12)}Zq9W"
     page = open_settings(extension)
@@ -108,6 +108,7 @@ def test_a_key_added_through_the_extension_reaches_the_backend_and_is_not_kept(
     page.get_by_label("Provider", exact=True).select_option("openai")
     page.get_by_label("Key name (optional)").fill("from the extension")
     page.get_by_label("API key", exact=True).fill(plaintext)
+    page.get_by_label("Base URL (optional)").fill(stub.base("openai"))
     page.get_by_role("button", name="Add key").click()
     expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(
         "Added sk-***Zq9W for OpenAI: it is now the active key.")
@@ -115,6 +116,12 @@ def test_a_key_added_through_the_extension_reaches_the_backend_and_is_not_kept(
     assert status == 200 and [key["masked_key"] for key in keys] == ["sk-***Zq9W"]
     # The write is followed by a sync: the cache has the new key, masked.
     expect(page.locator(".synced-keys")).to_have_text("OpenAI sk-***Zq9W")
+
+    # Test it: the backend asks the provider (the stand-in) with the stored key.
+    card = key_card(page, "sk-***Zq9W")
+    card.get_by_role("button", name="Test connection").click()
+    expect(card.locator(".test-result")).to_have_attribute("data-result", "valid")
+    assert stub.last("/models").key == plaintext
 
     # And a model with its parameters, saved through the extension too.
     page.get_by_label("Search models").fill("claude-sonnet-4-5")
@@ -146,6 +153,12 @@ def test_a_key_added_through_the_extension_reaches_the_backend_and_is_not_kept(
     cache = stored["local"]["configapp.cache"]
     assert set(cache) == {"backendUrl", "etag", "snapshot", "syncedAt"}
     assert cache["snapshot"]["keys"]["openai"][0]["masked_key"] == "sk-***Zq9W"
+
+    key_card(page, "sk-***Zq9W").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete for good").click()
+    expect(page.locator(".key-card")).to_have_count(0)
+    assert server.api("GET", "/api/config/api-keys") == (200, [])
+    expect(page.locator(".synced-keys")).to_have_text("none")
 
 
 def choose_in_the_playground(page: Page, server: Server, model_id: str) -> None:
@@ -194,22 +207,28 @@ def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_
     extension.browsing.screenshot("extension-synced-304")
 
     # The service worker's timer: a periodic alarm; when it fires, it syncs on its own.
-    alarm = extension.worker.evaluate("chrome.alarms.get('configapp-sync')")
-    assert alarm["periodInMinutes"] == 5
+    worker = extension.worker
+    assert worker.evaluate("chrome.alarms.get('configapp-sync')")["periodInMinutes"] == 5
+    page.goto("about:blank")  # no Settings page open: only the worker can sync now
     server.api("POST", f"/api/config/models/{MODEL}/select")
     answered = count(SYNC_200, server)
-    extension.worker.evaluate("chrome.alarms.create('configapp-sync', { when: Date.now() })")
-    wait_for(lambda: (extension.storage()["local"]["configapp.cache"]["snapshot"]["selected"]
-                      ["model"]["id"] == MODEL), page)
+    worker.evaluate("chrome.alarms.create('configapp-sync', { when: Date.now() })")
+
+    def cached_model() -> str:
+        cache = worker.evaluate("chrome.storage.local.get('configapp.cache')")
+        return cache["configapp.cache"]["snapshot"]["selected"]["model"]["id"]
+
+    wait_for(lambda: cached_model() == MODEL, page)
     assert count(SYNC_200, server) == answered + 1
-    # It set its periodic alarm again.
-    wait_for(lambda: (extension.worker.evaluate("chrome.alarms.get('configapp-sync')") or {})
-             .get("periodInMinutes") == 5, page)
-    # The page shares that cache: its next sync is a 304, and shows what the worker fetched.
+    wait_for(lambda: (worker.evaluate("chrome.alarms.get('configapp-sync')") or {})
+             .get("periodInMinutes") == 5, page)  # the periodic alarm is back
+    # The page shares that cache: opened again, its sync is a 304, and it shows what the
+    # worker fetched.
     before = count(SYNC_304, server)
-    sync_now(page)
+    open_settings(extension)
     expect(sync_status(page)).to_contain_text("304 Not Modified")
     expect(page.locator(".synced-model")).to_contain_text(MODEL)
+    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
     wait_for(lambda: count(SYNC_304, server) > before, page)
 
 
@@ -284,7 +303,8 @@ def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to
     extension.browsing.screenshot("extension-origin-not-listed")
 
 
-def test_an_address_where_no_configapp_answers_is_named(extension: Extension, stub):
+def test_an_address_where_no_configapp_answers_is_named(extension: Extension,
+                                                       stub: ProviderStub):
     page = open_settings(extension)
     extension.browsing.expect_unreachable()
     extension.browsing.expect_status(404)
