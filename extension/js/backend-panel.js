@@ -5,6 +5,8 @@ import { el, replaceChildren, statusLine, uniqueId } from "../vendor/js/dom.js";
 import { formatDateTime, formatRelative } from "../vendor/js/format.js";
 import { providerLabel } from "../vendor/js/providers.js";
 
+const BADGES = { online: "Online", offline: "Offline · read-only", "read-only": "Read-only" };
+
 function field(labelText, control, hint) {
   const hintNode = hint ? el("small", { className: "hint", id: uniqueId("hint") }, hint) : null;
   if (hintNode) control.setAttribute("aria-describedby", hintNode.id);
@@ -107,12 +109,12 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
     focusUrl() {
       urlInput.focus();
     },
-    /** "online", "offline" or "setup", in the page's header. */
+    /** "online", "offline", "read-only" (reachable, but refused) or "setup", in the header. */
     badge(mode) {
       if (!badge) return;
       badge.hidden = mode === "setup";
       badge.className = `connection-badge badge-${mode}`;
-      badge.textContent = mode === "online" ? "Online" : "Offline · read-only";
+      badge.textContent = BADGES[mode] || "";
     },
     showCache(cache) {
       syncPart.hidden = false;

@@ -51,7 +51,8 @@ export function createCachedClient(cache, { reason = "The backend cannot be reac
         source: "cache",
         count: models.length,
         models,
-        note: "Offline: the model catalogue is not cached; only the default model is shown.",
+        note: "From the cache: the model catalogue is not kept there, so only the default "
+          + "model is shown.",
       };
     },
 

@@ -118,10 +118,10 @@ function goOnline({ changed }) {
   panel.connection.show("ok", `Connected to the configapp backend at ${state.backendUrl}.`);
 }
 
-function goOffline(cache, why) {
+function goOffline(cache, why, { reachable = false } = {}) {
   const wasOffline = state.mode === "offline";
   state.mode = "offline";
-  panel.badge("offline");
+  panel.badge(reachable ? "read-only" : "offline");
   panel.connection.show("error", why);
   panel.writes.clear();
   if (!cache) {
@@ -154,15 +154,21 @@ function schedule() {
 
 const OFFLINE_WHY = {
   offline: (url) => `Offline: cannot reach ${url}.`,
-  unauthorized: () => "The backend needs its API token, and none was given.",
+  unauthorized: () => (state.token ? "The backend refused the API token."
+    : "The backend needs its API token, and none was given."),
 };
 
-async function runSync({ manual = false, afterWrite = false } = {}) {
+/**
+ * Sync, then show the result. manual: the user asked (say so while it runs); ask: a 401
+ * may ask for the token (not on the timer's syncs: a dialog every few seconds would nag);
+ * afterWrite: the change came from this page, so the UI already shows it.
+ */
+async function runSync({ manual = false, ask = manual, afterWrite = false } = {}) {
   clearTimeout(state.timer);
   if (!state.backendUrl) return;
   if (manual) panel.sync.show("busy", `Syncing with ${state.backendUrl}…`);
   let result = await syncNow({ backendUrl: state.backendUrl, token: state.token });
-  while (result.outcome === "unauthorized") {
+  while (result.outcome === "unauthorized" && ask) {
     const token = await askToken(state.token ? "refused" : "needed");
     if (!token) break;
     result = await syncNow({ backendUrl: state.backendUrl, token });
@@ -181,7 +187,7 @@ async function runSync({ manual = false, afterWrite = false } = {}) {
     panel.sync.show("error", result.cache
       ? `Not synced: the cache is kept as it was at ${formatDateTime(result.cache.syncedAt)}.`
       : "Not synced: nothing is cached from this backend yet.");
-    goOffline(result.cache, why);
+    goOffline(result.cache, why, { reachable: result.outcome !== "offline" });
   }
   schedule();
 }
@@ -256,7 +262,7 @@ async function start() {
   state.backendUrl = saved.backendUrl;
   replaceChildren(settingsRoot, el("p", { className: "status status-busy", role: "status" },
     `Syncing with ${saved.backendUrl}…`));
-  await sync();
+  await sync({ ask: true });
 }
 
 start();

@@ -285,6 +285,36 @@ def test_offline_the_cached_settings_are_read_only_and_writes_come_back_with_the
     extension.browsing.screenshot("extension-back-online")
 
 
+def test_the_token_lasts_a_browser_session_and_is_asked_for_again_after(
+        extension: Extension, make_server: Callable[..., Server]):
+    server = make_server(listed(extension))
+    server.api("POST", f"/api/config/models/{MODEL}/select")
+    extension.browsing.expect_status(401)
+    page = open_settings(extension)
+    connect(page, server)
+    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+
+    page.evaluate("chrome.storage.session.clear()")  # what closing the browser does
+    page.reload()
+    dialog = page.get_by_role("dialog", name="API token")
+    expect(dialog).to_contain_text("This server needs its API token")
+    page.keyboard.press("Escape")
+    # Declined: the cached settings, read-only, and why.
+    expect(page.locator("#connection-badge")).to_have_text("Read-only")
+    expect(page.locator(".banner-readonly")).to_contain_text(
+        "The backend needs its API token, and none was given. Showing the settings synced at")
+    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+    expect(page.get_by_role("button", name="Add key")).to_be_disabled()
+    extension.browsing.screenshot("extension-token-declined")
+
+    sync_now(page)
+    dialog.get_by_label("Token").fill(TOKEN)
+    dialog.get_by_role("button", name="Use token").click()
+    expect(page.locator("#connection-badge")).to_have_text("Online")
+    expect(page.get_by_role("button", name="Add key")).to_be_enabled()
+    assert extension.storage()["session"] == {"configapp.apiToken": TOKEN}
+
+
 def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to_list(
         extension: Extension, make_server: Callable[..., Server]):
     server = make_server()  # no CONFIGAPP_EXTENSION_ORIGINS
