@@ -27,6 +27,8 @@ class ApiKeyRecord(db.Model):
         # One active key per provider, held by the database itself.
         Index("uq_api_keys_active_provider", "provider", unique=True,
               sqlite_where=text("is_active"), postgresql_where=text("is_active")),
+        # A deleted key's id is never given to another key (migration 0002).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

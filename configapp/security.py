@@ -8,6 +8,7 @@ from typing import NoReturn
 
 from flask import Flask, Response, request
 from flask_smorest import abort
+from werkzeug.exceptions import HTTPException
 
 from configapp.settings import SecuritySettings
 
@@ -50,6 +51,20 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
     def refuse(code: int, message: str) -> NoReturn:
         abort(code, message=message)
 
+    def read_body() -> bytes:
+        """The body, read here once (the views reuse it), whatever its framing: a chunked
+        one has no Content-Length to look at. One the server cannot decode (bad chunking,
+        cut short) is a 400, and one over the limit a 413, chunked or not."""
+        try:
+            body = request.get_data(cache=True)
+            if request.content_length is None and len(body) >= settings.max_request_bytes:
+                request.stream.read(1)  # werkzeug cuts a chunked body at the limit: 413
+        except HTTPException:
+            raise
+        except Exception:  # what the server raised while decoding the body
+            refuse(400, "The request body could not be read (malformed or cut short).")
+        return body
+
     @app.before_request
     def guard() -> Response | None:
         # Werkzeug's request.host is the raw Host header, port included.
@@ -63,7 +78,7 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
             if not (same_origin or origin in extension_origins) or (
                     origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site"):
                 refuse(403, cross_origin_refusal(origin))
-            if request.content_length and not request.is_json:
+            if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
         if settings.api_token and request.path.startswith("/api/") and (
                 request.path not in OPEN_API_PATHS) and request.method != "OPTIONS":

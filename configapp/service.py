@@ -261,10 +261,19 @@ class ConfigurationService:
         return catalog.source, models
 
     def get_model(self, model_id: str) -> ModelInfo:
+        """The catalogue's model, or one the database holds a configuration for.
+
+        A model only a provider lists joins the catalogue of the process that asked the
+        provider; once chosen or configured there (a stored row), every process and every
+        instance knows it, as the stored settings are the source of truth.
+        """
         model = self.catalog_source.catalog().by_id.get(model_id)
-        if model is None:
+        if model is not None:
+            return model
+        config = self.storage.get_model_config(model_id) if model_id.isprintable() else None
+        if config is None:
             raise ModelNotFoundError(f"Unknown model '{model_id[:200]}'.")
-        return model
+        return self.model_info_for(config)
 
     def select_model(self, model_id: str) -> ModelConfig:
         model = self.get_model(model_id)

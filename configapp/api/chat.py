@@ -10,16 +10,16 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from configapp.api.blueprint import ApiBlueprint
 from configapp.api.errors import error_payload
 from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
 from configapp.chat import ChatPlan, ChatResult, elapsed_ms
 from configapp.components import components
 from configapp.llm import ChatMessage, ProviderError, StreamChunk, Usage
 
-blp = Blueprint("chat", __name__, url_prefix="/api",
-                description="Chat with the selected model, through the configured key")
+blp = ApiBlueprint("chat", __name__, url_prefix="/api",
+                   description="Chat with the selected model, through the configured key")
 
 
 def summary(plan: ChatPlan, finish_reason: str | None, usage: Usage | None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from configapp.api.blueprint import ApiBlueprint
 from configapp.api.provider_schemas import KeyCheckSchema
 from configapp.api.schemas import (
     ApiKeyCreateSchema,
@@ -19,8 +19,8 @@ from configapp.components import components
 from configapp.domain import ApiKeyConfig, NewApiKey
 from configapp.llm import KeyCheck
 
-blp = Blueprint("api_keys", __name__, url_prefix="/api/config",
-                description="Provider API keys, stored encrypted and shown masked")
+blp = ApiBlueprint("api_keys", __name__, url_prefix="/api/config",
+                   description="Provider API keys, stored encrypted and shown masked")
 
 
 @blp.route("/api-keys")

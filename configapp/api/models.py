@@ -11,8 +11,8 @@ from typing import Any
 from cachetools import TTLCache
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from configapp.api.blueprint import ApiBlueprint
 from configapp.api.provider_schemas import LiveCatalogSchema
 from configapp.api.schemas import (
     ModelConfigSchema,
@@ -23,8 +23,8 @@ from configapp.components import components
 from configapp.discovery import listing_view, reachability
 from configapp.domain import Catalog, ModelConfig, ModelInfo
 
-blp = Blueprint("models", __name__, url_prefix="/api/config",
-                description="The model catalogue and the default model")
+blp = ApiBlueprint("models", __name__, url_prefix="/api/config",
+                   description="The model catalogue and the default model")
 
 
 class CatalogueBodies:

@@ -9,7 +9,12 @@ from marshmallow import fields, validate
 
 from configapp.domain import API_KEY_PATTERN, BASE_URL_PATTERN, MAX_KEY_LENGTH, MIN_KEY_LENGTH
 
-PROVIDER = fields.String(required=True, validate=validate.Length(1, 64),
+# Names and filters are text without control characters: PostgreSQL cannot store a NUL
+# (it was a 500 there, and stored as it was on SQLite), and a line break has no place in
+# a name. A trailing line break still matches `$`; the service strips it.
+TEXT = validate.Regexp(r"^[^\x00-\x1f\x7f]*$",
+                       error="Control characters (NUL, tab, line breaks) are not allowed.")
+PROVIDER = fields.String(required=True, validate=[validate.Length(1, 64), TEXT],
                          metadata={"example": "openai"})
 
 
@@ -50,7 +55,7 @@ class ApiKeyCreateSchema(StrictSchema):
     api_key = fields.String(required=True, load_only=True, validate=[
         validate.Length(MIN_KEY_LENGTH, MAX_KEY_LENGTH),
         validate.Regexp(API_KEY_PATTERN, error="Printable characters only, no spaces.")])
-    key_name = fields.String(load_default="", validate=validate.Length(max=100))
+    key_name = fields.String(load_default="", validate=[validate.Length(max=100), TEXT])
     api_base = fields.String(load_default=None, allow_none=True, validate=[
         validate.Length(max=2048),
         validate.Regexp(BASE_URL_PATTERN, error="An http:// or https:// URL with a host.")],
@@ -59,7 +64,7 @@ class ApiKeyCreateSchema(StrictSchema):
 
 
 class ApiKeyUpdateSchema(StrictSchema):
-    key_name = fields.String(validate=validate.Length(max=100))
+    key_name = fields.String(validate=[validate.Length(max=100), TEXT])
     is_active = JsonBoolean()
 
 
@@ -76,7 +81,7 @@ class ApiKeySchema(ma.Schema):
 
 
 class ProviderQuerySchema(StrictSchema):
-    provider = fields.String(validate=validate.Length(1, 64))
+    provider = fields.String(validate=[validate.Length(1, 64), TEXT])
 
 
 class ProviderSchema(ma.Schema):
@@ -88,8 +93,8 @@ class ProviderSchema(ma.Schema):
 
 
 class ModelQuerySchema(StrictSchema):
-    provider = fields.String(validate=validate.Length(1, 64))
-    q = fields.String(validate=validate.Length(max=200))
+    provider = fields.String(validate=[validate.Length(1, 64), TEXT])
+    q = fields.String(validate=[validate.Length(max=200), TEXT])
     configured = fields.Boolean(load_default=False)
     live = fields.Boolean(load_default=False, metadata={
         "description": "also ask each configured provider which models its key can reach"})

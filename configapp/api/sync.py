@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from configapp.api.blueprint import ApiBlueprint
 from configapp.api.schemas import SyncSchema
 from configapp.components import components
 
-blp = Blueprint("sync", __name__, url_prefix="/api/config",
-                description="Snapshot for the browser extension's read-only cache")
+blp = ApiBlueprint("sync", __name__, url_prefix="/api/config",
+                   description="Snapshot for the browser extension's read-only cache")
 
 
 @blp.route("/sync")

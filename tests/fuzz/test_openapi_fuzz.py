@@ -47,11 +47,15 @@ CONFIG = schemathesis.Config.from_dict({"operations": [{
     "checks": {"positive_data_acceptance": {
         "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]}},
 }]})
+# Everything but the provider calls, written as an exclusion: schemathesis 4.32 ignores
+# `include(path_regex=...)` when its config has an `operations` block, which fuzzed every
+# operation on the provider app, its keys included (and so chat went to the public URL).
+OTHER_CALLS = r"^(?!/api/chat$|.*/test$)"
 STUB = ProviderStub().start()
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB),
                                         config=CONFIG).exclude(path_regex=PROVIDER_CALLS)
 provider_schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB),
-                                                 config=CONFIG).include(path_regex=PROVIDER_CALLS)
+                                                 config=CONFIG).exclude(path_regex=OTHER_CALLS)
 
 
 @schemathesis.check
@@ -59,6 +63,16 @@ def no_canary_key(ctx, response, case) -> None:
     """The canary key (added at the start) is in no answer."""
     if CANARY_KEY in response.text or CANARY_KEY[:-4] in response.text:
         raise AssertionError("the plaintext canary key is in a response")
+
+
+def labels(fuzzed) -> set[str]:
+    return {result.ok().label for result in fuzzed.get_all_operations()}
+
+
+def test_provider_calls_are_fuzzed_apart_from_everything_else():
+    assert labels(provider_schema) == {"POST /api/chat", "POST /api/config/api-keys/{key_id}/test"}
+    assert not labels(schema) & labels(provider_schema)
+    assert len(labels(schema)) == 10
 
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

@@ -53,6 +53,17 @@ def test_delete_removes_the_key(client, app):
     assert client.delete(f"/api/config/api-keys/{key['id']}").status_code == 404
 
 
+def test_a_deleted_keys_id_is_never_given_to_another_key(client):
+    """A late or retried DELETE or PATCH by id (its first answer lost, or sent from a stale
+    list) must find nothing, not a key added since."""
+    add(client, key="sk-first-11111111")
+    second = add(client, key="sk-second-22222222").get_json()
+    assert client.delete(f"/api/config/api-keys/{second['id']}").status_code == 204
+    third = add(client, key="sk-third-33333333").get_json()
+    assert third["id"] > second["id"]
+    assert client.delete(f"/api/config/api-keys/{second['id']}").status_code == 404
+
+
 @pytest.mark.parametrize(("payload", "field"), [
     ({"provider": "nonsense", "api_key": "sk-test-abcd1234"}, None),
     ({"provider": "openai", "api_key": ""}, "api_key"),

@@ -1,20 +1,62 @@
-"""Host allow-list, same-origin writes, the optional bearer token, CORS, security headers."""
+"""Host allow-list, same-origin writes, the optional bearer token, CORS, security headers.
+
+The refusals are tried on every route of the app (tests/integration/routes.py walks the URL
+map, the OpenAPI document's operations and the pages), each with an otherwise valid
+request, and a refused request must leave every settings row and the revision as they were.
+"""
 
 import pytest
 
 from configapp import create_app
 from configapp.settings import SecuritySettings
 from tests.conftest import upgrade_postgres
+from tests.integration.routes import (
+    assert_error_shape,
+    documented_operations,
+    every_route,
+    settings_state,
+)
+from tests.provider_stub.fixtures import add_key
 
 KEY = {"provider": "openai", "api_key": "sk-guard-00001234"}
+FOREIGN_HOSTS = ["attacker.example", "0.0.0.0", "127.0.0.1.nip.io",
+                 "localhost.attacker.example:8000", "[::2]:8000"]
+FOREIGN_ORIGINS = ["http://attacker.example", "null", "http://localhost:9999",
+                   "https://localhost", "http://127.0.0.1.nip.io"]
+NON_JSON_BODIES = [
+    ('{"provider": "openai", "api_key": "sk-guard-00001234"}', "text/plain"),
+    ("provider=openai&api_key=sk-guard-00001234", "application/x-www-form-urlencoded"),
+    ("--b\r\nContent-Disposition: form-data; name=\"provider\"\r\n\r\nopenai\r\n--b--\r\n",
+     "multipart/form-data; boundary=b"),
+]
+TOKEN = "t0ken-for-tests"
 
 
-@pytest.mark.parametrize("host", ["attacker.example", "0.0.0.0", "127.0.0.1.nip.io",
-                                  "localhost.attacker.example:8000", "[::2]:8000"])
-def test_foreign_host_headers_are_refused(client, host):
-    response = client.get("/api/config/api-keys", headers={"Host": host})
-    assert response.status_code == 400
-    assert "host" in response.get_json()["message"].lower()
+@pytest.fixture
+def key_id(client, stub) -> int:
+    """A stored key, saved for the provider stand-in (so a walk's key test stays local)."""
+    return add_key(client, stub, "openai")["id"]
+
+
+def test_the_walk_covers_every_documented_operation(app, client, key_id):
+    walked = {(route.method, route.rule): route.body is not None
+              for route in every_route(app, key_id)}
+    documented = documented_operations(client.get("/api/openapi.json").get_json())
+    assert documented.items() <= walked.items()
+
+
+@pytest.mark.parametrize("host", FOREIGN_HOSTS)
+def test_foreign_host_headers_are_refused_on_every_route(app, client, key_id, host):
+    before = settings_state(app)
+    for route in every_route(app, key_id):
+        response = client.open(route.path, method=route.method, json=route.body,
+                               headers={"Host": host})
+        if route.method == "HEAD":
+            assert response.status_code == 400, route
+            continue
+        body = assert_error_shape(response, 400)
+        assert "host" in body["message"].lower(), route
+    assert settings_state(app) == before
 
 
 @pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1", "[::1]:8000", "LOCALHOST"])
@@ -22,38 +64,40 @@ def test_local_host_headers_are_allowed(client, host):
     assert client.get("/healthz", headers={"Host": host}).status_code == 200
 
 
-def test_writes_from_a_foreign_origin_change_nothing(client):
-    response = client.post("/api/config/api-keys", json=KEY,
-                           headers={"Origin": "http://attacker.example"})
-    assert response.status_code == 403
-    response = client.post("/api/config/api-keys", json=KEY,
-                           headers={"Sec-Fetch-Site": "cross-site"})
-    assert response.status_code == 403
-    assert client.get("/api/config/api-keys").get_json() == []
+def test_writes_from_a_foreign_origin_change_nothing_on_any_route(app, client, key_id):
+    before = settings_state(app)
+    writes = [route for route in every_route(app, key_id) if route.writes]
+    for route in writes:
+        for origin in FOREIGN_ORIGINS:
+            response = client.open(route.path, method=route.method, json=route.body,
+                                   headers={"Origin": origin})
+            assert_error_shape(response, 403)
+        response = client.open(route.path, method=route.method, json=route.body,
+                               headers={"Sec-Fetch-Site": "cross-site"})
+        assert_error_shape(response, 403)
+    assert settings_state(app) == before
+    # The same requests from the app's own origin get through (the DELETE last).
+    for route in sorted(writes, key=lambda route: route.method == "DELETE"):
+        response = client.open(route.path, method=route.method, json=route.body,
+                               headers={"Origin": "http://localhost"})
+        assert response.status_code < 300, (route, response.get_json())
 
 
-def test_same_origin_writes_are_allowed(client):
-    response = client.post("/api/config/api-keys", json=KEY,
-                           headers={"Origin": "http://localhost"})
-    assert response.status_code == 201
-
-
-@pytest.mark.parametrize(("body", "content_type"), [
-    ('{"provider": "openai", "api_key": "sk-guard-00001234"}', "text/plain"),
-    ("provider=openai&api_key=sk-guard-00001234", "application/x-www-form-urlencoded"),
-    ("--b\r\nContent-Disposition: form-data; name=\"provider\"\r\n\r\nopenai\r\n--b--\r\n",
-     "multipart/form-data; boundary=b"),
-])
-def test_non_json_bodies_are_refused(client, body, content_type):
-    response = client.post("/api/config/api-keys", data=body, content_type=content_type)
-    assert response.status_code == 415
-    assert client.get("/api/config/api-keys").get_json() == []
+@pytest.mark.parametrize(("body", "content_type"), NON_JSON_BODIES)
+def test_non_json_bodies_are_refused_on_every_write(app, client, key_id, body, content_type):
+    before = settings_state(app)
+    for route in every_route(app, key_id):
+        if route.writes:
+            response = client.open(route.path, method=route.method, data=body,
+                                   content_type=content_type)
+            assert_error_shape(response, 415)
+    assert settings_state(app) == before
 
 
 @pytest.fixture
 def guarded_client(make_settings, backend):
     settings = make_settings(security=SecuritySettings(
-        api_token="t0ken-for-tests",
+        api_token=TOKEN,
         extension_origins=("chrome-extension://abcdefghijklmnopabcdefghijklmnop",)))
     if backend == "postgresql":
         upgrade_postgres(settings)
@@ -61,16 +105,22 @@ def guarded_client(make_settings, backend):
 
 
 def test_the_token_is_needed_on_every_api_call_when_set(guarded_client):
-    for method, path in [("get", "/api/config/api-keys"), ("get", "/api/config/sync"),
-                         ("post", "/api/config/api-keys"), ("get", "/api/config/models")]:
-        response = getattr(guarded_client, method)(path, json=KEY if method == "post" else None)
-        assert response.status_code == 401, path
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    wrong = guarded_client.get("/api/config/api-keys",
-                               headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401
-    right = guarded_client.post("/api/config/api-keys", json=KEY,
-                                headers={"Authorization": "Bearer t0ken-for-tests"})
+    app = guarded_client.application
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    key_id = guarded_client.post("/api/config/api-keys", json=KEY, headers=auth).get_json()["id"]
+    before = settings_state(app)
+    guarded = [route for route in every_route(app, key_id)
+               if route.path.startswith("/api/") and route.method != "OPTIONS"
+               and route.path not in ("/api/openapi.json", "/api/docs")]
+    for route in guarded:
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN},
+                        {"Authorization": f"Basic {TOKEN}"}):
+            response = guarded_client.open(route.path, method=route.method, json=route.body,
+                                           headers=headers)
+            assert response.status_code == 401, route
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert settings_state(app) == before
+    right = guarded_client.post("/api/config/api-keys", json=KEY, headers=auth)
     assert right.status_code == 201
     assert guarded_client.get("/healthz").status_code == 200
     assert guarded_client.get("/api/openapi.json").status_code == 200
@@ -100,7 +150,7 @@ def test_cors_answers_only_the_configured_extension(guarded_client):
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == extension
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
-    auth = {"Authorization": "Bearer t0ken-for-tests"}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
     response = guarded_client.get("/api/config/sync", headers={"Origin": extension, **auth})
     assert response.headers["Access-Control-Allow-Origin"] == extension
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]

@@ -152,3 +152,18 @@ def test_audit_lines_show_masked_keys_only(service, caplog):
     assert "key added" in text and "key deactivated" in text
     assert "key deleted" in text and "default model changed" in text
     assert "sk-***1111" in text and "sk-first-11111111" not in text
+
+
+def test_a_model_configured_by_another_process_is_known_here(storage):
+    """A model only a provider lists, chosen through another process (its row is stored),
+    takes parameters and can be chosen again here, where the provider was never asked."""
+    storage.select_model("openai/local-llama", "openai")
+    service = ConfigurationService(storage, FakeEncryption(), FakeCatalog())
+    assert service.get_model("openai/local-llama").provider == "openai"
+    assert service.set_parameters("openai/local-llama", {"temperature": 0.3}).parameters == {
+        "temperature": 0.3}
+    assert service.select_model("openai/local-llama").is_default
+    with pytest.raises(ModelNotFoundError):
+        service.get_model("openai/never-stored")
+    with pytest.raises(ModelNotFoundError):
+        service.get_model("openai/\x00")
