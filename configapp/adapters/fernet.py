@@ -84,9 +84,30 @@ def pending_key_file(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + PENDING_SUFFIX)
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(key_file: Path) -> None:
+    """Remove the temporary key files of starts killed before they linked theirs (see
+    create_key_file): each holds a key that opens nothing. A running process's is kept."""
+    prefix = f"{key_file.name}."
+    for temporary in key_file.parent.glob(f"{prefix}*.tmp"):
+        pid = temporary.name.removeprefix(prefix).removesuffix(".tmp")
+        if pid.isdigit() and not process_alive(int(pid)):
+            temporary.unlink(missing_ok=True)
+
+
 def load_keys(env_keys: Sequence[str], key_file: Path, stored_rows: int) -> list[str]:
     """The configured keys, then the key of an unfinished rotation (decrypt-only), so that
     every row opens whichever instant a rotation stopped at."""
+    remove_stale_temporaries(key_file)
     keys = _configured_keys(env_keys, key_file, stored_rows)
     pending = pending_key_file(key_file)
     if pending.is_file() and (key := read_key_file(pending)) not in keys:

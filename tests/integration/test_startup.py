@@ -46,6 +46,26 @@ def test_starting_twice_keeps_the_key_and_the_data(tmp_path):
     assert len(again.get("/api/config/api-keys").get_json()) == 1
 
 
+def test_a_killed_starts_temporary_key_file_is_removed_at_the_next_start(tmp_path):
+    """A start killed between writing its temporary key file and linking it leaves a key
+    that opens nothing; the next start removes it, and never one of a running process."""
+    data = tmp_path / "data"
+    data.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = data / f".encryption_key.{gone.stdout.strip()}.tmp"
+    stale.write_text(Fernet.generate_key().decode())
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        starting = data / f".encryption_key.{running.pid}.tmp"
+        starting.write_text(Fernet.generate_key().decode())
+        create_app(sqlite_settings(tmp_path))
+        assert not stale.exists() and starting.exists()
+    finally:
+        running.kill()
+        running.wait()
+
+
 def test_a_wrong_key_refuses_to_start_and_says_what_to_do(tmp_path):
     settings = sqlite_settings(tmp_path)
     add_key(create_app(settings))
