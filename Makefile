@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension clean
+.PHONY: run test lint lock bench extension reliability clean
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,3 +37,9 @@ extension:  ## the browser extension: extension/vendor/ from playground/, and a 
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist
+
+reliability: $(VENV)/.dev  ## the load, kill and fuzz tests with bigger counts (minutes)
+	scripts/install-system-deps
+	CONFIGAPP_LOAD_REQUESTS=10000 CONFIGAPP_KILLS=150 CONFIGAPP_IMPORT_KILLS=40 \
+	CONFIGAPP_FUZZ_EXAMPLES=1000 scripts/with-postgres $(PY) -m pytest -p no:cacheprovider \
+	  tests/reliability tests/fuzz tests/integration/test_rotation_kill.py $(PYTEST_ARGS)
