@@ -29,16 +29,6 @@ from tests.e2e.harness import (
 )
 
 
-@pytest.fixture(scope="session")
-def stopping_servers() -> Iterator[list[Server]]:
-    """Servers told to stop, waited for at the end of the session (gunicorn takes about a
-    second to exit: this overlaps it with the tests that follow)."""
-    stopping: list[Server] = []
-    yield stopping
-    for server in stopping:
-        server.reap()
-
-
 @pytest.fixture
 def make_server(tmp_path_factory: pytest.TempPathFactory,
                 stopping_servers: list[Server]) -> Iterator[Callable[..., Server]]:
