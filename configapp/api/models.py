@@ -21,7 +21,7 @@ from configapp.api.schemas import (
 )
 from configapp.components import components
 from configapp.discovery import listing_view, reachability
-from configapp.domain import Catalog, ModelConfig, ModelInfo
+from configapp.domain import Catalog, ModelConfig, ModelInfo, ModelNotFoundError
 
 blp = ApiBlueprint("models", __name__, url_prefix="/api/config",
                    description="The model catalogue and the default model")
@@ -132,9 +132,15 @@ class SelectModel(MethodView):
     @blp.alt_response(404, description="Unknown model")
     def post(self, model_id: str) -> dict[str, Any]:
         """Make this model the default."""
-        service = components().config
-        config = service.select_model(model_id)
-        return model_config_view(service.model_info_for(config), config)
+        parts = components()
+        try:
+            config = parts.config.select_model(model_id)
+        except ModelNotFoundError:
+            # A model only a provider lists is known to the processes that asked it: this
+            # worker may not have yet. Ask (cached for the TTL), then decide.
+            parts.discovery.listings()
+            config = parts.config.select_model(model_id)
+        return model_config_view(parts.config.model_info_for(config), config)
 
 
 @blp.route("/models/<path:model_id>/parameters")
