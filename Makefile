@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension clean
+.PHONY: run test lint lock bench extension reliability clean
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,19 +29,24 @@ lock:  ## recompile the lock files (exact versions with hashes)
 	$(VENV)/bin/uv pip compile requirements-dev.in --generate-hashes --python-version 3.11 -o requirements-dev.lock
 
 bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same run
-	$(PY) -m bench
+	scripts/install-bench-deps
+	$(PY) -m bench $(BENCH_ARGS)
+
+extension:  ## the browser extension: extension/vendor/ from playground/, and a zip in dist/
+	python3 scripts/build_extension.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist
 
-# The long reliability runs, with their figures (docs/reliability.md): ten times the load,
-# ten times the kills, five times the fuzzing examples, on SQLite and PostgreSQL.
+# The long reliability runs, with their figures (docs/reliability.md): ten times the load
+# and the kills, five times the fuzzing examples, on SQLite and PostgreSQL (about 15 min
+# on 2 cores; a test may take minutes, hence the timeout).
 RELIABILITY_COUNTS ?= CONFIGAPP_LOAD_REQUESTS=20000 CONFIGAPP_KILLS=500 \
 	CONFIGAPP_IMPORT_KILLS=100 CONFIGAPP_ROTATION_RUNS=100 CONFIGAPP_FUZZ_EXAMPLES=1000
-.PHONY: reliability
 reliability: $(VENV)/.dev  ## load, kills, hostile input and fuzzing, with bigger counts
 	scripts/install-system-deps
-	$(RELIABILITY_COUNTS) scripts/with-postgres $(PY) -m pytest -rP --show-capture=stdout --timeout=3600 \
-		tests/reliability tests/integration/test_rotation_kill.py \
-		tests/integration/test_security.py tests/integration/test_bad_input.py tests/fuzz \
-		$(PYTEST_ARGS)
+	$(RELIABILITY_COUNTS) scripts/with-postgres $(PY) -m pytest -p no:cacheprovider \
+	  -rP --show-capture=stdout --timeout=3600 \
+	  tests/reliability tests/integration/test_rotation_kill.py \
+	  tests/integration/test_security.py tests/integration/test_bad_input.py tests/fuzz \
+	  $(PYTEST_ARGS)

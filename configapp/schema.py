@@ -24,7 +24,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade_with_lock(lock_dir: Path) -> None:
     """`flask db upgrade`, once at a time across the workers that start together."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the database and key live here
     with open(lock_dir / ".migrate.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         flask_migrate.upgrade(directory=str(MIGRATIONS_DIR))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from typing import NoReturn
 
 from flask import Flask, Response, request
@@ -13,9 +14,18 @@ from configapp.settings import SecuritySettings
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+# A Chromium extension's origin: its id is 32 letters from a to p.
+EXTENSION_ORIGIN = re.compile(r"chrome-extension://[a-p]{32}")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'self'")
+# Set on every answer unless the view set its own. (name, lower-case name, value)
+SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", CSP),
+))
 
 
 def host_name(host: str) -> str:
@@ -24,6 +34,14 @@ def host_name(host: str) -> str:
     if host.startswith("["):
         return host[: host.find("]") + 1] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def cross_origin_refusal(origin: str | None) -> str:
+    """Why a write from `origin` is refused; for a browser extension, how to allow it."""
+    if origin and EXTENSION_ORIGIN.fullmatch(origin):
+        return (f"Cross-origin writes are not allowed: this extension's origin, {origin}, "
+                "is not listed in CONFIGAPP_EXTENSION_ORIGINS on the server.")
+    return "Cross-origin writes are not allowed."
 
 
 def install_security(app: Flask, settings: SecuritySettings) -> None:
@@ -59,7 +77,7 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
             same_origin = origin is None or origin == request.host_url.rstrip("/")
             if not (same_origin or origin in extension_origins) or (
                     origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site"):
-                refuse(403, "Cross-origin writes are not allowed.")
+                refuse(403, cross_origin_refusal(origin))
             if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
         if settings.api_token and request.path.startswith("/api/") and (
@@ -74,10 +92,12 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
     @app.after_request
     def harden(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", CSP)
+        # One pass over the headers: Headers.setdefault raises and catches an exception
+        # for each header that is missing, which is every one of them, on every answer.
+        present = {name.lower() for name, _value in headers}
+        for name, lower, value in SECURITY_HEADERS:
+            if lower not in present:
+                headers.add(name, value)
         origin = request.headers.get("Origin")
         if origin and origin in extension_origins:
             headers["Access-Control-Allow-Origin"] = origin

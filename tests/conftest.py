@@ -53,6 +53,16 @@ def upgrade_postgres(settings: Settings) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.fixture(scope="session")
+def stopping_servers() -> Iterator[list]:
+    """gunicorn servers told to stop (tests/e2e/harness.py), waited for at the end of the
+    session: a gunicorn takes a second or more to exit, overlapped with the tests after."""
+    stopping: list = []
+    yield stopping
+    for server in stopping:
+        server.reap()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param

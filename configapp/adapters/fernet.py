@@ -64,7 +64,7 @@ def create_key_file(path: Path) -> str:
     worker starting at the same moment sees either no key file or a complete one.
     FileExistsError when another process made it first.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Fernet.generate_key()
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

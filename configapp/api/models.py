@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Hashable
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response
+from cachetools import TTLCache
+from flask import Response, current_app
 from flask.views import MethodView
 
 from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
@@ -18,10 +21,47 @@ from configapp.api.schemas import (
 )
 from configapp.components import components
 from configapp.discovery import listing_view, reachability
-from configapp.domain import ModelConfig, ModelInfo
+from configapp.domain import Catalog, ModelConfig, ModelInfo, ModelNotFoundError
 
 blp = ApiBlueprint("models", __name__, url_prefix="/api/config",
                    description="The model catalogue and the default model")
+
+
+class CatalogueBodies:
+    """Serialised catalogue answers, per filters and configured-provider set, for the
+    catalogue's TTL.
+
+    The configured providers are part of the key and are read from the database by every
+    request, so a key added or removed by any instance shows at once. Each body keeps the
+    catalogue it was made from, and a reloaded catalogue never answers with an older one's.
+    """
+
+    MAX_BYTES = 8 * 1024 * 1024
+
+    def __init__(self, ttl_seconds: int) -> None:
+        self._cache: TTLCache[Hashable, tuple[Catalog, bytes]] = TTLCache(
+            maxsize=self.MAX_BYTES, ttl=ttl_seconds, getsizeof=lambda entry: len(entry[1]))
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, catalog: Catalog) -> bytes | None:
+        with self._lock:
+            entry = self._cache.get(key)
+        return entry[1] if entry is not None and entry[0] is catalog else None
+
+    def put(self, key: Hashable, catalog: Catalog, body: bytes) -> None:
+        if len(body) <= self.MAX_BYTES:
+            with self._lock:
+                self._cache[key] = (catalog, body)
+
+
+def catalogue_bodies() -> CatalogueBodies:
+    """The current app's cache of catalogue bodies, made on first use."""
+    bodies = current_app.extensions.get("configapp.catalogue_bodies")
+    if bodies is None:
+        bodies = current_app.extensions.setdefault(
+            "configapp.catalogue_bodies",
+            CatalogueBodies(components().settings.model_cache_ttl))
+    return bodies
 
 
 def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
@@ -29,28 +69,50 @@ def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
             "bounds": components().config.bounds(model), "updated_at": config.updated_at}
 
 
+def live_catalogue_body(provider: str | None, text: str | None,
+                        query: dict[str, Any]) -> bytes:
+    """The catalogue with each configured provider's live listing (never cached here: the
+    listings have their own cache)."""
+    parts = components()
+    listings = parts.discovery.listings(query["refresh"])
+    source, models = parts.config.catalog(provider, text, query["configured"])
+    return json.dumps({
+        "source": source, "count": len(models),
+        "models": [{**asdict(model), **reachability(model, listings)} for model in models],
+        "live": {name: listing_view(item) for name, item in listings.items()},
+    }, separators=(",", ":")).encode()
+
+
 @blp.route("/models")
 class Models(MethodView):
-    @blp.arguments(ModelQuerySchema, location="query")
+    # An instance: given the class, webargs builds a schema (deep-copying its fields) per
+    # request.
+    @blp.arguments(ModelQuerySchema(), location="query")
     @blp.response(200, LiveCatalogSchema)
     def get(self, query: dict[str, Any]) -> Response:
         """The catalogue of chat models, filtered by provider, search text or configured
         providers; `source` says whether it is LiteLLM's metadata or the fallback list.
         With `live`, each configured provider's models endpoint is asked (answers cached for
         the catalogue's TTL) and every entry says whether the key can reach it."""
-        live = query["live"] or query["refresh"]
-        listings = components().discovery.listings(query["refresh"]) if live else {}
-        source, models = components().config.catalog(
-            query.get("provider"), query.get("q"), query["configured"])
-        # Serialised by hand: thousands of entries through marshmallow cost tens of ms.
-        payload: dict[str, Any] = {"source": source, "count": len(models)}
-        if live:
-            payload["models"] = [{**asdict(model), **reachability(model, listings)}
-                                 for model in models]
-            payload["live"] = {name: listing_view(item) for name, item in listings.items()}
-        else:
-            payload["models"] = [asdict(model) for model in models]
-        body = json.dumps(payload, separators=(",", ":"))
+        parts = components()
+        provider, text = query.get("provider"), query.get("q")
+        if query["live"] or query["refresh"]:
+            return Response(live_catalogue_body(provider, text, query),
+                            mimetype="application/json")
+        configured = (frozenset(parts.config.configured_providers())
+                      if query["configured"] else None)
+        key = (provider, text, configured)
+        catalog = parts.config.catalog_source.catalog()
+        body = catalogue_bodies().get(key, catalog)
+        if body is None:
+            source, models = parts.config.catalog(provider, text)
+            if configured is not None:  # the set in the key, so the body matches its key
+                models = [model for model in models if model.provider in configured]
+            # Serialised by hand: thousands of entries through marshmallow cost tens of ms.
+            body = json.dumps({"source": source, "count": len(models),
+                               "models": [asdict(model) for model in models]},
+                              separators=(",", ":")).encode()
+            catalogue_bodies().put(key, catalog, body)
         return Response(body, mimetype="application/json")
 
 
@@ -70,9 +132,15 @@ class SelectModel(MethodView):
     @blp.alt_response(404, description="Unknown model")
     def post(self, model_id: str) -> dict[str, Any]:
         """Make this model the default."""
-        service = components().config
-        config = service.select_model(model_id)
-        return model_config_view(service.model_info_for(config), config)
+        parts = components()
+        try:
+            config = parts.config.select_model(model_id)
+        except ModelNotFoundError:
+            # A model only a provider lists is known to the processes that asked it: this
+            # worker may not have yet. Ask (cached for the TTL), then decide.
+            parts.discovery.listings()
+            config = parts.config.select_model(model_id)
+        return model_config_view(parts.config.model_info_for(config), config)
 
 
 @blp.route("/models/<path:model_id>/parameters")

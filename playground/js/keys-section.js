@@ -189,7 +189,9 @@ export function createKeysSection(context) {
         el("code", { className: "masked-key", "aria-label": "masked key" }, key.masked_key)),
       el("dl", { className: "key-meta" },
         el("dt", {}, "Created"), el("dd", {}, timeNode(key.created_at, "unknown")),
-        el("dt", {}, "Last used"), el("dd", {}, timeNode(key.last_used_at, "never")),
+        // A client that does not know (an offline cache) leaves last_used_at out.
+        el("dt", {}, "Last used"), el("dd", {}, timeNode(key.last_used_at,
+          key.last_used_at === undefined ? "unknown" : "never")),
         key.api_base ? [el("dt", {}, "Base URL"), el("dd", {}, el("code", {}, key.api_base))]
           : null),
       actions, status.node, resultArea);
@@ -227,11 +229,11 @@ export function createKeysSection(context) {
       }
     });
 
-    deleteButton.addEventListener("click", () => confirmDelete(card, actions, key, rowStatus));
+    deleteButton.addEventListener("click", () => confirmDelete(actions, key, rowStatus));
     return card;
   }
 
-  function confirmDelete(card, actions, key, rowStatus) {
+  function confirmDelete(actions, key, rowStatus) {
     const yes = el("button", { type: "button", className: "danger", "data-write": "" },
       "Delete for good");
     const no = el("button", { type: "button" }, "Cancel");

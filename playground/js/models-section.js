@@ -108,15 +108,17 @@ export function createModelsSection(context) {
     return row;
   }
 
-  function renderList() {
+  /** Draw the first `limit` matches; with `from`, only append the rows from there on. */
+  function renderList(from = 0) {
     performance.mark("configapp:render-models:start");
     const fragment = document.createDocumentFragment();
     const shown = Math.min(limit, filtered.length);
-    for (let i = 0; i < shown; i += 1) fragment.append(modelRow(filtered[i]));
-    list.replaceChildren(fragment);
+    for (let i = from; i < shown; i += 1) fragment.append(modelRow(filtered[i]));
+    if (from) list.append(fragment);
+    else list.replaceChildren(fragment);
     const total = index.length;
     count.textContent = filtered.length === total
-      ? `${formatInteger(total)} models`
+      ? `${formatInteger(total)} ${total === 1 ? "model" : "models"}`
       : `${formatInteger(filtered.length)} of ${formatInteger(total)} models match`;
     if (shown < filtered.length) count.textContent += `, showing the first ${formatInteger(shown)}`;
     if (!filtered.length && total) {
@@ -157,9 +159,9 @@ export function createModelsSection(context) {
   providerFilter.addEventListener("change", applyFilter);
   onlyWithKey.addEventListener("change", applyFilter);
   moreButton.addEventListener("click", () => {
-    const firstNew = list.querySelectorAll(".model-row").length;
+    const firstNew = Math.min(limit, filtered.length);
     limit += PAGE_SIZE;
-    renderList();
+    renderList(firstNew);
     const next = list.querySelectorAll("input[type=radio]")[firstNew];
     if (next) next.focus();
   });
@@ -330,7 +332,9 @@ export function createModelsSection(context) {
       byId = new Map(catalog.models.map((model) => [model.id, model]));
       selected = current;
       listStatus.clear();
-      if (catalog.source && catalog.source !== "litellm") {
+      if (catalog.note) {
+        listStatus.show("info", catalog.note);
+      } else if (catalog.source && catalog.source !== "litellm") {
         listStatus.show("info", "The full catalogue could not be read: showing a short "
           + "built-in list.");
       }

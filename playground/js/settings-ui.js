@@ -19,7 +19,9 @@ import { createModelsSection } from "./models-section.js";
  * root: the element to fill (its content is replaced).
  * client: an object with the methods of createApiClient's result that Settings uses
  *   (providers, listKeys, addKey, updateKey, deleteKey, testKey, models, selectedModel,
- *   selectModel, setParameters).
+ *   selectModel, setParameters). A client that is not the server (an offline cache) may
+ *   add a `note` to what models() answers, shown above the list, and leave out what it
+ *   does not know of a key (created_at, last_used_at), shown as "unknown".
  * readOnly: null, or a sentence saying why nothing can be changed now (for example an
  *   offline cache); every control that writes is disabled and the reason shown.
  * onChange(what): called after each successful write ("keys", "model", "parameters"),

@@ -4,34 +4,29 @@
 environment a test gives it); `server` is one with default settings. `playwright` and
 `browser` are one Playwright and one headless Debian Chromium for the whole session;
 `browsing` is a fresh browser context whose console errors, page errors and CSP
-violations fail the test.
+violations fail the test. `extension` is another Chromium, with the unpacked extension
+(built by `make extension`'s own code) loaded into a fresh profile, watched the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from scripts.build_extension import build as build_extension
 from tests.e2e.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     Browsing,
+    Extension,
     Server,
+    load_extension,
     open_browsing,
     start_server,
 )
-
-
-@pytest.fixture(scope="session")
-def stopping_servers() -> Iterator[list[Server]]:
-    """Servers told to stop, waited for at the end of the session (gunicorn takes about a
-    second to exit: this overlaps it with the tests that follow)."""
-    stopping: list[Server] = []
-    yield stopping
-    for server in stopping:
-        server.reap()
 
 
 @pytest.fixture
@@ -92,3 +87,22 @@ def new_browsing(browser: Browser) -> Iterator[Callable[[], Browsing]]:
 def browsing(new_browsing: Callable[[], Browsing]) -> Browsing:
     """A fresh context and page, watched for console errors and CSP violations."""
     return new_browsing()
+
+
+@pytest.fixture(scope="session")
+def extension_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The unpacked extension, built as `make extension` builds it, in a folder of its own
+    (so that no manual build step is needed, and extension/vendor/ is left alone)."""
+    return build_extension(tmp_path_factory.mktemp("extension") / "configapp-extension")
+
+
+@pytest.fixture
+def extension(playwright: Playwright, extension_dir: Path,
+              tmp_path: Path) -> Iterator[Extension]:
+    """Chromium with the extension in a fresh profile; any problem its pages report fails
+    the test."""
+    loaded = load_extension(playwright, extension_dir, tmp_path / "profile")
+    yield loaded
+    problems = loaded.browsing.unexpected()
+    loaded.context.close()
+    assert problems == [], "the extension's pages reported problems"

@@ -2,8 +2,8 @@
 
 `start_server` runs the real app in a subprocess with its own data folder and a clean
 environment; `Browsing` is a browser context whose console errors, page errors and CSP
-violations are collected. The fixtures in conftest.py build on these; tests import the
-types from here.
+violations are collected; `load_extension` is Chromium with the unpacked extension
+loaded. The fixtures in conftest.py build on these; tests import the types from here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Worker,
+)
 
 from configapp.domain import PROVIDER_ENV_VARS
 
@@ -37,6 +44,7 @@ START_TIMEOUT_S = 30
 NETWORK_ERROR = re.compile(r"Failed to load resource: the server responded with a status of "
                            r"(\d+)")
 # Reports CSP violations from every page of a context, across navigations.
+UNREACHABLE = re.compile(r"Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET)")
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.__cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
@@ -60,6 +68,7 @@ class Server:
     log_path: Path
     process: subprocess.Popen
     token: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -100,6 +109,13 @@ class Server:
             self.process.kill()
             self.process.wait(timeout=10)
 
+    def restart(self) -> None:
+        """Stop, then start again on the same port with the same data folder and settings
+        (the log goes on in the same file): the backend coming back."""
+        self.stop()
+        self.process = spawn_gunicorn(self.env, self.log_path, append=True)
+        wait_until_ready(self)
+
 
 def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
     """The parent's environment without configapp's settings or any provider key, so that
@@ -135,20 +151,24 @@ def wait_until_ready(server: Server) -> None:
     pytest.fail(f"gunicorn did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
 
 
+def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False) -> subprocess.Popen:
+    with log_path.open("ab" if append else "wb") as log:
+        return subprocess.Popen(
+            # No control socket: gunicorn's default one is shared by every instance of
+            # the user ($HOME/.gunicorn/gunicorn.ctl), and tests run several at once.
+            [sys.executable, "-m", "gunicorn", "--no-control-socket", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
 def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:
     """`gunicorn wsgi:app` with its data in `folder`, on a free port, answering /healthz."""
     data_dir = folder / "data"
     port = free_port()
     log_path = folder / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            # No control socket: gunicorn's default one is shared by every instance of
-            # the user ($HOME/.gunicorn/gunicorn.ctl), and tests run several at once.
-            [sys.executable, "-m", "gunicorn", "--no-control-socket", "wsgi:app"],
-            cwd=ROOT, env=server_environment(data_dir, port, env or {}),
-            stdout=log, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", data_dir, log_path, process,
-                    (env or {}).get("CONFIGAPP_API_TOKEN"))
+    full_env = server_environment(data_dir, port, env or {})
+    server = Server(f"http://127.0.0.1:{port}", data_dir, log_path,
+                    spawn_gunicorn(full_env, log_path), (env or {}).get("CONFIGAPP_API_TOKEN"),
+                    full_env)
     wait_until_ready(server)
     return server
 
@@ -159,22 +179,30 @@ class Browsing:
 
     Console errors, uncaught page errors and CSP violations are problems. A console line
     for an HTTP error answer is a problem too, unless the test said it expects that
-    status (`expect_status(401)`): Chromium logs every 4xx of a fetch as an error.
+    status (`expect_status(401)`): Chromium logs every 4xx of a fetch as an error; and so
+    is one for a server that cannot be reached, unless the test expects it
+    (`expect_unreachable()`).
     """
 
     context: BrowserContext
     page: Page
     problems: list[str] = field(default_factory=list)
     expected_statuses: set[int] = field(default_factory=set)
+    unreachable_expected: bool = False
 
     def expect_status(self, *statuses: int) -> None:
         self.expected_statuses.update(statuses)
+
+    def expect_unreachable(self) -> None:
+        self.unreachable_expected = True
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
         network = NETWORK_ERROR.search(message.text)
         if network and int(network.group(1)) in self.expected_statuses:
+            return
+        if self.unreachable_expected and UNREACHABLE.search(message.text):
             return
         self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
 
@@ -192,12 +220,68 @@ class Browsing:
 
 
 def open_browsing(browser: Browser) -> Browsing:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    return watch(browser.new_context(viewport={"width": 1280, "height": 900}))
+
+
+def watch(context: BrowserContext, page: Page | None = None) -> Browsing:
+    """A Browsing of `context` (a new page in it unless one is given): its CSP violations,
+    console errors and page errors are collected."""
     context.set_default_timeout(10_000)
-    browsing = Browsing(context, context.new_page())
     context.expose_function("__cspViolation",
                             lambda text: browsing.problems.append(f"CSP violation: {text}"))
     context.add_init_script(CSP_LISTENER)
+    browsing = Browsing(context, page or context.new_page())
     browsing.page.on("console", browsing.on_console)
     browsing.page.on("pageerror", lambda error: browsing.problems.append(f"page error: {error}"))
     return browsing
+
+
+@dataclass
+class Extension:
+    """The unpacked extension loaded in its own Chromium profile (a persistent context)."""
+
+    id: str
+    browsing: Browsing
+
+    @property
+    def context(self) -> BrowserContext:
+        return self.browsing.context
+
+    @property
+    def page(self) -> Page:
+        return self.browsing.page
+
+    @property
+    def origin(self) -> str:
+        return f"chrome-extension://{self.id}"
+
+    def url(self, path: str) -> str:
+        return f"{self.origin}/{path}"
+
+    @property
+    def worker(self) -> Worker:
+        return next(worker for worker in self.context.service_workers
+                    if worker.url.startswith(self.origin))
+
+    def storage(self) -> dict[str, Any]:
+        """Everything the extension keeps: chrome.storage.local and .session, read through
+        one of its pages."""
+        return self.page.evaluate("""async () => ({
+            local: await chrome.storage.local.get(null),
+            session: await chrome.storage.session.get(null),
+        })""")
+
+
+def load_extension(playwright: Playwright, folder: Path, profile: Path) -> Extension:
+    """Debian's Chromium, headless, with the unpacked extension in `folder` loaded into a
+    fresh profile; its id is the host of its service worker's URL."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True,
+        viewport={"width": 1280, "height": 900},
+        args=[*CHROMIUM_ARGS, f"--disable-extensions-except={folder}",
+              f"--load-extension={folder}"])
+    worker = (context.service_workers[0] if context.service_workers
+              else context.wait_for_event("serviceworker"))
+    extension_id = worker.url.split("/")[2]
+    page = context.pages[0] if context.pages else context.new_page()
+    return Extension(extension_id, watch(context, page))

@@ -112,3 +112,38 @@ def test_starting_and_serving_the_catalogue_do_not_import_litellm():
                           text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_cached_catalogue_follows_keys_changed_by_another_instance(make_settings, backend):
+    from configapp import create_app
+    from tests.conftest import upgrade_postgres
+
+    settings = make_settings()
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    reader, writer = (create_app(settings).test_client() for _ in range(2))
+    path = "/api/config/models?configured=true"
+    assert reader.get(path).get_json()["count"] == 0
+    key = writer.post("/api/config/api-keys",
+                      json={"provider": "anthropic", "api_key": "sk-ant-other-1234"}).get_json()
+    providers = {m["provider"] for m in reader.get(path).get_json()["models"]}
+    assert providers == {"anthropic"}
+    writer.patch(f"/api/config/api-keys/{key['id']}", json={"is_active": False})
+    assert reader.get(path).get_json()["count"] == 0
+    writer.patch(f"/api/config/api-keys/{key['id']}", json={"is_active": True})
+    assert reader.get(path).get_json()["count"] > 0
+    writer.delete(f"/api/config/api-keys/{key['id']}")
+    assert reader.get(path).get_json()["count"] == 0
+
+
+def test_a_reloaded_catalogue_is_never_answered_from_an_older_ones_body():
+    from configapp.api.models import CatalogueBodies
+    from configapp.domain import Catalog, ModelInfo
+
+    old = Catalog("litellm", (ModelInfo("openai/m1", "openai", "m1"),))
+    new = Catalog("litellm", old.models)
+    bodies = CatalogueBodies(ttl_seconds=300)
+    bodies.put(("openai", None, None), old, b"old")
+    assert bodies.get(("openai", None, None), old) == b"old"
+    assert bodies.get(("openai", None, None), new) is None
+    assert bodies.get(("openai", None, frozenset()), old) is None

@@ -126,6 +126,22 @@ def test_the_token_is_needed_on_every_api_call_when_set(guarded_client):
     assert guarded_client.get("/api/openapi.json").status_code == 200
 
 
+def test_an_unlisted_extension_is_told_how_to_be_allowed_to_write(guarded_client):
+    stranger = "chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba"
+    response = guarded_client.post("/api/config/api-keys", json=KEY, headers={
+        "Origin": stranger, "Authorization": "Bearer t0ken-for-tests"})
+    assert response.status_code == 403
+    assert response.get_json()["message"] == (
+        f"Cross-origin writes are not allowed: this extension's origin, {stranger}, "
+        "is not listed in CONFIGAPP_EXTENSION_ORIGINS on the server.")
+    assert guarded_client.get("/api/config/api-keys", headers={
+        "Authorization": "Bearer t0ken-for-tests"}).get_json() == []
+    # Anything else that is not an extension's origin is not echoed back.
+    odd = guarded_client.post("/api/config/api-keys", json=KEY, headers={
+        "Origin": "chrome-extension://<script>", "Authorization": "Bearer t0ken-for-tests"})
+    assert odd.get_json()["message"] == "Cross-origin writes are not allowed."
+
+
 def test_cors_answers_only_the_configured_extension(guarded_client):
     extension = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
     preflight = guarded_client.options("/api/config/sync", headers={

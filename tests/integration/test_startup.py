@@ -31,6 +31,7 @@ def test_first_start_makes_the_database_and_a_private_key_file(tmp_path):
     settings = sqlite_settings(tmp_path)
     app = create_app(settings)
     assert settings.key_file.stat().st_mode & 0o777 == 0o600
+    assert settings.data_dir.stat().st_mode & 0o777 == 0o700
     Fernet(settings.key_file.read_text().strip().encode())  # a valid Fernet key
     with app.app_context():
         assert current_revision(db.engine) == head_revision()

@@ -50,15 +50,6 @@ def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
     built.store.dispose()
 
 
-@pytest.fixture(scope="session")
-def stopping_servers() -> Iterator[list[Server]]:
-    """Servers told to stop, waited for at the end of the session (a gunicorn takes seconds
-    to exit: this overlaps it with the tests that follow)."""
-    stopping: list[Server] = []
-    yield stopping
-    for server in stopping:
-        server.reap()
-
 
 @pytest.fixture
 def launch(tmp_path_factory: pytest.TempPathFactory,

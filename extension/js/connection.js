@@ -1,0 +1,112 @@
+// Where the backend is and how to talk to it: its URL (chrome.storage.local, it is not a
+// secret), the API token (chrome.storage.session: memory only, gone when the browser
+// closes), the host permission for a backend that is not on this machine, and the checks
+// that the address really is a configapp backend. No DOM: the service worker uses it too.
+
+export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
+
+const BACKEND_KEY = "configapp.backendUrl"; // chrome.storage.local
+const TOKEN_KEY = "configapp.apiToken"; // chrome.storage.session
+
+/** { backendUrl, token }: each null until the user gave one. */
+export async function loadConnection() {
+  const [{ [BACKEND_KEY]: backendUrl = null }, { [TOKEN_KEY]: token = null }] =
+    await Promise.all([chrome.storage.local.get(BACKEND_KEY),
+                       chrome.storage.session.get(TOKEN_KEY)]);
+  return { backendUrl, token };
+}
+
+export async function saveBackendUrl(backendUrl) {
+  await chrome.storage.local.set({ [BACKEND_KEY]: backendUrl });
+}
+
+/** Keep the token for this browser session; null forgets it. */
+export async function saveToken(token) {
+  if (token) await chrome.storage.session.set({ [TOKEN_KEY]: token });
+  else await chrome.storage.session.remove(TOKEN_KEY);
+}
+
+/**
+ * "127.0.0.1:8000/" -> "http://127.0.0.1:8000"; a path (a reverse proxy's prefix) is kept
+ * without its trailing slash. Throws TypeError with a sentence for anything else.
+ */
+export function normaliseBackendUrl(text) {
+  const trimmed = String(text || "").trim();
+  if (!trimmed) throw new TypeError("Enter the backend's address, for example "
+    + `${DEFAULT_BACKEND_URL}.`);
+  let url;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`);
+  } catch {
+    throw new TypeError(`“${trimmed}” is not a web address.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError("The backend's address starts with http:// or https://.");
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new TypeError("Give the backend's address only: no user name, query or #part.");
+  }
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+/** The host permission pattern for a backend: every port of its host. */
+export function hostPattern(backendUrl) {
+  const url = new URL(backendUrl);
+  return `${url.protocol}//${url.hostname}/*`;
+}
+
+/**
+ * Ask Chromium for access to the backend's host (a prompt for a host that is not granted
+ * yet; none for 127.0.0.1 and localhost). Call it from a click: it needs a user gesture.
+ */
+export async function requestHostAccess(backendUrl) {
+  return chrome.permissions.request({ origins: [hostPattern(backendUrl)] });
+}
+
+async function fetchQuietly(url, options = {}) {
+  try {
+    return await fetch(url, { credentials: "omit", cache: "no-store", ...options });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Does a configapp backend answer at `backendUrl`? GET /healthz (open, no token) must say
+ * {"status": "ok"}. -> { ok, message }.
+ */
+export async function checkBackend(backendUrl) {
+  const response = await fetchQuietly(`${backendUrl}/healthz`,
+                                       { headers: { Accept: "application/json" } });
+  if (!response) {
+    return { ok: false, message: `Cannot reach ${backendUrl}. Is configapp running there?` };
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON: not configapp.
+  }
+  if (!response.ok || !body || body.status !== "ok") {
+    return { ok: false, message: `${backendUrl} answers (HTTP ${response.status}), but not `
+      + "as a configapp backend: check the address and port." };
+  }
+  return { ok: true, message: `A configapp backend answers at ${backendUrl}.` };
+}
+
+/**
+ * Will the backend take writes from this extension? The extension's writes carry
+ * `Origin: chrome-extension://<id>`, which the backend accepts only when that origin is
+ * listed in CONFIGAPP_EXTENSION_ORIGINS; it then answers a CORS preflight for it. So ask
+ * the question a preflight asks. -> true, false, or null when it cannot tell.
+ */
+export async function writesAllowed(backendUrl) {
+  const response = await fetchQuietly(`${backendUrl}/api/config/sync`, { method: "OPTIONS" });
+  if (!response) return null;
+  return response.headers.get("Access-Control-Allow-Origin") === extensionOrigin();
+}
+
+/** chrome-extension://<this extension's id> */
+export function extensionOrigin() {
+  return new URL(chrome.runtime.getURL("/")).origin;
+}

@@ -1,0 +1,268 @@
+// The extension's Settings page: connect to a backend, sync its settings into the cache,
+// and show the Playground's Settings UI, live when the backend answers and read-only from
+// the cache when it does not.
+//
+//   setup    no backend yet: the Backend card asks for its address (and token).
+//   online   the Settings UI talks to the backend (writes go to its API); after each
+//            write, and every 30 s, a sync refreshes the cache.
+//   offline  the Settings UI answers from the cache, read-only, with the time of the
+//            last sync; every 5 s (or "Sync now") the page tries again, and the live UI
+//            comes back as soon as a sync succeeds.
+
+import { ApiError, createApiClient } from "../vendor/js/api-client.js";
+import { el, replaceChildren } from "../vendor/js/dom.js";
+import { formatDateTime } from "../vendor/js/format.js";
+import { mountSettings } from "../vendor/js/settings-ui.js";
+import { askForToken } from "../vendor/js/token-dialog.js";
+import { createBackendPanel } from "./backend-panel.js";
+import { createCachedClient } from "./cached-client.js";
+import {
+  DEFAULT_BACKEND_URL,
+  checkBackend,
+  extensionOrigin,
+  hostPattern,
+  loadConnection,
+  normaliseBackendUrl,
+  requestHostAccess,
+  saveBackendUrl,
+  saveToken,
+  writesAllowed,
+} from "./connection.js";
+import { syncNow } from "./sync.js";
+
+const ONLINE_SYNC_MS = 30_000;
+const OFFLINE_RETRY_MS = 5_000;
+
+const settingsRoot = document.getElementById("settings-root");
+const state = {
+  backendUrl: null,
+  token: null,
+  mode: "setup",
+  ui: null,
+  shownCache: null, // the cache the read-only UI was drawn from
+  timer: null,
+};
+
+const panel = createBackendPanel({ onConnect: connect, onSyncNow: () => sync({ manual: true }) });
+document.getElementById("backend-root").replaceWith(panel.node);
+
+// ---- the token --------------------------------------------------------------------------
+
+let pendingToken = null;
+
+/** Ask for the API token once (the Playground's dialog), keep it for the browser session. */
+function askToken(reason) {
+  if (!pendingToken) {
+    pendingToken = askForToken(reason).then(async (token) => {
+      if (token) {
+        state.token = token;
+        await saveToken(token);
+      }
+      return token;
+    }).finally(() => {
+      pendingToken = null;
+    });
+  }
+  return pendingToken;
+}
+
+// ---- the Settings UI, live or from the cache ----------------------------------------------
+
+/** The API client for the live UI; losing the backend mid-way starts a sync at once. */
+function liveClient() {
+  const client = createApiClient({ baseUrl: state.backendUrl, getToken: () => state.token,
+                                   askToken });
+  const watched = {};
+  for (const [name, value] of Object.entries(client)) {
+    watched[name] = typeof value !== "function" ? value : async (...args) => {
+      try {
+        return await value(...args);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 0) setTimeout(() => sync(), 0);
+        throw error;
+      }
+    };
+  }
+  return watched;
+}
+
+function mount(options) {
+  if (state.ui) state.ui.destroy();
+  state.ui = mountSettings(settingsRoot, options);
+}
+
+async function checkWrites() {
+  const allowed = await writesAllowed(state.backendUrl);
+  if (allowed === true) {
+    panel.writes.show("ok", "Changes are allowed: the backend lists this extension's origin "
+      + "in CONFIGAPP_EXTENSION_ORIGINS.");
+  } else if (allowed === false) {
+    panel.writes.show("error", "The backend will refuse changes from this extension: add ",
+      el("code", {}, extensionOrigin()), " to CONFIGAPP_EXTENSION_ORIGINS on the server and "
+      + "restart it. Until then this page can show the settings but not change them.");
+  } else {
+    panel.writes.clear();
+  }
+}
+
+function goOnline({ changed }) {
+  if (state.mode !== "online" || !state.ui) {
+    state.mode = "online";
+    state.shownCache = null;
+    mount({ client: liveClient(), onChange: () => sync({ afterWrite: true }) });
+    checkWrites();
+  } else if (changed) {
+    state.ui.refresh(); // changed elsewhere (the Playground, another browser): show it
+  }
+  panel.badge("online");
+  panel.connection.show("ok", `Connected to the configapp backend at ${state.backendUrl}.`);
+}
+
+function goOffline(cache, why, { reachable = false } = {}) {
+  const wasOffline = state.mode === "offline";
+  state.mode = "offline";
+  panel.badge(reachable ? "read-only" : "offline");
+  panel.connection.show("error", why);
+  panel.writes.clear();
+  if (!cache) {
+    if (state.ui) state.ui.destroy();
+    state.ui = null;
+    state.shownCache = null;
+    replaceChildren(settingsRoot, el("p", { className: "status status-error", role: "status" },
+      `${why} Nothing has been synced from ${state.backendUrl} yet, so there is nothing to `
+      + "show; this page tries again every few seconds."));
+    return;
+  }
+  const reason = `${why} Showing the settings synced at ${formatDateTime(cache.syncedAt)}; `
+    + "changes are disabled until the backend answers again.";
+  if (wasOffline && state.ui && state.shownCache === cache.syncedAt) {
+    state.ui.setReadOnly(reason);
+    return;
+  }
+  state.shownCache = cache.syncedAt;
+  mount({ client: createCachedClient(cache, { reason: why }), readOnly: reason });
+}
+
+// ---- sync -------------------------------------------------------------------------------
+
+function schedule() {
+  clearTimeout(state.timer);
+  if (!state.backendUrl || state.mode === "setup") return;
+  state.timer = setTimeout(() => sync(), state.mode === "online" ? ONLINE_SYNC_MS
+    : OFFLINE_RETRY_MS);
+}
+
+const OFFLINE_WHY = {
+  offline: (url) => `Offline: cannot reach ${url}.`,
+  unauthorized: () => (state.token ? "The backend refused the API token."
+    : "The backend needs its API token, and none was given."),
+};
+
+/**
+ * Sync, then show the result. manual: the user asked (say so while it runs); ask: a 401
+ * may ask for the token (not on the timer's syncs: a dialog every few seconds would nag);
+ * afterWrite: the change came from this page, so the UI already shows it.
+ */
+async function runSync({ manual = false, ask = manual, afterWrite = false } = {}) {
+  clearTimeout(state.timer);
+  if (!state.backendUrl) return;
+  if (manual) panel.sync.show("busy", `Syncing with ${state.backendUrl}…`);
+  let result = await syncNow({ backendUrl: state.backendUrl, token: state.token });
+  while (result.outcome === "unauthorized" && ask) {
+    const token = await askToken(state.token ? "refused" : "needed");
+    if (!token) break;
+    result = await syncNow({ backendUrl: state.backendUrl, token });
+  }
+  panel.showCache(result.cache);
+  if (result.outcome === "updated" || result.outcome === "unchanged") {
+    panel.sync.show("ok", result.outcome === "updated"
+      ? `Synced at ${formatDateTime(result.cache.syncedAt)}: the cache holds the backend's `
+        + "current settings."
+      : `Up to date at ${formatDateTime(result.cache.syncedAt)}: the backend answered `
+        + "304 Not Modified.");
+    goOnline({ changed: result.outcome === "updated" && !afterWrite });
+  } else {
+    const why = (OFFLINE_WHY[result.outcome] || (() => `The backend answered: ${result.message}`))(
+      state.backendUrl);
+    panel.sync.show("error", result.cache
+      ? `Not synced: the cache is kept as it was at ${formatDateTime(result.cache.syncedAt)}.`
+      : "Not synced: nothing is cached from this backend yet.");
+    goOffline(result.cache, why, { reachable: result.outcome !== "offline" });
+  }
+  schedule();
+}
+
+let queue = Promise.resolve();
+
+/** One sync at a time from this page (the Web Lock in sync.js orders it with the worker's). */
+function sync(options) {
+  queue = queue.then(() => runSync(options)).catch((error) => {
+    panel.sync.show("error", `The sync failed: ${error && error.message ? error.message : error}`);
+    schedule();
+  });
+  return queue;
+}
+
+// ---- connecting -------------------------------------------------------------------------
+
+async function connect({ url, token }) {
+  let backendUrl;
+  try {
+    backendUrl = normaliseBackendUrl(url);
+  } catch (error) {
+    panel.connection.show("error", error.message);
+    panel.focusUrl();
+    return;
+  }
+  panel.setUrl(backendUrl);
+  // First, while the click still counts as a user gesture: access to that host.
+  let granted = false;
+  try {
+    granted = await requestHostAccess(backendUrl);
+  } catch (error) {
+    panel.connection.show("error", `Cannot ask for access to ${backendUrl}: ${error.message}`);
+    return;
+  }
+  if (!granted) {
+    panel.connection.show("error", `Access to ${hostPattern(backendUrl)} was not granted, so `
+      + `the extension cannot reach ${backendUrl}.`);
+    return;
+  }
+  panel.connection.show("busy", `Checking ${backendUrl}…`);
+  const check = await checkBackend(backendUrl);
+  if (!check.ok) {
+    panel.connection.show("error", check.message);
+    return;
+  }
+  if (token) {
+    state.token = token;
+    await saveToken(token);
+  }
+  if (backendUrl !== state.backendUrl) {
+    state.backendUrl = backendUrl;
+    state.mode = "setup"; // another backend: draw its settings afresh
+    await saveBackendUrl(backendUrl);
+  }
+  await sync({ manual: true });
+}
+
+async function start() {
+  const saved = await loadConnection();
+  state.token = saved.token;
+  panel.setUrl(saved.backendUrl || DEFAULT_BACKEND_URL);
+  if (!saved.backendUrl) {
+    panel.badge("setup");
+    panel.connection.show("info", "First, tell the extension where your configapp backend "
+      + "runs (its default address is filled in) and press Connect.");
+    replaceChildren(settingsRoot, el("p", { className: "hint" },
+      "The settings appear here once the backend is connected."));
+    panel.focusUrl();
+    return;
+  }
+  state.backendUrl = saved.backendUrl;
+  replaceChildren(settingsRoot, el("p", { className: "status status-busy", role: "status" },
+    `Syncing with ${saved.backendUrl}…`));
+  await sync({ ask: true });
+}
+
+start();
