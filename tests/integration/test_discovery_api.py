@@ -107,3 +107,19 @@ def test_discovery_uses_the_key_and_sets_last_used_at(client, stub):
     add_key(client, stub, "gemini")
     live(client, "gemini")
     assert client.get("/api/config/api-keys").get_json()[0]["last_used_at"] is not None
+
+
+@pytest.mark.xfail(strict=True, reason="an unknown model asks every configured provider")
+def test_an_unknown_model_asks_only_the_provider_it_names(client, stub, other_stub):
+    """Selecting a model this worker does not know asks the provider the model id names
+    (a model only it lists may be there), never the others: no key goes out to a provider
+    for a name that is not its own, and a name of no configured provider asks none."""
+    add_key(client, stub, "openai")
+    add_key(client, other_stub, "anthropic")
+    for unknown in ("nope", "gemini/unknown", "open%00ai/unknown"):
+        assert client.post(f"/api/config/models/{unknown}/select").status_code == 404
+    assert (models_asked(stub), models_asked(other_stub)) == (0, 0)
+    assert client.post("/api/config/models/anthropic/unknown/select").status_code == 404
+    assert (models_asked(stub), models_asked(other_stub)) == (0, 1)
+    assert client.post("/api/config/models/openai/stub-local-llama/select").status_code == 200
+    assert (models_asked(stub), models_asked(other_stub)) == (1, 1)
