@@ -150,13 +150,15 @@ class ModelDiscovery:
 
     # ---- live listings ----------------------------------------------------------------
 
-    def listings(self, refresh: bool = False) -> dict[str, Listing]:
-        """Each configured provider's listing, asked again when older than the TTL (or
-        when refresh is set); the asks run in parallel."""
+    def listings(self, refresh: bool = False, only: str | None = None) -> dict[str, Listing]:
+        """Each configured provider's listing (or `only` that provider's), asked again when
+        older than the TTL (or when refresh is set); the asks run in parallel."""
         providers = self.config.configured_providers()
         self.discovered.keep_only(providers)
         due: list[tuple[str, tuple[Any, ...]]] = []
         for provider in sorted(providers):
+            if only is not None and provider != only:
+                continue
             identity = self._identity(provider)
             if identity is None:
                 continue

@@ -21,7 +21,13 @@ from configapp.api.schemas import (
 )
 from configapp.components import components
 from configapp.discovery import listing_view, reachability
-from configapp.domain import Catalog, ModelConfig, ModelInfo, ModelNotFoundError
+from configapp.domain import (
+    Catalog,
+    ModelConfig,
+    ModelInfo,
+    ModelNotFoundError,
+    normalise_provider,
+)
 
 blp = ApiBlueprint("models", __name__, url_prefix="/api/config",
                    description="The model catalogue and the default model")
@@ -137,8 +143,9 @@ class SelectModel(MethodView):
             config = parts.config.select_model(model_id)
         except ModelNotFoundError:
             # A model only a provider lists is known to the processes that asked it: this
-            # worker may not have yet. Ask (cached for the TTL), then decide.
-            parts.discovery.listings()
+            # worker may not have yet. Ask the provider the name names, if it is configured
+            # (cached for the TTL; no other provider's key goes out), then decide.
+            parts.discovery.listings(only=normalise_provider(model_id.split("/", 1)[0]))
             config = parts.config.select_model(model_id)
         return model_config_view(parts.config.model_info_for(config), config)
 

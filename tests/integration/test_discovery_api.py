@@ -109,7 +109,6 @@ def test_discovery_uses_the_key_and_sets_last_used_at(client, stub):
     assert client.get("/api/config/api-keys").get_json()[0]["last_used_at"] is not None
 
 
-@pytest.mark.xfail(strict=True, reason="an unknown model asks every configured provider")
 def test_an_unknown_model_asks_only_the_provider_it_names(client, stub, other_stub):
     """Selecting a model this worker does not know asks the provider the model id names
     (a model only it lists may be there), never the others: no key goes out to a provider
