@@ -1,6 +1,6 @@
 """The Playground's pages: Chat at `/`, Settings at `/settings`, their files under `/assets/`.
 
-The files live in the top-level `playground/` folder and are served as they are (no build
+The files live in the package's `playground/` folder and are served as they are (no build
 step, no template): the pages hold no inline script or style, so the app's strict
 Content-Security-Policy applies to them unchanged.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, send_from_directory
 
-PLAYGROUND_DIR = Path(__file__).resolve().parent.parent / "playground"
+PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
 PAGES = {"chat": "index.html", "settings": "settings.html"}
 ASSET_FOLDERS = ("css/", "js/", "img/")
 

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAYGROUND = ROOT / "playground"
+PLAYGROUND = ROOT / "configapp" / "playground"
 EXTENSION = ROOT / "extension"
 DIST = ROOT / "dist"
 VENDOR = "vendor"
