@@ -11,11 +11,13 @@ from flask_migrate import Migrate
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
+from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_storage import configure_engine
 from configapp.api import register_api
 from configapp.chat import ChatService
 from configapp.cli import config_commands
 from configapp.components import Components
+from configapp.curation import ModelCuration
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.models import db
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
             upgrade_with_lock(settings.data_dir)
         head = head_revision()
         schema_current = current_revision(db.engine) == head
-        storage = SqlAlchemyConfigurationStorage()
+        storage = SqlAlchemyCurationStorage()
         if not settings.is_sqlite and not settings.encryption_keys and not (
                 settings.key_file.is_file()):
             raise InvalidEncryptionKeyError(
@@ -87,9 +89,13 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()))
     app.register_blueprint(pages_blueprint)
     app.cli.add_command(config_commands)
+    curation = ModelCuration(service, storage)
     app.extensions["configapp"] = Components(
-        settings, storage, encryption, catalog, service, api, head, gateway,
-        ChatService(service, gateway),
-        ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl))
+        settings=settings, storage=storage, encryption=encryption, catalog=catalog,
+        config=service, api=api, schema_head=head, gateway=gateway,
+        chat=ChatService(service, gateway, curation),
+        discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
+                                 on_listing=curation.record_listing),
+        curation=curation)
     install_security(app, settings.security)
     return app

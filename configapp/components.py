@@ -10,8 +10,9 @@ from flask_smorest import Api
 from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
+from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
 from configapp.chat import ChatService
+from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
@@ -20,7 +21,7 @@ from configapp.settings import Settings
 @dataclass
 class Components:
     settings: Settings
-    storage: SqlAlchemyConfigurationStorage
+    storage: SqlAlchemyCurationStorage
     encryption: FernetEncryption
     catalog: LiteLLMMetadataCatalog
     config: ConfigurationService
@@ -29,6 +30,7 @@ class Components:
     gateway: LiteLLMGateway
     chat: ChatService
     discovery: ModelDiscovery
+    curation: ModelCuration
 
 
 def components() -> Components:
