@@ -201,12 +201,13 @@ class ModelCuration:
         self._check_alias_name(name)
         alias = Alias(name, target, dict(parameters))
 
-        def check(current: dict[str, Alias]) -> None:
+        def check(current: dict[str, Alias]) -> tuple[str, str]:
             after = {**current, name: alias}
             resolved = self.resolve(name, after)  # loops and unknown targets raise here
             self.refuse_hidden(resolved.model)
             check_parameters(resolved.model, alias.parameters)
             check_parameters(resolved.model, resolved.parameters)
+            return resolved.model.id, resolved.model.provider
 
         stored = self.storage.put_alias(alias, check)
         audit.info("alias set name=%s target=%s", name, target)

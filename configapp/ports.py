@@ -104,7 +104,10 @@ class CurationStoragePort(Protocol):
 
     def aliases(self) -> dict[str, Alias]: ...
 
-    def put_alias(self, alias: Alias, check: Callable[[dict[str, Alias]], None]) -> Alias: ...
+    def put_alias(self, alias: Alias,
+                  check: Callable[[dict[str, Alias]], tuple[str, str]]) -> Alias:
+        """check gives the (model id, provider) the alias comes to, stored if new."""
+        ...
 
     def delete_alias(self, name: str,
                      check: Callable[[dict[str, Alias], dict[str, str]], None]) -> None:

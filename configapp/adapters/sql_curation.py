@@ -121,9 +121,11 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
         with self._read() as session:
             return _aliases(session)
 
-    def put_alias(self, alias: Alias, check: Callable[[dict[str, Alias]], None]) -> Alias:
+    def put_alias(self, alias: Alias,
+                  check: Callable[[dict[str, Alias]], tuple[str, str]]) -> Alias:
         with self._write() as session:
-            check(_aliases(session))
+            # A model only a provider lists is pinned by a row, so every process knows it.
+            self._config_row(session, *check(_aliases(session)))
             row = session.get(ModelAliasRecord, alias.name)
             if row is None:
                 session.add(ModelAliasRecord(name=alias.name, target=alias.target,
@@ -160,6 +162,8 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
             if name == CHAT:
                 session.execute(update(ModelConfigRecord).where(ModelConfigRecord.is_default)
                                 .values(is_default=False))
+            if provider is not None:
+                self._config_row(session, target, provider)
             row = session.get(ModelPurposeRecord, name)
             if row is None:
                 session.add(ModelPurposeRecord(name=name, target=target))
