@@ -16,6 +16,7 @@ from configapp.adapters.sql_storage import configure_engine
 from configapp.api import register_api
 from configapp.chat import ChatService
 from configapp.cli import config_commands
+from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
 from configapp.curation import ModelCuration
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     gateway = LiteLLMGateway(settings.provider_timeout, settings.provider_check_timeout)
     api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()))
     app.register_blueprint(pages_blueprint)
+    add_curation_commands()
     app.cli.add_command(config_commands)
     curation = ModelCuration(service, storage)
     app.extensions["configapp"] = Components(

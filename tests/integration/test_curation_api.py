@@ -74,7 +74,7 @@ def test_all_of_a_providers_models_but_a_chosen_few_in_one_request(client):
     assert curate(client, "openai", show_all=True).get_json()["shown"] == total
 
 
-@pytest.mark.parametrize("provider, body, field", [
+@pytest.mark.parametrize(("provider", "body", "field"), [
     ("openai", {"hide": ["openai/no-such-model"]}, "hide"),
     ("openai", {"only": ["anthropic/claude-sonnet-4-5"]}, "only"),
     ("openai", {"hide": ["openai/gpt-4o"], "show": ["openai/nope"]}, "show"),
@@ -173,7 +173,7 @@ def test_select_and_the_snapshot_accept_an_alias(client, stub):
         MODELS["openai"])
 
 
-@pytest.mark.parametrize("name, body, status", [
+@pytest.mark.parametrize(("name", "body", "status"), [
     ("openai/gpt-4o", {"model": "openai/gpt-4o-mini"}, 422),      # a real model id
     ("openai/my-fast", {"model": "openai/gpt-4o-mini"}, 422),     # a provider's name
     ("google/fast", {"model": "openai/gpt-4o-mini"}, 422),        # a provider's other name
@@ -296,7 +296,7 @@ def test_purposes_are_listed_with_the_builtin_ones_and_more_by_name(client):
     assert client.get("/api/config/models/selected").status_code == 404
 
 
-@pytest.mark.parametrize("name, body, status", [
+@pytest.mark.parametrize(("name", "body", "status"), [
     ("Title", {"model": "openai/gpt-4o"}, 422),
     ("no spaces", {"model": "openai/gpt-4o"}, 422),
     ("a" * 41, {"model": "openai/gpt-4o"}, 422),
