@@ -125,18 +125,23 @@ class ModelCuration:
                 f"or with `flask config models show {model.id}`.")
 
     def counts(self, provider: str | None = None) -> list[dict[str, Any]]:
-        """Per provider: how many of its catalogue models are shown ("12 of 400")."""
+        """Per provider: how many of its models are shown ("12 of 400"). The models are
+        LiteLLM's and those any instance's live listing named (stored), so that every
+        worker counts the same."""
         visibility = self.visibility()
-        models = self.config.catalog_source.catalog().models
+        catalog = self.config.catalog_source.catalog()
+        models = {model.id: model.provider for model in catalog.models}
+        for model_id, listed_by in self.storage.listed_models().items():
+            models.setdefault(model_id, listed_by)
         wanted = normalise_provider(provider) if provider else None
         totals: Counter[str] = Counter()
         shown: Counter[str] = Counter()
-        for model in models:
-            if wanted is not None and model.provider != wanted:
+        for model_id, model_provider in models.items():
+            if wanted is not None and model_provider != wanted:
                 continue
-            totals[model.provider] += 1
-            if not visibility.hides(model.id, model.provider):
-                shown[model.provider] += 1
+            totals[model_provider] += 1
+            if not visibility.hides(model_id, model_provider):
+                shown[model_provider] += 1
         return [{"provider": name, "total": totals[name], "shown": shown[name],
                  "only_chosen": name in visibility.only_chosen}
                 for name in sorted(totals)]
@@ -400,7 +405,7 @@ class ModelCuration:
             if model.provider not in configured:
                 warn("no_key", f"{label} uses {model.id}, but {model.provider} has no API "
                      "key: chat answers 409.",
-                     f"Add a {model.provider} key in Settings (API keys), or {fix}.", model.id)
+                     f"Add a key for {model.provider} in Settings (API keys), or {fix}.", model.id)
         return found
 
     # ---- the extension's snapshot ----------------------------------------------------

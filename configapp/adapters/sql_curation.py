@@ -211,6 +211,12 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
                 self._bump_revision(session)
             return gone
 
+    def listed_models(self) -> dict[str, str]:
+        """Every model a live listing ever named, on any instance: model id -> provider."""
+        with self._read() as session:
+            return dict(session.execute(select(ModelListingRecord.model_id,
+                                               ModelListingRecord.provider)).all())
+
     def withdrawn(self) -> dict[str, datetime]:
         with self._read() as session:
             rows = session.execute(select(ModelListingRecord.model_id,

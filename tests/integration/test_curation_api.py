@@ -231,7 +231,7 @@ def test_deleting_the_target_models_key_keeps_the_alias_and_chat_answers_409(cli
     assert chat_calls(stub) == calls
     warning = next(w for w in client.get("/api/config/sync").get_json()["warnings"]
                    if w["name"] == "fast")
-    assert warning["kind"] == "no_key" and "Add a openai key" in warning["action"]
+    assert warning["kind"] == "no_key" and "Add a key for openai" in warning["action"]
 
 
 # ---- purposes --------------------------------------------------------------------------
