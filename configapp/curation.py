@@ -54,6 +54,10 @@ class AliasError(ConfigurationError):
     """An alias that would shadow a model, loop, or point at nothing (422)."""
 
 
+class ProviderNotFoundError(ModelNotFoundError):
+    """A provider no model or key is known for (404)."""
+
+
 class CurationInputError(ConfigurationError):
     """Some models of a visibility change are unknown (422, by field)."""
 
@@ -129,10 +133,7 @@ class ModelCuration:
         LiteLLM's and those any instance's live listing named (stored), so that every
         worker counts the same."""
         visibility = self.visibility()
-        catalog = self.config.catalog_source.catalog()
-        models = {model.id: model.provider for model in catalog.models}
-        for model_id, listed_by in self.storage.listed_models().items():
-            models.setdefault(model_id, listed_by)
+        models = self._all_models()
         wanted = normalise_provider(provider) if provider else None
         totals: Counter[str] = Counter()
         shown: Counter[str] = Counter()
@@ -146,18 +147,27 @@ class ModelCuration:
                  "only_chosen": name in visibility.only_chosen}
                 for name in sorted(totals)]
 
+    def _all_models(self) -> dict[str, str]:
+        """Model id -> provider: LiteLLM's, this process's listings, and every instance's."""
+        models = {model.id: model.provider
+                  for model in self.config.catalog_source.catalog().models}
+        for model_id, listed_by in self.storage.listed_models().items():
+            models.setdefault(model_id, listed_by)
+        return models
+
     def change_visibility(self, change: VisibilityChange) -> dict[str, Any]:
         """Apply one request's hide/show/only choices for a provider, all or nothing."""
         provider = normalise_provider(change.provider)
         if provider not in self.config.known_providers():
-            raise ConfigurationError(f"Unknown provider '{change.provider[:64]}'.")
+            raise ProviderNotFoundError(f"Unknown provider '{change.provider[:64]}'.")
         named = {"hide": change.hide, "show": change.show, "only": change.only or ()}
         if sum(len(ids) for ids in named.values()) > MAX_BATCH:
             raise ConfigurationError(f"At most {MAX_BATCH} models in one request.")
         errors: dict[str, list[str]] = {}
+        known = self._all_models()
         for label, ids in named.items():
             for model_id in ids:
-                problem = self._not_of(provider, model_id)
+                problem = self._not_of(provider, model_id, known)
                 if problem:
                     errors.setdefault(label, []).append(problem)
         if errors:
@@ -169,16 +179,19 @@ class ModelCuration:
         audit.info("model visibility changed provider=%s hide=%s show=%s only=%s all=%s",
                    provider, len(change.hide), len(change.show),
                    None if change.only is None else len(change.only), change.show_all)
-        return self.counts(provider)[0] if self.counts(provider) else {
-            "provider": provider, "total": 0, "shown": 0, "only_chosen": False}
+        counted = self.counts(provider)
+        return counted[0] if counted else {"provider": provider, "total": 0, "shown": 0,
+                                           "only_chosen": False}
 
-    def _not_of(self, provider: str, model_id: str) -> str | None:
-        try:
-            model = self.config.get_model(model_id)
-        except ModelNotFoundError:
-            return f"Unknown model '{model_id[:200]}'."
-        if model.provider != provider:
-            return f"{model.id} is a model of {model.provider}, not of {provider}."
+    def _not_of(self, provider: str, model_id: str, known: dict[str, str]) -> str | None:
+        owner = known.get(model_id)
+        if owner is None:
+            try:
+                owner = self.config.get_model(model_id).provider
+            except ModelNotFoundError:
+                return f"Unknown model '{model_id[:200]}'."
+        if owner != provider:
+            return f"{model_id} is a model of {owner}, not of {provider}."
         return None
 
     # ---- aliases ---------------------------------------------------------------------

@@ -53,9 +53,10 @@ class Curation(MethodView):
 class ProviderCuration(MethodView):
     @blp.arguments(VisibilityChangeSchema)
     @blp.response(200, ProviderVisibilitySchema)
+    @blp.alt_response(404, description="Unknown provider")
     @blp.alt_response(413, description=TOO_LARGE)
-    @blp.alt_response(422, description="Unknown provider, or a model unknown or of another "
-                                       "provider (nothing is changed)")
+    @blp.alt_response(422, description="A model unknown or of another provider (nothing is "
+                                       "changed)")
     def patch(self, body: dict[str, Any], provider: str) -> dict[str, Any]:
         """Hide or show models of a provider, or all of them but a chosen few (`only`), in
         one request; applied in the order show_all, only, hide, show."""

@@ -74,11 +74,16 @@ def test_all_of_a_providers_models_but_a_chosen_few_in_one_request(client):
     assert curate(client, "openai", show_all=True).get_json()["shown"] == total
 
 
+def test_an_unknown_provider_is_a_404(client):
+    response = curate(client, "nosuchprovider", hide=[])
+    assert response.status_code == 404
+    assert response.get_json()["message"] == "Unknown provider 'nosuchprovider'."
+
+
 @pytest.mark.parametrize(("provider", "body", "field"), [
     ("openai", {"hide": ["openai/no-such-model"]}, "hide"),
     ("openai", {"only": ["anthropic/claude-sonnet-4-5"]}, "only"),
     ("openai", {"hide": ["openai/gpt-4o"], "show": ["openai/nope"]}, "show"),
-    ("nosuchprovider", {"hide": []}, None),
     ("openai", {"hide": "openai/gpt-4o"}, "hide"),
     ("openai", {"show_all": "yes"}, "show_all"),
 ])
