@@ -1,14 +1,12 @@
 """gunicorn settings: local-first (127.0.0.1), the app built once and forked.
 
 Used by `configapp serve` (`-c python:configapp.gunicorn_config`) and, through the
-top-level gunicorn.conf.py, by `make run` and `gunicorn wsgi:app` in a checkout.
+top-level gunicorn.conf.py (`import *`: every public name here is a setting, and gunicorn
+ignores the names it does not know), by `make run` and `gunicorn wsgi:app` in a checkout.
 """
 
 import gc
 import os
-
-__all__ = ["accesslog", "bind", "control_socket_disable", "post_worker_init", "pre_fork",
-           "preload_app", "timeout", "workers"]
 
 bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("CONFIGAPP_WORKERS", "2"))
