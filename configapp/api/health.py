@@ -36,7 +36,7 @@ def readyz() -> tuple[dict[str, Any], int]:
         revision = current_revision(db.engine, parts.version_table)
         head = parts.schema_head
         checks["schema"] = "ok" if revision == head else (
-            f"at {revision}, head is {head}: run `flask --app wsgi db upgrade`")
+            f"at {revision}, head is {head}: run `flask config upgrade-schema`")
         if checks["schema"] == "ok":
             parts.config.check_encryption_key()
             checks["encryption_key"] = "ok"
