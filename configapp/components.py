@@ -11,6 +11,7 @@ from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_storage import Database
 from configapp.chat import ChatService
 from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
@@ -30,6 +31,10 @@ class Components:
     gateway: LiteLLMGateway
     chat: ChatService
     discovery: ModelDiscovery
+    # The database the app uses (the standalone `db`, the host's, or configapp's own) and
+    # the Alembic version table configapp's revision is kept in there.
+    database: Database
+    version_table: str
     curation: ModelCuration
 
 

@@ -15,13 +15,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, _aware
-from configapp.curation_records import (
-    ModelAliasRecord,
-    ModelListingRecord,
-    ModelPurposeRecord,
-    ModelVisibilityRecord,
-    ProviderCurationRecord,
-)
 from configapp.domain import (
     Alias,
     ModelConfig,
@@ -29,7 +22,15 @@ from configapp.domain import (
     Visibility,
     VisibilityChange,
 )
-from configapp.models import ModelConfigRecord, utcnow
+from configapp.models import (
+    ModelAliasRecord,
+    ModelConfigRecord,
+    ModelListingRecord,
+    ModelPurposeRecord,
+    ModelVisibilityRecord,
+    ProviderCurationRecord,
+    utcnow,
+)
 
 CHAT = "chat"
 
