@@ -116,12 +116,12 @@ def test_settings_toggles_models_and_shows_purposes_aliases_and_warnings(
 
 def test_the_extension_shows_purposes_and_warnings_live_and_from_its_cache(
         extension: Extension, make_server: Callable[..., Server], stub: ProviderStub):
-    server = make_server(listed(extension, token=None))
+    server = make_server(listed(extension))
     withdraw_a_default(server, stub)
     server.api("PUT", "/api/config/aliases/fast", {"model": "openai/gpt-4o-mini"})
     server.api("PUT", "/api/config/purposes/title", {"model": "fast"})
     page = open_settings(extension)
-    connect(page, server, token=None)
+    connect(page, server)
 
     # The Backend card: what the snapshot holds.
     expect(page.locator(".synced-purposes")).to_have_text(
