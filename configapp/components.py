@@ -13,6 +13,7 @@ from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.chat import ChatService
 from configapp.discovery import ModelDiscovery
+from configapp.gate import Gate
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
 
@@ -29,6 +30,7 @@ class Components:
     gateway: LiteLLMGateway
     chat: ChatService
     discovery: ModelDiscovery
+    gate: Gate
 
 
 def components() -> Components:

@@ -79,3 +79,17 @@ class SettingsRevisionRecord(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     store_id: Mapped[str] = mapped_column(String(32))
     counter: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuthTokenRecord(db.Model):
+    """The API token, as its SHA-256 hash (one row, id 1): the token itself is never stored.
+
+    `generation` grows at each rotation; sessions are bound to it (configapp/auth.py).
+    """
+
+    __tablename__ = "auth_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

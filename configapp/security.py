@@ -1,19 +1,25 @@
-"""The HTTP safety net: Host allow-list, same-origin writes, bearer token, CORS, headers."""
+"""The HTTP safety net: Host allow-list, same-origin writes, credentials, CORS, headers."""
 
 from __future__ import annotations
 
-import hmac
 import re
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
+from configapp.auth import TooManyFailures
 from configapp.settings import SecuritySettings
+
+if TYPE_CHECKING:
+    from configapp.gate import Gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+UNAUTHORIZED = ("Sign in first: send Authorization: Bearer <API token>, or open the login "
+                "link the server printed at its first start (`flask --app wsgi config token` "
+                "makes a new one).")
 # A Chromium extension's origin: its id is 32 letters from a to p.
 EXTENSION_ORIGIN = re.compile(r"chrome-extension://[a-p]{32}")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,7 +50,20 @@ def cross_origin_refusal(origin: str | None) -> str:
     return "Cross-origin writes are not allowed."
 
 
-def install_security(app: Flask, settings: SecuritySettings) -> None:
+def signed_in(gate: Gate) -> bool:
+    """Whether this request has valid credentials (kept in `g` for the answer's cookie
+    renewal); too many wrong tokens from its address is a 429."""
+    try:
+        identity = gate.identify(request)
+    except TooManyFailures as refusal:
+        abort(429, message="Too many wrong API tokens from this address: try again in "
+                           f"{refusal.retry_after} s.",
+              headers={"Retry-After": str(refusal.retry_after)})
+    g.configapp_identity = identity
+    return identity is not None
+
+
+def install_security(app: Flask, settings: SecuritySettings, gate: Gate) -> None:
     allowed_hosts = {host.lower() for host in settings.allowed_hosts}
     extension_origins = set(settings.extension_origins)
 
@@ -80,17 +99,16 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
                 refuse(403, cross_origin_refusal(origin))
             if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
-        if settings.api_token and request.path.startswith("/api/") and (
-                request.path not in OPEN_API_PATHS) and request.method != "OPTIONS":
-            sent = request.headers.get("Authorization", "")
-            expected = f"Bearer {settings.api_token}"
-            if not hmac.compare_digest(sent.encode(), expected.encode()):
-                refuse(401, "This server needs its API token: "
-                                   "send Authorization: Bearer <token>.")
+        if request.path.startswith("/api/") and request.path not in OPEN_API_PATHS and (
+                request.method != "OPTIONS") and not signed_in(gate):
+            refuse(401, UNAUTHORIZED)
         return None
 
     @app.after_request
     def harden(response: Response) -> Response:
+        identity = g.get("configapp_identity")
+        if identity is not None and identity.renew:
+            gate.renew_session(request, response)
         headers = response.headers
         # One pass over the headers: Headers.setdefault raises and catches an exception
         # for each header that is missing, which is every one of them, on every answer.

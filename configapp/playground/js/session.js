@@ -1,0 +1,48 @@
+// Signing in and out of this Playground: the API token is traded once for a session
+// cookie (HttpOnly, set by the server) and never kept by the page. Runs on the Playground's
+// pages only; touches no storage.
+
+/** "http://host/login#token=abc" or "abc" -> "abc" (what a user pastes). */
+export function tokenFrom(text) {
+  const value = (text || "").trim();
+  const match = /[#&]token=([^&\s]+)/.exec(value);
+  return match ? decodeURIComponent(match[1]) : value;
+}
+
+/** POST /login: true when signed in; throws an Error with the server's message if not. */
+export async function signIn(token) {
+  const response = await fetch("/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ token }),
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (response.ok) return true;
+  let message = `The server answered ${response.status}.`;
+  try {
+    const body = await response.json();
+    if (body && typeof body.message === "string") message = body.message;
+  } catch {
+    // not JSON: the status has to do
+  }
+  const error = new Error(message);
+  error.status = response.status;
+  throw error;
+}
+
+/** End this browser's session, then show the sign-in page. */
+export async function signOut() {
+  try {
+    await fetch("/logout", { method: "POST", credentials: "same-origin", cache: "no-store" });
+  } finally {
+    window.location.assign("/login");
+  }
+}
+
+/** GET /session: { auth: "on"|"off", signed_in, method }. */
+export async function sessionState() {
+  const response = await fetch("/session", { credentials: "same-origin", cache: "no-store",
+                                             headers: { Accept: "application/json" } });
+  return response.json();
+}
