@@ -8,6 +8,8 @@
 // a Web Lock runs one sync at a time across them, so an older answer never overwrites a
 // newer one.
 
+import { SIGN_IN_KEY } from "./connection.js";
+
 const CACHE_KEY = "configapp.cache";
 const LOCK_NAME = "configapp-sync";
 
@@ -76,9 +78,12 @@ export async function syncNow({ backendUrl, token = null }) {
                message: "Up to date: the backend answered 304 Not Modified." };
     }
     if (response.status === 401) {
+      // Remembered, so that the page says "sign in again" even when the worker met it.
+      await chrome.storage.local.set({ [SIGN_IN_KEY]: { at: syncedAt, hadToken: !!token } });
       return { outcome: "unauthorized", cache: previous, status: 401,
                message: await messageOf(response) };
     }
+    await chrome.storage.local.remove(SIGN_IN_KEY);
     let snapshot = null;
     if (response.status === 200) {
       try {

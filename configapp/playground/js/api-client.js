@@ -1,6 +1,7 @@
 // The configapp HTTP API as plain async functions. Knows nothing of pages or storage: the
-// caller gives the backend's base URL, a function that returns the current token, and an
-// optional function that asks the user for one when the server answers 401.
+// caller gives the backend's base URL, a function that returns the current token (or none,
+// when a session cookie signs the requests in), and an optional function that signs the
+// user in again when the server answers 401.
 
 /** An answer that is not 2xx, or a server that cannot be reached (status 0). */
 export class ApiError extends Error {
@@ -35,11 +36,14 @@ async function errorFrom(response) {
  *
  * baseUrl: "" for the page's own origin, or "http://127.0.0.1:8000".
  * getToken(): the bearer token to send, or null.
- * askToken(reason): optional; asks for a token after a 401 and resolves to it (already
- *   stored where getToken finds it) or to null when the user declines. Concurrent 401s
- *   share one question.
+ * askToken(reason): optional; signs in again after a 401 (a token stored where getToken
+ *   finds it, or a session cookie) and resolves to something truthy, or to null when the
+ *   user declines. Concurrent 401s share one question.
+ * credentials: fetch's credentials mode: "same-origin" where a session cookie signs the
+ *   requests in (the Playground), "omit" where a bearer token does (the extension).
  */
-export function createApiClient({ baseUrl = "", getToken = () => null, askToken = null } = {}) {
+export function createApiClient({ baseUrl = "", getToken = () => null, askToken = null,
+                                  credentials = "omit" } = {}) {
   const root = baseUrl.replace(/\/+$/, "");
   let pendingQuestion = null;
 
@@ -63,7 +67,7 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
-        credentials: "omit",
+        credentials,
         cache: "no-store",
       });
       return { response, token };

@@ -2,7 +2,8 @@
 // cookie, then goes back to the page that sent the browser here. The token leaves the
 // address bar at once and is kept nowhere.
 
-import { signIn, tokenFrom } from "./session.js";
+import { signIn } from "./session.js";
+import { tokenFrom } from "./token-dialog.js";
 
 const RETURN_PATHS = new Set(["/", "/settings"]);
 const form = document.getElementById("login-form");

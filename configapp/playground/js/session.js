@@ -2,13 +2,6 @@
 // cookie (HttpOnly, set by the server) and never kept by the page. Runs on the Playground's
 // pages only; touches no storage.
 
-/** "http://host/login#token=abc" or "abc" -> "abc" (what a user pastes). */
-export function tokenFrom(text) {
-  const value = (text || "").trim();
-  const match = /[#&]token=([^&\s]+)/.exec(value);
-  return match ? decodeURIComponent(match[1]) : value;
-}
-
 /** POST /login: true when signed in; throws an Error with the server's message if not. */
 export async function signIn(token) {
   const response = await fetch("/login", {
@@ -45,4 +38,16 @@ export async function sessionState() {
   const response = await fetch("/session", { credentials: "same-origin", cache: "no-store",
                                              headers: { Accept: "application/json" } });
   return response.json();
+}
+
+/** The header's Sign out button, shown when this browser is signed in by a session. */
+export async function mountSignOut(button) {
+  if (!button) return;
+  button.addEventListener("click", () => signOut());
+  try {
+    const state = await sessionState();
+    button.hidden = !(state.auth === "on" && state.method === "session");
+  } catch {
+    button.hidden = true;
+  }
 }
