@@ -97,6 +97,25 @@ def stopping_servers() -> Iterator[list]:
         server.reap()
 
 
+@pytest.fixture
+def make_server(tmp_path_factory: pytest.TempPathFactory, stopping_servers: list):
+    """make_server(env={...}) -> a started gunicorn (tests/e2e/harness.py) with a fresh data
+    folder; stopped after."""
+    from tests.e2e.harness import start_server
+
+    started: list = []
+
+    def start(env: dict[str, str] | None = None):
+        server = start_server(tmp_path_factory.mktemp("server"), env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop(wait=False)
+        stopping_servers.append(server)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param

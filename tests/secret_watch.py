@@ -11,6 +11,10 @@ What it reads:
 
 What it looks for:
 - any Fernet token (`gAAAAA...`), in answers and logs (databases hold them by design);
+- the API tokens: the suite's TEST_API_TOKEN, every app's configured one, and those that
+  first starts made (tests/e2e/harness.py learns them from the login link): in a log file
+  only the login link line the start printed may hold one (docs/adr/0006 lists where the
+  token lives);
 - every secret the suite used: API keys as the app seals them for storage or receives them
   as `api_key`, provider keys in an app's settings, the API token, every Fernet key any
   FernetEncryption was built with, the canary; at the end also the keys found by opening
@@ -46,9 +50,11 @@ from flask import Flask
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, TEST_API_TOKEN
 
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}")
+# The one line where a first start (or `config token`) shows the API token, by design.
+LOGIN_LINK_LINE = re.compile(r"^ *http://\S+/login#token=\S+$", re.MULTILINE)
 MIN_DISTINCT = 8
 MAX_READ_BODY = 2 * 1024 * 1024
 
@@ -197,6 +203,7 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SealedKey, "to_plaintext", sealed)
     monkeypatch.setattr(FernetEncryption, "__init__", built)
     watch.add(CANARY_KEY, "the canary key", masked_tail=True)
+    watch.add(TEST_API_TOKEN, "the suite's API token")
 
 
 def open_rows(database: Path, watch: Watch) -> None:
@@ -235,7 +242,8 @@ def scan_files(root: Path, watch: Watch) -> None:
     watch.test = "(end of session)"
     for path in sorted(root.rglob("*.log")):
         watch.counts["files"] += 1
-        watch.scan(str(path.relative_to(root)), path.read_bytes().decode(errors="replace"))
+        text = LOGIN_LINK_LINE.sub("(the login link)", path.read_bytes().decode(errors="replace"))
+        watch.scan(str(path.relative_to(root)), text)
     for path in databases + sorted(root.rglob("*.db-wal")):
         watch.counts["files"] += 1
         # Tokens are what a database holds by design; plaintext and keys are not.

@@ -42,6 +42,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 START_TIMEOUT_S = 30
+# The line a first start prints (configapp/__init__.py: announce_token).
+LOGIN_LINK = re.compile(r"http://[^\s/]+/login#token=([A-Za-z0-9_-]+)")
 NETWORK_ERROR = re.compile(r"Failed to load resource: the server responded with a status of "
                            r"(\d+)")
 # Reports CSP violations from every page of a context, across navigations.
@@ -70,6 +72,7 @@ class Server:
     process: subprocess.Popen
     token: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    login_link: str | None = None  # printed by a first start that made the token
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -175,7 +178,21 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:
                     spawn_gunicorn(full_env, log_path),
                     full_env.get("CONFIGAPP_API_TOKEN") or None, full_env)
     wait_until_ready(server)
+    if server.token is None:
+        learn_login_link(server)
     return server
+
+
+def learn_login_link(server: Server) -> None:
+    """The token a first start made, from the link it printed: `Server.api` sends it, and
+    the secret watch looks for it everywhere but that line."""
+    found = LOGIN_LINK.search(server.log())
+    if found:
+        from tests.secret_watch import WATCH
+
+        server.login_link = found.group(0)
+        server.token = found.group(1)
+        WATCH.add(server.token, "the API token made at a first start")
 
 
 @dataclass
