@@ -129,3 +129,16 @@ def test_auth_off_on_loopback_needs_nothing_and_warns(make_server):
     assert LOGIN_LINK.search(server.log()) is None
     assert call(server, "GET", "/api/config/sync").status == 200
     assert call(server, "GET", "/settings").status == 200
+
+
+def test_auth_off_is_refused_when_a_command_line_bind_is_not_loopback(tmp_path: Path):
+    """CONFIGAPP_BIND says loopback, but `-b` binds everywhere: gunicorn.conf.py's check of
+    the sockets really bound stops the start before any worker serves."""
+    port = free_port()
+    env = server_environment(tmp_path / "data", port, {"CONFIGAPP_AUTH": "off"})
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "--no-control-socket", "-b",
+                           f"0.0.0.0:{port}", "wsgi:app"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert "CONFIGAPP_AUTH=off is allowed only on a loopback address" in done.stderr
+    assert "Booting worker" not in done.stderr
