@@ -1,6 +1,6 @@
 // Where the backend is and how to talk to it: its URL and the API token (both in
 // chrome.storage.local, so that the background sync goes on after a browser restart: see
-// docs/adr/0006-extension-keeps-the-api-token-in-storage-local.md), the host permission for
+// docs/adr/0006-api-token-locked-by-default.md), the host permission for
 // a backend that is not on this machine, and the checks that the address really is a
 // configapp backend. No DOM: the service worker uses it too.
 
