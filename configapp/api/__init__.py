@@ -14,6 +14,14 @@ def register_api(app: Flask, providers: list[str]) -> ConfigApi:
     for module in (keys, models, sync, chat):
         api.register_blueprint(module.blp)
     api.spec.components.schemas["ApiKeyCreate"]["properties"]["provider"]["enum"] = providers
+    # Locked by default (ADR 0006): every operation needs one of these; 401 otherwise.
+    api.spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer",
+        "description": "The API token (CONFIGAPP_API_TOKEN, or the one made at first start)."})
+    api.spec.components.security_scheme("sessionCookie", {
+        "type": "apiKey", "in": "cookie", "name": "configapp_session_8000",
+        "description": "The Playground's session (POST /login); named after the port."})
+    api.spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
     app.register_blueprint(health.blp)
     register_domain_errors(app)
     return api
