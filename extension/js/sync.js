@@ -71,6 +71,8 @@ export async function syncNow({ backendUrl, token = null }) {
                message: `Cannot reach ${backendUrl}.` };
     }
     const syncedAt = new Date().toISOString();
+    // Any answer but a 401: the token (or no token) was taken.
+    if (response.status !== 401) await chrome.storage.local.remove(SIGN_IN_KEY);
     if (response.status === 304 && previous) {
       const cache = { ...previous, syncedAt };
       await chrome.storage.local.set({ [CACHE_KEY]: cache });
@@ -83,7 +85,6 @@ export async function syncNow({ backendUrl, token = null }) {
       return { outcome: "unauthorized", cache: previous, status: 401,
                message: await messageOf(response) };
     }
-    await chrome.storage.local.remove(SIGN_IN_KEY);
     let snapshot = null;
     if (response.status === 200) {
       try {

@@ -119,6 +119,7 @@ class Server:
         self.stop()
         self.process = spawn_gunicorn(self.env, self.log_path, append=True)
         wait_until_ready(self)
+        watch_token(self.env.get("CONFIGAPP_API_TOKEN"))
 
 
 def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
@@ -180,7 +181,16 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:
     wait_until_ready(server)
     if server.token is None:
         learn_login_link(server)
+    watch_token(full_env.get("CONFIGAPP_API_TOKEN"))
     return server
+
+
+def watch_token(token: str | None) -> None:
+    """The secret watch looks for a server's API token in every log and file."""
+    from tests.secret_watch import WATCH
+
+    if token:
+        WATCH.add(token, "a server's API token", api_token=True)
 
 
 def learn_login_link(server: Server) -> None:
@@ -192,7 +202,7 @@ def learn_login_link(server: Server) -> None:
 
         server.login_link = found.group(0)
         server.token = found.group(1)
-        WATCH.add(server.token, "the API token made at a first start")
+        WATCH.add(server.token, "the API token made at a first start", api_token=True)
 
 
 @dataclass
