@@ -34,6 +34,7 @@ SESSION_RENEW_SECONDS = 24 * 3600  # a cookie older than a day is renewed when u
 FAILURES_ALLOWED = 10  # wrong tokens per address and window, per process
 FAILURE_WINDOW_SECONDS = 60.0
 MAX_TRACKED_ADDRESSES = 10_000
+MAX_REMEMBERED_SESSIONS = 1_000
 
 
 class AuthConfigurationError(ConfigurationError):
@@ -143,23 +144,41 @@ class Sessions:
 
     def __init__(self, server_secret: bytes) -> None:
         self._secret = server_secret
+        self._serializers: dict[str, URLSafeTimedSerializer] = {}
+        self._verified: dict[tuple[str, TokenState], float] = {}
 
     def _serializer(self, state: TokenState) -> URLSafeTimedSerializer:
-        key = hmac.new(self._secret, b"configapp session|" + state.hash.encode(),
-                       hashlib.sha256).digest()
-        return URLSafeTimedSerializer(key, salt="configapp.session")
+        """One per token hash, kept (a rotation adds one; a few at most per process)."""
+        serializer = self._serializers.get(state.hash)
+        if serializer is None:
+            key = hmac.new(self._secret, b"configapp session|" + state.hash.encode(),
+                           hashlib.sha256).digest()
+            serializer = URLSafeTimedSerializer(key, salt="configapp.session")
+            if len(self._serializers) >= 8:
+                self._serializers.clear()
+            self._serializers[state.hash] = serializer
+        return serializer
 
     def issue(self, state: TokenState) -> str:
         return self._serializer(state).dumps({"g": state.generation})
 
     def age(self, value: str, state: TokenState) -> float | None:
         """Seconds since the cookie was issued, or None when it is not valid now (forged,
-        expired, or from a token since rotated)."""
-        try:
-            payload, issued = self._serializer(state).loads(
-                value, max_age=SESSION_SECONDS, return_timestamp=True)
-        except (BadSignature, SignatureExpired):
-            return None
-        if not isinstance(payload, dict) or payload.get("g") != state.generation:
-            return None
-        return max(0.0, time.time() - issued.timestamp())
+        expired, or from a token since rotated). A cookie checked once under this token is
+        remembered (a browser sends the same one with every request): its signature is
+        not checked again, its age is."""
+        issued = self._verified.get((value, state))
+        if issued is None:
+            try:
+                payload, stamp = self._serializer(state).loads(
+                    value, max_age=SESSION_SECONDS, return_timestamp=True)
+            except (BadSignature, SignatureExpired):
+                return None
+            if not isinstance(payload, dict) or payload.get("g") != state.generation:
+                return None
+            issued = stamp.timestamp()
+            if len(self._verified) >= MAX_REMEMBERED_SESSIONS:
+                self._verified.clear()
+            self._verified[(value, state)] = issued
+        age = time.time() - issued
+        return max(0.0, age) if age <= SESSION_SECONDS else None
