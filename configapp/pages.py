@@ -1,7 +1,7 @@
 """The Playground's pages: Chat at `/`, Settings at `/settings`, their files under `/assets/`.
 
-A browser that is not signed in is sent to `/login?next=<page>`, which says how to sign in;
-the files under `/assets/` are open (they hold no data).
+A browser that is not signed in is sent to `<prefix>/login?next=<page>`, which says how to
+sign in; the files under `/assets/` are open (they hold no data).
 
 The files live in the package's `playground/` folder and are served as they are (no build
 step, no template): the pages hold no inline script or style, so the app's strict
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, redirect, send_from_directory
+from flask import Blueprint, Response, redirect, send_from_directory, url_for
 
 from configapp.components import components
 from configapp.security import signed_in
@@ -21,7 +21,7 @@ PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
 PAGES = {"chat": "index.html", "settings": "settings.html"}
 ASSET_FOLDERS = ("css/", "js/", "img/")
 
-blp = Blueprint("pages", __name__)
+blp = Blueprint("configapp_pages", __name__)
 
 
 def send_page(filename: str) -> Response:
@@ -44,8 +44,11 @@ def settings() -> Response:
 
 
 def _page(path: str, filename: str) -> Response:
-    if not signed_in(components().gate):
-        return redirect(f"/login?next={path}", code=303)
+    """The page, or (configapp's own sign-in, not signed in) the sign-in page's address.
+    Under a host's `authorize` hook the security guard has already asked the hook."""
+    gate = components().gate
+    if gate.enabled and not signed_in(gate):
+        return redirect(url_for("configapp_signin.login_page") + f"?next={path}", code=303)
     return send_page(filename)
 
 

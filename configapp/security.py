@@ -1,8 +1,16 @@
-"""The HTTP safety net: Host allow-list, same-origin writes, credentials, CORS, headers."""
+"""The HTTP safety net: Host allow-list, same-origin writes, credentials, CORS, headers.
+
+In the standalone app it covers every request. Mounted in a host app (ConfigApp), it covers
+configapp's own routes and leaves the host's alone, and a host's `authorize` hook replaces
+configapp's own sign-in (the API token or its session, configapp/gate.py): the host's
+login decides who may use configapp.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 
 from flask import Flask, Response, g, request
@@ -16,7 +24,9 @@ if TYPE_CHECKING:
     from configapp.gate import Gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Under the mount's prefix: what anyone may read without signing in.
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz", "/login", "/logout", "/session"}
 UNAUTHORIZED = ("Sign in first: send Authorization: Bearer <API token>, or open the login "
                 "link the server printed at its first start (`flask --app wsgi config token` "
                 "makes a new one).")
@@ -50,6 +60,42 @@ def cross_origin_refusal(origin: str | None) -> str:
     return "Cross-origin writes are not allowed."
 
 
+@dataclass(frozen=True)
+class Mount:
+    """Where configapp answers in its Flask app, and who may use it there.
+
+    prefix: the URL prefix of the API, the pages and the health checks ("" = at the root).
+    authorize: the host's hook; it returns whether the current request may use configapp
+        (it may also abort with a response of its own, e.g. a redirect to its login).
+        None: configapp's own sign-in (the API token or its session), on the API and
+        the pages.
+    whole_app: the safety net covers every request of the app (the standalone app), not
+        only configapp's routes.
+    blueprints: the names of configapp's blueprints in the app.
+    """
+
+    prefix: str = ""
+    authorize: Callable[[], bool] | None = None
+    whole_app: bool = True
+    blueprints: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def api_root(self) -> str:
+        return f"{self.prefix}/api/"
+
+    def owns(self) -> bool:
+        """Whether the current request is configapp's (its routes, or a path under them)."""
+        if self.whole_app or request.blueprint in self.blueprints:
+            return True
+        path = request.path
+        return path.startswith(f"{self.prefix}/") if self.prefix else path.startswith("/api/")
+
+    def is_open(self, path: str) -> bool:
+        """Readable without signing in: the API's description, health, the pages' files."""
+        local = path[len(self.prefix):]
+        return local in OPEN_PATHS or local.startswith("/assets/")
+
+
 def signed_in(gate: Gate) -> bool:
     """Whether this request has valid credentials (kept in `g` for the answer's cookie
     renewal); too many wrong tokens from its address is a 429."""
@@ -63,7 +109,9 @@ def signed_in(gate: Gate) -> bool:
     return identity is not None
 
 
-def install_security(app: Flask, settings: SecuritySettings, gate: Gate) -> None:
+def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
+                     mount: Mount | None = None) -> None:
+    mount = mount or Mount()
     allowed_hosts = {host.lower() for host in settings.allowed_hosts}
     extension_origins = set(settings.extension_origins)
 
@@ -86,6 +134,9 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate) -> None
 
     @app.before_request
     def guard() -> Response | None:
+        if not mount.owns():
+            return None
+        request.max_content_length = settings.max_request_bytes
         # Werkzeug's request.host is the raw Host header, port included.
         if host_name(request.host) not in allowed_hosts:
             refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
@@ -99,13 +150,20 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate) -> None
                 refuse(403, cross_origin_refusal(origin))
             if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
-        if request.path.startswith("/api/") and request.path not in OPEN_API_PATHS and (
+        if mount.authorize is not None:
+            if request.method != "OPTIONS" and not mount.is_open(request.path) and (
+                    not mount.authorize()):
+                refuse(401, "Sign in first: this app's login does not let this request use "
+                            "configapp.")
+        elif request.path.startswith(mount.api_root) and not mount.is_open(request.path) and (
                 request.method != "OPTIONS") and not signed_in(gate):
             refuse(401, UNAUTHORIZED)
         return None
 
     @app.after_request
     def harden(response: Response) -> Response:
+        if not mount.owns():
+            return response
         identity = g.get("configapp_identity")
         if identity is not None and identity.renew:
             gate.renew_session(request, response)

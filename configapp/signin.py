@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, redirect, request
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 from flask_smorest import abort
 
 from configapp.auth import SESSION_SECONDS, TooManyFailures
@@ -18,20 +18,22 @@ from configapp.components import components
 from configapp.pages import send_page
 from configapp.security import signed_in
 
-blp = Blueprint("signin", __name__)
+blp = Blueprint("configapp_signin", __name__)
 # Where a sign-in may send the browser back to: the pages, nothing else (no open redirect).
 RETURN_PATHS = frozenset({"/", "/settings"})
 
 
-def return_path(value: str | None) -> str:
-    return value if value in RETURN_PATHS else "/"
+def return_url(value: str | None) -> str:
+    """The page to go back to, under the mount's prefix."""
+    prefix = url_for("configapp_signin.login_page").removesuffix("/login")
+    return prefix + (value if value in RETURN_PATHS else "/")
 
 
 @blp.get("/login")
 def login_page() -> Response:
     """The sign-in page (with authentication off, the Chat page instead)."""
     if not components().gate.enabled:
-        return redirect(return_path(request.args.get("next")), code=303)
+        return redirect(return_url(request.args.get("next")), code=303)
     return send_page("login.html")
 
 

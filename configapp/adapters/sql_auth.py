@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
-from configapp.adapters.sql_storage import IMMEDIATE
+from configapp.adapters.sql_storage import IMMEDIATE, Database
 from configapp.auth import TokenState, token_hash
-from configapp.models import AuthTokenRecord, db
+from configapp.models import AuthTokenRecord
 
 ROW_ID = 1
 CURRENT = "SELECT token_hash, generation FROM auth_token WHERE id = 1"
@@ -18,10 +18,13 @@ class SqlTokenStore:
 
     fixed = False
 
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
     def current(self) -> TokenState | None:
         """The row, read on a raw pooled connection (one small SELECT per request; an ORM
         session would cost several times more for nothing)."""
-        connection = db.engine.raw_connection()
+        connection = self.database.engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
@@ -36,7 +39,7 @@ class SqlTokenStore:
     def create_if_absent(self, token: str) -> bool:
         """Store `token`'s hash unless a token exists; True when this call stored it. Of
         racing first starts, the first insert wins and the others read its row."""
-        session = db.session()
+        session = self.database.session()
         try:
             session.connection(execution_options={IMMEDIATE: True})
             session.execute(insert(AuthTokenRecord).values(
@@ -49,7 +52,7 @@ class SqlTokenStore:
 
     def replace(self, token: str) -> TokenState:
         """Make `token` the token, in a new generation (which ends every session)."""
-        session = db.session()
+        session = self.database.session()
         try:
             session.connection(execution_options={IMMEDIATE: True})
             changed = session.execute(

@@ -34,16 +34,14 @@ async function errorFrom(response) {
 /**
  * createApiClient({ baseUrl, getToken, askToken }) -> client
  *
- * baseUrl: "" for the page's own origin, or "http://127.0.0.1:8000".
+ * baseUrl: "" for the page's own origin, "http://127.0.0.1:8000", or where configapp is
+ *   mounted in a host app ("https://host/llm").
  * getToken(): the bearer token to send, or null.
  * askToken(reason): optional; signs in again after a 401 (a token stored where getToken
  *   finds it, or a session cookie) and resolves to something truthy, or to null when the
  *   user declines. Concurrent 401s share one question.
- * credentials: fetch's credentials mode: "same-origin" where a session cookie signs the
- *   requests in (the Playground), "omit" where a bearer token does (the extension).
  */
-export function createApiClient({ baseUrl = "", getToken = () => null, askToken = null,
-                                  credentials = "omit" } = {}) {
+export function createApiClient({ baseUrl = "", getToken = () => null, askToken = null } = {}) {
   const root = baseUrl.replace(/\/+$/, "");
   let pendingQuestion = null;
 
@@ -67,7 +65,9 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
-        credentials,
+        // The page's own cookies (a host app's login, when configapp is mounted in one);
+        // never another origin's: the extension's calls carry none.
+        credentials: "same-origin",
         cache: "no-store",
       });
       return { response, token };

@@ -2,10 +2,11 @@
 // cookie, then goes back to the page that sent the browser here. The token leaves the
 // address bar at once and is kept nowhere.
 
-import { signIn } from "./session.js";
+import { signIn, signInUrl } from "./session.js";
 import { tokenFrom } from "./token-dialog.js";
 
-const RETURN_PATHS = new Set(["/", "/settings"]);
+// The pages a sign-in may return to (?next=), relative to the mount: nothing else.
+const RETURN_PAGES = { "/": "", "/settings": "settings" };
 const form = document.getElementById("login-form");
 const input = document.getElementById("login-token");
 const status = document.getElementById("login-status");
@@ -18,7 +19,7 @@ function show(kind, text) {
 
 function destination() {
   const next = new URLSearchParams(window.location.search).get("next");
-  return RETURN_PATHS.has(next) ? next : "/";
+  return signInUrl(Object.hasOwn(RETURN_PAGES, next) ? RETURN_PAGES[next] : "");
 }
 
 async function trade(token) {

@@ -1,5 +1,6 @@
-// The Playground's API client: the page's own origin, signed in by the session cookie the
-// server set when the API token was traded for it (/login). The token is never kept by the
+// The Playground's API client: the server that serves the page, under the same URL prefix
+// (this module is at <prefix>/assets/js/), signed in by the session cookie the server set
+// when the API token was traded for it (<prefix>/login). The token is never kept by the
 // page: when the session ends (signed out elsewhere, expired, token rotated), the sign-in
 // dialog asks for it again and trades it for a new cookie.
 
@@ -8,6 +9,9 @@ import { signIn } from "./session.js";
 import { askForToken } from "./token-dialog.js";
 
 const HINT = "It is traded for a session cookie; this page does not keep it.";
+
+/** The URL the pages and the API are mounted at ("http://host/prefix/"). */
+export const mountUrl = new URL("../../", import.meta.url).href;
 
 /** Ask until the server takes the token (true) or the user gives up (null). */
 async function signInAgain() {
@@ -25,5 +29,5 @@ async function signInAgain() {
 }
 
 export function playgroundClient() {
-  return createApiClient({ baseUrl: "", credentials: "same-origin", askToken: signInAgain });
+  return createApiClient({ baseUrl: mountUrl, askToken: signInAgain });
 }

@@ -1,10 +1,13 @@
 // Signing in and out of this Playground: the API token is traded once for a session
 // cookie (HttpOnly, set by the server) and never kept by the page. Runs on the Playground's
-// pages only; touches no storage.
+// pages only (this module is at <prefix>/assets/js/); touches no storage.
+
+/** Where the sign-in routes are: under the pages' mount ("http://host/prefix/login"). */
+export const signInUrl = (path) => new URL(`../../${path}`, import.meta.url).href;
 
 /** POST /login: true when signed in; throws an Error with the server's message if not. */
 export async function signIn(token) {
-  const response = await fetch("/login", {
+  const response = await fetch(signInUrl("login"), {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify({ token }),
@@ -27,15 +30,16 @@ export async function signIn(token) {
 /** End this browser's session, then show the sign-in page. */
 export async function signOut() {
   try {
-    await fetch("/logout", { method: "POST", credentials: "same-origin", cache: "no-store" });
+    await fetch(signInUrl("logout"), { method: "POST", credentials: "same-origin",
+                                       cache: "no-store" });
   } finally {
-    window.location.assign("/login");
+    window.location.assign(signInUrl("login"));
   }
 }
 
 /** GET /session: { auth: "on"|"off", signed_in, method }. */
 export async function sessionState() {
-  const response = await fetch("/session", { credentials: "same-origin", cache: "no-store",
+  const response = await fetch(signInUrl("session"), { credentials: "same-origin", cache: "no-store",
                                              headers: { Accept: "application/json" } });
   return response.json();
 }
