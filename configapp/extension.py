@@ -161,8 +161,8 @@ class ConfigApp:
                            mount)
         if self.pages:
             app.register_blueprint(pages_blueprint, url_prefix=self.url_prefix or None)
-        if own_auth:
-            app.register_blueprint(signin_blueprint, url_prefix=self.url_prefix or None)
+        # Under a host's hook too: /session tells the pages there is no sign-out of ours.
+        app.register_blueprint(signin_blueprint, url_prefix=self.url_prefix or None)
         app.cli.add_command(config_commands)
         # The session key: the server's first encryption key, which every instance shares.
         gate = Gate(settings.security.auth_enabled, tokens, Sessions(keys[0].encode()),

@@ -31,7 +31,7 @@ def return_url(value: str | None) -> str:
 
 @blp.get("/login")
 def login_page() -> Response:
-    """The sign-in page (with authentication off, the Chat page instead)."""
+    """The sign-in page (with authentication off or a host's login, the Chat page)."""
     if not components().gate.enabled:
         return redirect(return_url(request.args.get("next")), code=303)
     return send_page("login.html")
@@ -41,6 +41,8 @@ def login_page() -> Response:
 def login() -> tuple[Response, int]:
     """Trade the API token for a session cookie: `{"token": "..."}`."""
     gate = components().gate
+    if not gate.own_auth:
+        abort(404, message="Sign in with this app's own login.")
     body: Any = request.get_json(silent=True)
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token.strip():
@@ -75,6 +77,8 @@ def logout() -> Response:
 def session() -> dict[str, Any]:
     """Whether this browser is signed in, and how (the pages' Sign out button)."""
     gate = components().gate
+    if not gate.own_auth:
+        return {"auth": "host", "signed_in": True, "method": "host"}
     if not gate.enabled:
         return {"auth": "off", "signed_in": True, "method": "off"}
     is_in = signed_in(gate)
