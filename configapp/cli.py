@@ -15,6 +15,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from configapp.auth import login_link, new_token
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.env_import import LegacyImport
@@ -35,7 +36,8 @@ class ConfigGroup(AppGroup):
 
 
 config_commands = ConfigGroup(
-    "config", help="Provider keys, models, the legacy .env import and the encryption key.")
+    "config", help="Provider keys, models, the legacy .env import, the encryption key and "
+                   "the API token.")
 
 
 def read_secret(label: str) -> str:
@@ -294,3 +296,33 @@ def rotation_lines(rotation: Rotation) -> list[str]:
         lines.append(f"{rotation.stale_pending} is no longer needed (its key is configured): "
                      "delete it.")
     return lines
+
+
+# ---- the API token ---------------------------------------------------------------------
+
+@config_commands.command("token")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def token_command(yes: bool) -> None:
+    """Make a new API token and print its login link (alone on stdout, this once).
+
+    The old token stops working at once on every instance, and every session ends: each
+    browser signs in again with the new link, and the extension is given the new token.
+    """
+    parts = components()
+    tokens = parts.gate.tokens
+    if tokens.fixed:
+        raise click.ClickException(
+            "The token comes from CONFIGAPP_API_TOKEN: change it there (on every instance) "
+            "and restart. Unset it to use a token kept in the database instead.")
+    if not parts.gate.enabled:
+        click.echo("Note: CONFIGAPP_AUTH=off, so the server asks for no token until it is "
+                   "turned back on.", err=True)
+    if not yes:
+        click.confirm("Make a new API token? The current one, and every session, stops "
+                      "working.", abort=True, err=True)
+    token = new_token()
+    state = tokens.replace(token)
+    audit.info("API token rotated generation=%s", state.generation)
+    click.echo("New API token made; every session has ended. Sign in with this link (the "
+               "token is the part after #token=, for the extension):", err=True)
+    click.echo(login_link(parts.settings.security.bind, token))

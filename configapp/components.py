@@ -15,6 +15,7 @@ from configapp.adapters.sql_storage import Database
 from configapp.chat import ChatService
 from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
+from configapp.gate import Gate
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
 
@@ -36,6 +37,7 @@ class Components:
     database: Database
     version_table: str
     curation: ModelCuration
+    gate: Gate
 
 
 def components() -> Components:

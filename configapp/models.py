@@ -141,3 +141,15 @@ class ModelListingRecord(Base):
     last_listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                           nullable=True)
+class AuthTokenRecord(Base):
+    """The API token, as its SHA-256 hash (one row, id 1): the token itself is never stored.
+
+    `generation` grows at each rotation; sessions are bound to it (configapp/auth.py).
+    """
+
+    __tablename__ = "auth_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

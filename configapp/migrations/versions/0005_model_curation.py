@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_model_curation"
-down_revision = "0002_api_keys_autoincrement"
+down_revision = "0004_auth_token"
 branch_labels = None
 depends_on = None
 
