@@ -148,7 +148,8 @@ class ConfigApp:
                         announce_token(settings.security, tokens)
                 else:
                     log.warning("configapp's database schema is not at head (%s): run "
-                                "`flask config upgrade-schema`.", head)
+                                "`flask --app wsgi db upgrade` (embedded in another app: "
+                                "`flask config upgrade-schema`).", head)
             finally:
                 database.session.remove()
                 engine.dispose()

@@ -36,7 +36,8 @@ def readyz() -> tuple[dict[str, Any], int]:
         revision = current_revision(db.engine, parts.version_table)
         head = parts.schema_head
         checks["schema"] = "ok" if revision == head else (
-            f"at {revision}, head is {head}: run `flask config upgrade-schema`")
+            f"at {revision}, head is {head}: run `flask --app wsgi db upgrade` (embedded in "
+            "another app: `flask config upgrade-schema`)")
         if checks["schema"] == "ok":
             parts.config.check_encryption_key()
             checks["encryption_key"] = "ok"

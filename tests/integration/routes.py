@@ -27,6 +27,9 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/config/models/<model_id>/parameters"): {"temperature": 0.5},
     ("POST", "/api/chat"): {"messages": [{"role": "user", "content": "hello"}]},
     ("POST", "/login"): {"token": TEST_API_TOKEN},
+    ("PATCH", "/api/config/curation/<provider>"): {"show": [MODEL]},
+    ("PUT", "/api/config/aliases/<name>"): {"model": MODEL},
+    ("PUT", "/api/config/purposes/<name>"): {"model": MODEL},
 }
 
 
@@ -54,7 +57,8 @@ def template(rule: str) -> str:
 
 def every_route(app: Flask, key_id: int, methods: frozenset[str] | None = None) -> list[Route]:
     """Each (method, route) of the URL map, `<key_id>` being `key_id`; writes with a body."""
-    values = {"key_id": str(key_id), "model_id": MODEL, "filename": "css/app.css"}
+    values = {"key_id": str(key_id), "model_id": MODEL, "filename": "css/app.css",
+              "provider": "openai", "name": "fast"}
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
