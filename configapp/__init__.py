@@ -12,6 +12,7 @@ from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, configure_engine
+from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import register_api
 from configapp.chat import ChatService
 from configapp.cli import config_commands
@@ -25,6 +26,7 @@ from configapp.security import install_security
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
 from configapp.startup import run_start_checks
+from configapp.usage import UsageService
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +89,13 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()))
     app.register_blueprint(pages_blueprint)
     app.cli.add_command(config_commands)
+    usage = UsageService(SqlAlchemyUsageLedger(storage), service.known_providers,
+                         storage.key_exists)
     app.extensions["configapp"] = Components(
-        settings, storage, encryption, catalog, service, api, head, gateway,
-        ChatService(service, gateway),
-        ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl))
+        settings=settings, storage=storage, encryption=encryption, catalog=catalog,
+        config=service, api=api, schema_head=head, gateway=gateway,
+        chat=ChatService(service, gateway, usage),
+        discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl),
+        usage=usage)
     install_security(app, settings.security)
     return app

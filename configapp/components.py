@@ -15,6 +15,7 @@ from configapp.chat import ChatService
 from configapp.discovery import ModelDiscovery
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
+from configapp.usage import UsageService
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Components:
     gateway: LiteLLMGateway
     chat: ChatService
     discovery: ModelDiscovery
+    usage: UsageService
 
 
 def components() -> Components:

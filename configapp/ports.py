@@ -83,3 +83,9 @@ class ProviderGatewayPort(Protocol):
                key: ResolvedKey) -> Iterator[StreamChunk]:
         """Opens the stream (a refusal raises here), then yields its pieces."""
         ...
+
+    def count_tokens(self, model_id: str, messages: list[ChatMessage],
+                     text: str) -> tuple[int, int]:
+        """(prompt tokens, reply tokens) as the model's tokenizer counts them: for a reply
+        whose provider sent no usage (a stream the client stopped)."""
+        ...

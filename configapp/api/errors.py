@@ -18,9 +18,12 @@ from configapp.domain import (
     ProviderKeyMissingError,
 )
 from configapp.llm import ProviderError
+from configapp.usage import BudgetExceededError, BudgetNotFoundError
 
 # Most specific first: the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (BudgetExceededError, 402),
+    (BudgetNotFoundError, 404),
     (ProviderKeyMissingError, 409),
     (ApiKeyNotFoundError, 404),
     (ModelNotFoundError, 404),
@@ -79,7 +82,8 @@ class ConfigApi(Api):
 def register_domain_errors(app: Flask) -> None:
     def handle(error: ConfigurationError) -> tuple[dict[str, Any], int]:
         code = next(status for kind, status in DOMAIN_STATUS if isinstance(error, kind))
-        errors = error.errors if isinstance(error, ParameterOutOfBoundsError) else None
+        errors = (error.errors if isinstance(error, ParameterOutOfBoundsError | BudgetExceededError)
+                  else None)
         return error_payload(code, str(error), errors), code
 
     def too_deep(_error: RecursionError) -> tuple[dict[str, Any], int]:

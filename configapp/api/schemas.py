@@ -135,12 +135,34 @@ class BoundSchema(ma.Schema):
     integer = fields.Boolean()
 
 
+class MonthUsageSchema(ma.Schema):
+    month = fields.String(metadata={"example": "2026-12"})
+    requests = fields.Integer()
+    cost = fields.Float(metadata={"description": "Dollars so far this month (UTC)"})
+    unpriced = fields.Integer(metadata={"description": "Requests of unpriced models"})
+
+
+class BudgetWarningSchema(ma.Schema):
+    """A budget with this month's spending against it."""
+
+    scope = fields.String(metadata={"description": "provider or key"})
+    target = fields.String(metadata={"description": "The provider's name, or the key's id"})
+    monthly_limit = fields.Float(metadata={"description": "Dollars per calendar month (UTC)"})
+    month = fields.String(metadata={"example": "2026-12"})
+    spent = fields.Float()
+    ratio = fields.Float()
+    level = fields.String(metadata={"description": "ok, warning (80% or more) or exceeded"})
+    message = fields.String()
+
+
 class ModelConfigSchema(ma.Schema):
     model = fields.Nested(ModelSchema)
     is_default = fields.Boolean()
     parameters = fields.Dict(keys=fields.String())
     bounds = fields.Dict(keys=fields.String(), values=fields.Nested(BoundSchema))
     updated_at = fields.DateTime()
+    budget_warnings = fields.List(fields.Nested(BudgetWarningSchema), metadata={
+        "description": "Budgets of the model's provider and active key at 80% or more"})
 
 
 class SyncKeySchema(ma.Schema):
@@ -160,6 +182,8 @@ class SyncSchema(ma.Schema):
     revision = fields.String()
     keys = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(SyncKeySchema)))
     selected = fields.Nested(SyncSelectedSchema, allow_none=True)
+    usage = fields.Nested(MonthUsageSchema)
+    budget_warnings = fields.List(fields.Nested(BudgetWarningSchema))
 
 
 class HealthSchema(ma.Schema):
