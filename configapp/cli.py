@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import click
@@ -19,6 +20,7 @@ from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.env_import import LegacyImport
 from configapp.key_rotation import Rotation, check_keys, configured_keys, rotate_key
+from configapp.usage import GROUPS, SCOPES, parse_moment
 
 audit = logging.getLogger("configapp.audit")
 
@@ -34,7 +36,8 @@ class ConfigGroup(AppGroup):
 
 
 config_commands = ConfigGroup(
-    "config", help="Provider keys, models, the legacy .env import and the encryption key.")
+    "config", help="Provider keys, models, usage and budgets, backups, the legacy .env "
+                   "import and the encryption key.")
 
 
 def read_secret(label: str) -> str:
@@ -269,3 +272,72 @@ def rotation_lines(rotation: Rotation) -> list[str]:
         lines.append(f"{rotation.stale_pending} is no longer needed (its key is configured): "
                      "delete it.")
     return lines
+
+
+# ---- usage and budgets -----------------------------------------------------------------
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError:
+        raise click.BadParameter(f"{value[:40]!r} is not a date (2026-12-01) or date-time "
+                                 "(2026-12-01T08:00:00Z).") from None
+
+
+def _dollars(value: float) -> str:
+    return f"${value:,.4f}"
+
+
+@config_commands.command("usage")
+@click.option("--since", help="From this date or date-time (UTC); default: the month's start.")
+@click.option("--until", help="To this date or date-time (UTC); default: now.")
+@click.option("--group-by", type=click.Choice(GROUPS), help="One line per model, provider, "
+              "key or day.")
+def usage_command(since: str | None, until: str | None, group_by: str | None) -> None:
+    """Tokens and cost from the usage ledger (GET /api/config/usage)."""
+    report = components().usage.totals(_moment(since), _moment(until), group_by)
+    click.echo(f"From {report['since']:%Y-%m-%d %H:%M} to {report['until']:%Y-%m-%d %H:%M} UTC.")
+    lines = [*report["groups"], {**report["total"], "group": "TOTAL"}]
+    click.echo(table(
+        [(group_by or "").upper(), "REQUESTS", "PROMPT", "COMPLETION", "COST", "UNPRICED"],
+        [[line["group"], line["requests"], line["prompt_tokens"], line["completion_tokens"],
+          _dollars(line["cost"]), line["unpriced_requests"]] for line in lines]))
+
+
+@config_commands.group("budgets")
+def budgets_commands() -> None:
+    """Monthly spending limits per provider or per key, in dollars."""
+
+
+@budgets_commands.command("list")
+def list_budgets() -> None:
+    """Every budget with this month's spending (GET /api/config/budgets)."""
+    statuses = components().usage.budgets()
+    if not statuses:
+        click.echo("No budgets.")
+        return
+    click.echo(table(["SCOPE", "TARGET", "MONTHLY LIMIT", "SPENT", "USED", "STATE"],
+                     [[s.budget.scope, s.budget.target, _dollars(s.budget.monthly_limit),
+                       _dollars(s.spent), f"{s.ratio:.0%}", s.level] for s in statuses]))
+
+
+@budgets_commands.command("set")
+@click.argument("scope", type=click.Choice(SCOPES))
+@click.argument("target")
+@click.argument("monthly_limit", type=float)
+def set_budget(scope: str, target: str, monthly_limit: float) -> None:
+    """Set a monthly limit: `set provider openai 20` or `set key 3 5.50`
+    (PUT /api/config/budgets/{scope}/{target})."""
+    status = components().usage.set_budget(scope, target, monthly_limit)
+    click.echo(f"Budget set: {status.message}")
+
+
+@budgets_commands.command("delete")
+@click.argument("scope", type=click.Choice(SCOPES))
+@click.argument("target")
+def delete_budget(scope: str, target: str) -> None:
+    """Remove a budget (DELETE /api/config/budgets/{scope}/{target})."""
+    components().usage.delete_budget(scope, target)
+    click.echo(f"Budget removed: {scope} {target}.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from configapp.domain import ApiKeyNotFoundError, ConfigurationError, normalise_provider
@@ -88,7 +88,7 @@ class BudgetStatus:
     def view(self) -> dict[str, Any]:
         return {"scope": self.budget.scope, "target": self.budget.target,
                 "monthly_limit": self.budget.monthly_limit, "month": self.month,
-                "spent": round(self.spent, 6), "ratio": round(self.ratio, 4),
+                "spent": round(self.spent, 10), "ratio": round(self.ratio, 4),
                 "level": self.level, "message": self.message}
 
 
@@ -119,6 +119,16 @@ class UsageLedgerPort(Protocol):
     def set_budget(self, budget: Budget) -> Budget: ...
 
     def delete_budget(self, scope: str, target: str) -> bool: ...
+
+
+def parse_moment(value: str) -> datetime:
+    """An ISO 8601 date (midnight UTC) or date-time (UTC when it names no zone);
+    ValueError otherwise."""
+    if len(value) > 40:
+        raise ValueError("too long")
+    moment = (datetime.combine(date.fromisoformat(value), datetime.min.time())
+              if len(value) == 10 else datetime.fromisoformat(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def month_start(moment: datetime) -> datetime:
@@ -174,7 +184,7 @@ class UsageService:
         now = datetime.now(UTC)
         (total,) = self.ledger.totals(month_start(now), now, None)
         return {"month": f"{now:%Y-%m}", "requests": total.requests,
-                "cost": round(total.cost, 6), "unpriced": total.unpriced}
+                "cost": round(total.cost, 10), "unpriced": total.unpriced}
 
     # ---- budgets -----------------------------------------------------------------------
 
@@ -247,4 +257,4 @@ class BudgetNotFoundError(ConfigurationError):
 def _totals_view(totals: UsageTotals) -> dict[str, Any]:
     return {"group": totals.group, "requests": totals.requests,
             "prompt_tokens": totals.prompt_tokens, "completion_tokens": totals.completion_tokens,
-            "cost": round(totals.cost, 9), "unpriced_requests": totals.unpriced}
+            "cost": round(totals.cost, 10), "unpriced_requests": totals.unpriced}

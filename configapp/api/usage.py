@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -13,7 +13,7 @@ from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.api.schemas import BudgetWarningSchema as BudgetStatusSchema
 from configapp.api.schemas import JsonNumber, StrictSchema
 from configapp.components import components
-from configapp.usage import GROUPS, MAX_LIMIT, SCOPES
+from configapp.usage import GROUPS, MAX_LIMIT, SCOPES, parse_moment
 
 blp = ApiBlueprint("usage", __name__, url_prefix="/api/config",
                    description="What the keys cost: the usage ledger, and monthly budgets")
@@ -26,14 +26,12 @@ class Moment(fields.Field):
                                          "2026-12-01T08:00:00Z."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or len(value) > 40:
+        if not isinstance(value, str):
             raise self.make_error("invalid")
         try:
-            moment = (datetime.combine(date.fromisoformat(value), datetime.min.time())
-                      if len(value) == 10 else datetime.fromisoformat(value))
+            return parse_moment(value)
         except ValueError:
             raise self.make_error("invalid") from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class UsageQuerySchema(StrictSchema):
