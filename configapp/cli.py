@@ -11,11 +11,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
+from configapp import backup_file
+from configapp.backup import SettingsBackup, check_schema
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.env_import import LegacyImport
@@ -40,10 +43,10 @@ config_commands = ConfigGroup(
                    "import and the encryption key.")
 
 
-def read_secret(label: str) -> str:
-    """A secret from a hidden, confirmed prompt, or the first line of stdin when piped."""
+def read_secret(label: str, confirm: bool = True) -> str:
+    """A secret from a hidden (confirmed) prompt, or the first line of stdin when piped."""
     if sys.stdin.isatty():
-        return click.prompt(label, hide_input=True, confirmation_prompt=True).strip()
+        return click.prompt(label, hide_input=True, confirmation_prompt=confirm).strip()
     secret = sys.stdin.readline().strip()
     if not secret:
         raise click.UsageError(f"{label}: expected it on stdin (or run in a terminal for a "
@@ -341,3 +344,48 @@ def delete_budget(scope: str, target: str) -> None:
     """Remove a budget (DELETE /api/config/budgets/{scope}/{target})."""
     components().usage.delete_budget(scope, target)
     click.echo(f"Budget removed: {scope} {target}.")
+
+
+# ---- backup and restore ----------------------------------------------------------------
+
+def _settings_backup() -> SettingsBackup:
+    parts = components()
+    return SettingsBackup(parts.storage, parts.encryption, parts.schema_head)
+
+
+@config_commands.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write keys, models, defaults, parameters, budgets and the usage ledger to FILE
+    (mode 0600), encrypted with a passphrase from a hidden prompt or stdin.
+
+    The backup does not need ENCRYPTION_KEY to open: keep the passphrase safe instead.
+    """
+    backup = _settings_backup()
+    payload = backup.payload()  # before the passphrase: a key that does not open stops here
+    passphrase = read_secret("Backup passphrase")
+    backup_file.check_passphrase(passphrase)
+    backup_file.write_private(file, backup_file.seal(payload, backup.schema_head, passphrase))
+    counts = ", ".join(f"{len(content['rows'])} {name}"
+                       for name, content in payload["tables"].items())
+    audit.info("settings backed up: %s", counts)
+    click.echo(f"Backed up {counts} to {file} (mode 0600).")
+
+
+@config_commands.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Say what the restore would change; write nothing.")
+def restore_command(file: Path, dry_run: bool) -> None:
+    """Replace the settings with a backup's, in one transaction, after saying what changes.
+
+    Refused, with nothing written: a wrong passphrase, a damaged or truncated file, or a
+    backup from a newer configapp. Keys are sealed again under this instance's key.
+    """
+    data = backup_file.read_file(file)
+    header, _, _ = backup_file.read_header(data)
+    check_schema(header.get("schema"))  # refused before the passphrase is asked
+    backup = _settings_backup()
+    opened = backup_file.open_backup(data, read_secret("Backup passphrase", confirm=False))
+    report = backup.restore(opened.payload, dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)
