@@ -82,14 +82,24 @@ class BudgetStatus:
     def message(self) -> str:
         what = (f"the {self.budget.target} budget" if self.budget.scope == "provider"
                 else f"the budget of key {self.budget.target}")
-        return (f"{self.month}: ${self.spent:.4f} spent of {what} (${self.budget.monthly_limit:g},"
-                f" {self.ratio:.0%}).")
+        return (f"{self.month}: {dollars(self.spent)} spent of {what} "
+                f"({dollars(self.budget.monthly_limit)}, {self.ratio:.0%}).")
 
     def view(self) -> dict[str, Any]:
         return {"scope": self.budget.scope, "target": self.budget.target,
                 "monthly_limit": self.budget.monthly_limit, "month": self.month,
                 "spent": round(self.spent, 10), "ratio": round(self.ratio, 4),
                 "level": self.level, "message": self.message}
+
+
+def dollars(value: float) -> str:
+    """$12.50, or three significant digits below a dollar ($0.0123, $0.00000900)."""
+    if value >= 1 or value == 0:
+        return f"${value:,.2f}"
+    digits = 2
+    while value < 10 ** -(digits - 1) and digits < 12:
+        digits += 1
+    return f"${value:.{digits + 1}f}"
 
 
 class BudgetExceededError(ConfigurationError):
