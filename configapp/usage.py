@@ -138,7 +138,17 @@ def parse_moment(value: str) -> datetime:
         raise ValueError("too long")
     moment = (datetime.combine(date.fromisoformat(value), datetime.min.time())
               if len(value) == 10 else datetime.fromisoformat(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable moment
+        raise ValueError("out of range") from None
+
+
+def key_number(text: str) -> int | None:
+    """A key id written in ASCII digits, within a database integer; else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > 2**31 - 1:
+        return None
+    return int(text)
 
 
 def month_start(moment: datetime) -> datetime:
@@ -212,18 +222,21 @@ class UsageService:
             if provider not in self._known_providers():
                 raise ConfigurationError(f"Unknown provider '{target[:64]}'.")
             return provider
-        if not target.isdigit() or not self._key_exists(int(target)):
+        key_id = key_number(target)
+        if key_id is None or not self._key_exists(key_id):
             raise ApiKeyNotFoundError(f"No API key with id {target[:20]}.")
-        return str(int(target))
+        return str(key_id)
 
     def set_budget(self, scope: str, target: str, monthly_limit: float) -> BudgetStatus:
         budget = self.ledger.set_budget(self.clean_budget(scope, target, monthly_limit))
         return self._status(budget, datetime.now(UTC))
 
     def delete_budget(self, scope: str, target: str) -> None:
-        name = normalise_provider(target) if scope == "provider" else target
-        if scope not in SCOPES or not self.ledger.delete_budget(scope, name):
-            raise BudgetNotFoundError(f"No {scope[:20]} budget for {target[:64]}.")
+        name = (normalise_provider(target) if scope == "provider"
+                else str(key_number(target) or ""))
+        if scope not in SCOPES or not name.isprintable() or not name or (
+                not self.ledger.delete_budget(scope, name)):
+            raise BudgetNotFoundError(f"No {scope[:20]} budget for {target[:64]!r}.")
 
     def budgets(self) -> list[BudgetStatus]:
         now = datetime.now(UTC)

@@ -66,6 +66,8 @@ class Chat(MethodView):
     @blp.arguments(ChatRequestSchema)
     @blp.response(200, ChatReplySchema)
     @blp.alt_response(200, content_type="text/event-stream", success=True, **SSE_DOC)
+    @blp.alt_response(402, description="A monthly budget of the provider or key is spent "
+                                        "(the figures in `errors.budget`); no provider call")
     @blp.alt_response(404, description="Unknown model, or no model selected")
     @blp.alt_response(409, description="No API key for the model's provider")
     @blp.alt_response(413, description=TOO_LARGE)
