@@ -7,6 +7,7 @@ import json
 import threading
 import urllib.request
 
+import pytest
 from sqlalchemy import text
 
 from tests.provider_stub.fixtures import KEYS, MODELS
@@ -27,6 +28,7 @@ def chat(url: str, stream: bool) -> bool:
         return response.status == 200 and (not stream or "event: done" in answer)
 
 
+@pytest.mark.timeout(3 * FIRST_CHAT_TIMEOUT)
 def test_no_ledger_row_is_lost_under_two_instances_of_four_workers(database, launch, stub):
     servers = [launch(database, workers=4), launch(database, workers=4)]
     status, _ = servers[0].api("POST", "/api/config/api-keys", {
