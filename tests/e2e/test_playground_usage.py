@@ -21,7 +21,8 @@ def chat(server: Server, model: str) -> int:
     """A chat, waiting long enough for a worker's first import of litellm."""
     request = urllib.request.Request(server.url + "/api/chat", method="POST", data=json.dumps(
         {"model": model, "messages": [{"role": "user", "content": "Say hello"}]}).encode(),
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json",
+                 "Authorization": f"Bearer {server.token}"})
     with urllib.request.urlopen(request, timeout=90) as response:
         return response.status
 
@@ -75,4 +76,9 @@ def test_settings_shows_the_month_with_a_chart_and_warns_at_80_percent(
     page.get_by_role("button", name="Set budget").click()
     expect(section.get_by_role("status").filter(has_text="Unknown provider")).to_be_visible()
     browsing.screenshot("settings-usage")
+
+    page.goto(server.url + "/")  # the chat page warns too
+    expect(page.locator("#budget-notice")).to_contain_text("Budget at 80%.")
+    expect(page.locator("#budget-notice a")).to_have_attribute("href",
+                                                               "/settings#settings-usage")
     browsing.assert_clean()  # no console error, no CSP violation

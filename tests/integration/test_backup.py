@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from configapp import backup_file, create_app
 from configapp.settings import SecuritySettings, Settings
-from tests.conftest import fresh_postgres_database, upgrade_postgres
+from tests.conftest import TEST_API_TOKEN, fresh_postgres_database, upgrade_postgres
 from tests.integration.support import dispose
 from tests.provider_stub.fixtures import KEYS, MODELS, TEST_TIMEOUT, add_key
 
@@ -29,7 +29,8 @@ def instance(tmp_path: Path, name: str, database_url: str = "") -> Flask:
     settings = Settings(
         data_dir=tmp_path / name / "data", database_url=database_url,
         env_file=tmp_path / name / ".env", config_file=tmp_path / name / "default.yaml",
-        provider_env={}, security=SecuritySettings(), provider_timeout=TEST_TIMEOUT,
+        provider_env={}, security=SecuritySettings(api_token=TEST_API_TOKEN),
+        provider_timeout=TEST_TIMEOUT,
         provider_check_timeout=TEST_TIMEOUT,
         encryption_keys=(Fernet.generate_key().decode(),) if database_url else ())
     if database_url:

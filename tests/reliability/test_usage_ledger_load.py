@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from sqlalchemy import text
 
+from tests.e2e.harness import Server
 from tests.provider_stub.fixtures import KEYS, MODELS
 
 CLIENTS = 16
@@ -18,11 +19,12 @@ CHATS_EACH = 4
 FIRST_CHAT_TIMEOUT = 300
 
 
-def chat(url: str, stream: bool) -> bool:
+def chat(server: Server, stream: bool) -> bool:
     body = json.dumps({"model": MODELS["openai"], "stream": stream,
                        "messages": [{"role": "user", "content": "count me"}]}).encode()
-    request = urllib.request.Request(url + "/api/chat", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(server.url + "/api/chat", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {server.token}"})
     with urllib.request.urlopen(request, timeout=FIRST_CHAT_TIMEOUT) as response:
         answer = response.read().decode()
         return response.status == 200 and (not stream or "event: done" in answer)
@@ -40,7 +42,7 @@ def test_no_ledger_row_is_lost_under_two_instances_of_four_workers(database, lau
     def client(number: int) -> None:
         for turn in range(CHATS_EACH):
             try:
-                ok = chat(servers[(number + turn) % 2].url, stream=bool(turn % 2))
+                ok = chat(servers[(number + turn) % 2], stream=bool(turn % 2))
             except OSError:
                 ok = False
             with lock:
