@@ -220,7 +220,7 @@ class UsageService:
         if scope == "provider":
             provider = normalise_provider(target)
             if provider not in self._known_providers():
-                raise ConfigurationError(f"Unknown provider '{target[:64]}'.")
+                raise BudgetNotFoundError(f"Unknown provider '{target[:64]}'.")
             return provider
         key_id = key_number(target)
         if key_id is None or not self._key_exists(key_id):
@@ -274,7 +274,7 @@ class UsageService:
 
 
 class BudgetNotFoundError(ConfigurationError):
-    """No budget for that provider or key."""
+    """No budget for that provider or key, or no such provider to put one on (404)."""
 
 
 def _totals_view(totals: UsageTotals) -> dict[str, Any]:

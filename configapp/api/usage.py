@@ -70,7 +70,9 @@ class UsageReportSchema(ma.Schema):
 class BudgetLimitSchema(StrictSchema):
     monthly_limit = JsonNumber(required=True, allow_nan=False,
                                validate=validate.Range(0, MAX_LIMIT, min_inclusive=False),
-                               metadata={"description": "Dollars per calendar month (UTC)"})
+                               # OpenAPI 3.0's form; apispec does not derive it.
+                               metadata={"description": "Dollars per calendar month (UTC)",
+                                         "exclusiveMinimum": True})
 
 
 SCOPE_PATH = "/budgets/<any(" + ", ".join(SCOPES) + "):scope>/<string(maxlength=64):target>"
@@ -99,9 +101,9 @@ class Budgets(MethodView):
 class BudgetItem(MethodView):
     @blp.arguments(BudgetLimitSchema)
     @blp.response(200, BudgetStatusSchema)
-    @blp.alt_response(404, description="No such key")
+    @blp.alt_response(404, description="No such provider or key")
     @blp.alt_response(413, description=TOO_LARGE)
-    @blp.alt_response(422, description="Unknown provider, or a limit that is not positive")
+    @blp.alt_response(422, description="A limit that is not more than $0")
     def put(self, body: dict[str, Any], scope: str, target: str) -> dict[str, Any]:
         """Set the monthly limit, in dollars, of a provider (`provider/openai`) or of one
         key (`key/3`). At 80% the pages warn; at 100% chats through it answer 402."""

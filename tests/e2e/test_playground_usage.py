@@ -42,7 +42,7 @@ def test_settings_shows_the_month_with_a_chart_and_warns_at_80_percent(
                {"monthly_limit": openai_cost / 0.9})
 
     page = browsing.page
-    browsing.expect_status(422)  # the unknown provider, at the end
+    browsing.expect_status(404)  # the unknown provider, at the end
     page.goto(server.url + "/settings#settings-usage")
     section = page.locator("#settings-usage")
     expect(section.locator(".usage-summary")).to_contain_text("over 3 requests")

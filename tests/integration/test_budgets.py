@@ -122,7 +122,7 @@ def test_sixteen_concurrent_chats_overshoot_by_at_most_one_request_per_worker(ap
 
 
 @pytest.mark.parametrize(("path", "body", "status"), [
-    ("/api/config/budgets/provider/no-such-provider", {"monthly_limit": 5}, 422),
+    ("/api/config/budgets/provider/no-such-provider", {"monthly_limit": 5}, 404),
     ("/api/config/budgets/key/999", {"monthly_limit": 5}, 404),
     ("/api/config/budgets/key/abc", {"monthly_limit": 5}, 404),
     ("/api/config/budgets/provider/openai", {"monthly_limit": 0}, 422),
