@@ -32,6 +32,16 @@ function modelSummary(snapshot) {
   return `${model.id}${values.length ? ` (${values.join(", ")})` : ""}`;
 }
 
+/** The month's spending as synced, with the budgets at 80% or more (older backends: none). */
+function usageSummary(snapshot) {
+  const { usage } = snapshot;
+  if (!usage || typeof usage.cost !== "number") return "not reported by this backend";
+  const requests = `${usage.requests} request${usage.requests === 1 ? "" : "s"}`;
+  const warnings = (snapshot.budget_warnings || []).map((warning) => warning.message);
+  return `$${usage.cost.toFixed(usage.cost >= 1 ? 2 : 6)} over ${requests} (${usage.month}, UTC)`
+    + (warnings.length ? `. ${warnings.join(" ")}` : "");
+}
+
 /**
  * createBackendPanel({ onConnect({ url, token }), onSyncNow() }) -> panel
  * panel: { node, badge(mode), setUrl(url), connection, writes, sync (status lines),
@@ -127,6 +137,7 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
         el("dt", {}, "Last sync"), el("dd", { className: "last-sync" }, timeNode(cache.syncedAt)),
         el("dt", {}, "Default model"), el("dd", { className: "synced-model" }, modelSummary(snapshot)),
         el("dt", {}, "Keys"), el("dd", { className: "synced-keys" }, keysSummary(snapshot)),
+        el("dt", {}, "This month"), el("dd", { className: "synced-usage" }, usageSummary(snapshot)),
         el("dt", {}, "Revision"), el("dd", {}, el("code", {}, snapshot.revision)));
     },
   };
