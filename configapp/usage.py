@@ -9,6 +9,7 @@ logged and the answer goes out. Months are calendar months in UTC.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -158,8 +159,9 @@ def month_start(moment: datetime) -> datetime:
 class UsageService:
     """The rules of the ledger and the budgets; callers are ChatService, the API, the CLI."""
 
-    def __init__(self, ledger: UsageLedgerPort, known_providers: Any,
-                 key_exists: Any) -> None:
+    def __init__(self, ledger: UsageLedgerPort,
+                 known_providers: Callable[[], frozenset[str]],
+                 key_exists: Callable[[int], bool]) -> None:
         self.ledger = ledger
         self._known_providers = known_providers
         self._key_exists = key_exists
