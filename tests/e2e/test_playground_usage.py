@@ -79,6 +79,6 @@ def test_settings_shows_the_month_with_a_chart_and_warns_at_80_percent(
 
     page.goto(server.url + "/")  # the chat page warns too
     expect(page.locator("#budget-notice")).to_contain_text("Budget at 80%.")
-    expect(page.locator("#budget-notice a")).to_have_attribute("href",
-                                                               "/settings#settings-usage")
+    expect(page.locator("#budget-notice a")).to_have_attribute(
+        "href", server.url + "/settings#settings-usage")
     browsing.assert_clean()  # no console error, no CSP violation

@@ -4,8 +4,11 @@
 
 import { el, replaceChildren } from "./dom.js";
 
-/** showBudgetNotice(node, client) -> Promise: fills `node`, never throws. */
-export async function showBudgetNotice(node, client) {
+/**
+ * showBudgetNotice(node, client, usageUrl) -> Promise: fills `node`, never throws.
+ * usageUrl: where Settings shows the usage and budgets (a link in each warning).
+ */
+export async function showBudgetNotice(node, client, usageUrl) {
   let budgets = [];
   try {
     budgets = await client.json("GET", "/api/config/budgets");
@@ -18,5 +21,5 @@ export async function showBudgetNotice(node, client) {
     className: `banner budget-${budget.level}`, role: "status" },
   el("strong", {}, budget.level === "exceeded"
     ? "Budget reached: chats through it are refused. " : "Budget at 80%. "),
-  budget.message, " ", el("a", { href: "/settings#settings-usage" }, "Usage and budgets"))));
+  budget.message, " ", el("a", { href: usageUrl }, "Usage and budgets"))));
 }

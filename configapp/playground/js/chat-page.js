@@ -2,11 +2,12 @@
 
 import { showBudgetNotice } from "./budget-notice.js";
 import { mountChat } from "./chat-ui.js";
-import { playgroundClient } from "./playground-client.js";
+import { mountUrl, playgroundClient } from "./playground-client.js";
 
 const client = playgroundClient();
 mountChat(document.getElementById("chat-root"), {
   client,
-  settingsUrl: "/settings",
+  settingsUrl: new URL("settings", mountUrl).href,
 });
-showBudgetNotice(document.getElementById("budget-notice"), client);
+showBudgetNotice(document.getElementById("budget-notice"), client,
+  new URL("settings#settings-usage", mountUrl).href);
