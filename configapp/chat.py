@@ -7,12 +7,22 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from configapp.domain import ConfigurationError, ModelInfo, check_parameters
-from configapp.llm import CHAT_ROLES, ChatMessage, ChatReply, ProviderError, StreamChunk
+from configapp.llm import (
+    CHAT_ROLES,
+    ChatMessage,
+    ChatReply,
+    ProviderError,
+    StreamChunk,
+    Usage,
+)
 from configapp.ports import ProviderGatewayPort
+from configapp.pricing import reply_cost
 from configapp.service import ConfigurationService, ResolvedKey
+from configapp.usage import UsageEntry, UsageService
 
 if TYPE_CHECKING:
     from configapp.curation import ModelCuration
@@ -28,6 +38,7 @@ class ChatPlan:
     messages: tuple[ChatMessage, ...]
     parameters: dict[str, Any]
     key: ResolvedKey = field(repr=False)
+    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,12 @@ class ChatService:
     """The plan's OrchestratorService: the chat rules, no HTTP and no litellm."""
 
     def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
-                 curation: ModelCuration | None = None) -> None:
+                 curation: ModelCuration | None = None,
+                 usage: UsageService | None = None) -> None:
         self.config = config
         self.gateway = gateway
         self.curation = curation  # aliases, purposes, hidden models (None: plain model ids)
+        self.usage = usage
 
     def plan(self, messages: list[ChatMessage], model_id: str | None = None,
              overrides: dict[str, Any] | None = None, purpose: str | None = None) -> ChatPlan:
@@ -74,8 +87,13 @@ class ChatService:
             model, selected = self.config.selected_model()
             stored = selected.parameters
         parameters = check_parameters(model, {**stored, **(overrides or {})})
+        if self.usage is not None:  # before the key is resolved: a refusal is not a use
+            active = self.config.storage.active_api_key(model.provider)
+            self.usage.check(model.provider, active.id if active else None)
         key = self.config.resolve_key(model.provider)
-        return ChatPlan(model, tuple(messages), parameters, key)
+        # The ledger's purpose: the one asked for, or `chat` when the default model answers.
+        return ChatPlan(model, tuple(messages), parameters, key,
+                        purpose or (None if model_id else "chat"))
 
     def complete(self, plan: ChatPlan) -> ChatResult:
         started = time.perf_counter()
@@ -88,17 +106,72 @@ class ChatService:
         latency = elapsed_ms(started)
         log.info("chat model=%s key_source=%s latency_ms=%s", plan.model.id, plan.key.source,
                  latency)
+        self._record(plan, "finished", reply.usage, reply.content)
         return ChatResult(plan, reply, latency)
 
     def stream(self, plan: ChatPlan) -> Iterator[StreamChunk]:
-        """The provider's stream, opened now: a refusal raises here, not mid-stream."""
+        """The provider's stream, opened now: a refusal raises here, not mid-stream. Its
+        use is recorded when it ends, however it ends (close it to record a stop)."""
         started = time.perf_counter()
         try:
-            return self.gateway.stream(plan.model.id, list(plan.messages), plan.parameters,
-                                       plan.key)
+            chunks = self.gateway.stream(plan.model.id, list(plan.messages), plan.parameters,
+                                         plan.key)
         except ProviderError as error:
             self._log_failure(plan, error, started)
             raise
+        return self._recorded(plan, chunks)
+
+    def _recorded(self, plan: ChatPlan, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
+        """The chunks, passed on; at the end the ledger gets what was handed to the client:
+        `finished`, `failed` (the provider broke off) or `stopped` (the client went away)."""
+        delivered: list[str] = []
+        usage: Usage | None = None
+        outcome = "stopped"
+        try:
+            for chunk in chunks:
+                usage = chunk.usage or usage
+                if chunk.content:
+                    delivered.append(chunk.content)
+                yield chunk
+            outcome = "finished"
+        except ProviderError:
+            outcome = "failed"
+            raise
+        finally:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()
+            if delivered or usage is not None:
+                self._record(plan, outcome, usage if outcome == "finished" else None,
+                             "".join(delivered), usage)
+
+    def _record(self, plan: ChatPlan, outcome: str, usage: Usage | None, text: str,
+                partial: Usage | None = None) -> None:
+        """One ledger row. Counts the provider did not send are counted here (litellm's
+        token_counter, else about four characters a token): a stopped stream's reply is
+        counted from the text delivered, its prompt from the messages."""
+        if self.usage is None:
+            return
+        prompt = usage.prompt_tokens if usage else None
+        completion = usage.completion_tokens if usage else None
+        if prompt is None and partial is not None:
+            prompt = partial.prompt_tokens
+        counted = prompt is None or completion is None
+        if counted:
+            try:
+                counted_prompt, counted_completion = self.gateway.count_tokens(
+                    plan.model.id, list(plan.messages), text)
+            except Exception as error:  # counting is best effort, never the chat's failure
+                log.warning("tokens not counted model=%s error=%s", plan.model.id,
+                            type(error).__name__)
+                counted_prompt = counted_completion = None
+            prompt = counted_prompt if prompt is None else prompt
+            completion = counted_completion if completion is None else completion
+        self.usage.record(UsageEntry(
+            model=plan.model.id, provider=plan.model.provider, key_id=plan.key.key_id,
+            key_source=plan.key.source, purpose=plan.purpose, outcome=outcome,
+            prompt_tokens=prompt, completion_tokens=completion, tokens_counted=counted,
+            cost=reply_cost(plan.model, prompt, completion), created_at=datetime.now(UTC)))
 
     @staticmethod
     def _log_failure(plan: ChatPlan, error: ProviderError, started: float) -> None:

@@ -10,17 +10,22 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
+from configapp import backup_file
 from configapp.auth import login_link, new_token
+from configapp.backup import SettingsBackup, check_schema
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.env_import import LegacyImport
 from configapp.key_rotation import Rotation, check_keys, configured_keys, rotate_key
 from configapp.schema import current_revision, upgrade
+from configapp.usage import GROUPS, SCOPES, parse_moment
 
 audit = logging.getLogger("configapp.audit")
 
@@ -36,14 +41,14 @@ class ConfigGroup(AppGroup):
 
 
 config_commands = ConfigGroup(
-    "config", help="Provider keys, models, the legacy .env import, the encryption key and "
-                   "the API token.")
+    "config", help="Provider keys, models, usage and budgets, backups, the legacy .env "
+                   "import, the encryption key and the API token.")
 
 
-def read_secret(label: str) -> str:
-    """A secret from a hidden, confirmed prompt, or the first line of stdin when piped."""
+def read_secret(label: str, confirm: bool = True) -> str:
+    """A secret from a hidden (confirmed) prompt, or the first line of stdin when piped."""
     if sys.stdin.isatty():
-        return click.prompt(label, hide_input=True, confirmation_prompt=True).strip()
+        return click.prompt(label, hide_input=True, confirmation_prompt=confirm).strip()
     secret = sys.stdin.readline().strip()
     if not secret:
         raise click.UsageError(f"{label}: expected it on stdin (or run in a terminal for a "
@@ -326,3 +331,115 @@ def token_command(yes: bool) -> None:
     click.echo("New API token made; every session has ended. Sign in with this link (the "
                "token is the part after #token=, for the extension):", err=True)
     click.echo(login_link(parts.settings.security.bind, token))
+# ---- usage and budgets -----------------------------------------------------------------
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError:
+        raise click.BadParameter(f"{value[:40]!r} is not a date (2026-12-01) or date-time "
+                                 "(2026-12-01T08:00:00Z).") from None
+
+
+def _dollars(value: float) -> str:
+    return f"${value:,.4f}"
+
+
+@config_commands.command("usage")
+@click.option("--since", help="From this date or date-time (UTC); default: the month's start.")
+@click.option("--until", help="To this date or date-time (UTC); default: now.")
+@click.option("--group-by", type=click.Choice(GROUPS), help="One line per model, provider, "
+              "key or day.")
+def usage_command(since: str | None, until: str | None, group_by: str | None) -> None:
+    """Tokens and cost from the usage ledger (GET /api/config/usage)."""
+    report = components().usage.totals(_moment(since), _moment(until), group_by)
+    click.echo(f"From {report['since']:%Y-%m-%d %H:%M} to {report['until']:%Y-%m-%d %H:%M} UTC.")
+    lines = [*report["groups"], {**report["total"], "group": "TOTAL"}]
+    click.echo(table(
+        [(group_by or "").upper(), "REQUESTS", "PROMPT", "COMPLETION", "COST", "UNPRICED"],
+        [[line["group"], line["requests"], line["prompt_tokens"], line["completion_tokens"],
+          _dollars(line["cost"]), line["unpriced_requests"]] for line in lines]))
+
+
+@config_commands.group("budgets")
+def budgets_commands() -> None:
+    """Monthly spending limits per provider or per key, in dollars."""
+
+
+@budgets_commands.command("list")
+def list_budgets() -> None:
+    """Every budget with this month's spending (GET /api/config/budgets)."""
+    statuses = components().usage.budgets()
+    if not statuses:
+        click.echo("No budgets.")
+        return
+    click.echo(table(["SCOPE", "TARGET", "MONTHLY LIMIT", "SPENT", "USED", "STATE"],
+                     [[s.budget.scope, s.budget.target, _dollars(s.budget.monthly_limit),
+                       _dollars(s.spent), f"{s.ratio:.0%}", s.level] for s in statuses]))
+
+
+@budgets_commands.command("set")
+@click.argument("scope", type=click.Choice(SCOPES))
+@click.argument("target")
+@click.argument("monthly_limit", type=float)
+def set_budget(scope: str, target: str, monthly_limit: float) -> None:
+    """Set a monthly limit: `set provider openai 20` or `set key 3 5.50`
+    (PUT /api/config/budgets/{scope}/{target})."""
+    status = components().usage.set_budget(scope, target, monthly_limit)
+    click.echo(f"Budget set: {status.message}")
+
+
+@budgets_commands.command("delete")
+@click.argument("scope", type=click.Choice(SCOPES))
+@click.argument("target")
+def delete_budget(scope: str, target: str) -> None:
+    """Remove a budget (DELETE /api/config/budgets/{scope}/{target})."""
+    components().usage.delete_budget(scope, target)
+    click.echo(f"Budget removed: {scope} {target}.")
+
+
+# ---- backup and restore ----------------------------------------------------------------
+
+def _settings_backup() -> SettingsBackup:
+    parts = components()
+    return SettingsBackup(parts.storage, parts.encryption, parts.schema_head)
+
+
+@config_commands.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write keys, models, defaults, parameters, budgets and the usage ledger to FILE
+    (mode 0600), encrypted with a passphrase from a hidden prompt or stdin.
+
+    The backup does not need ENCRYPTION_KEY to open: keep the passphrase safe instead.
+    """
+    backup = _settings_backup()
+    payload = backup.payload()  # before the passphrase: a key that does not open stops here
+    passphrase = read_secret("Backup passphrase")
+    backup_file.check_passphrase(passphrase)
+    backup_file.write_private(file, backup_file.seal(payload, backup.schema_head, passphrase))
+    counts = ", ".join(f"{len(content['rows'])} {name}"
+                       for name, content in payload["tables"].items())
+    audit.info("settings backed up: %s", counts)
+    click.echo(f"Backed up {counts} to {file} (mode 0600).")
+
+
+@config_commands.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Say what the restore would change; write nothing.")
+def restore_command(file: Path, dry_run: bool) -> None:
+    """Replace the settings with a backup's, in one transaction, after saying what changes.
+
+    Refused, with nothing written: a wrong passphrase, a damaged or truncated file, or a
+    backup from a newer configapp. Keys are sealed again under this instance's key.
+    """
+    data = backup_file.read_file(file)
+    header, _, _ = backup_file.read_header(data)
+    check_schema(header.get("schema"))  # refused before the passphrase is asked
+    backup = _settings_backup()
+    opened = backup_file.open_backup(data, read_secret("Backup passphrase", confirm=False))
+    report = backup.restore(opened.payload, dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)

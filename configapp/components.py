@@ -18,6 +18,7 @@ from configapp.discovery import ModelDiscovery
 from configapp.gate import Gate
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
+from configapp.usage import UsageService
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Components:
     version_table: str
     curation: ModelCuration
     gate: Gate
+    usage: UsageService
 
 
 def components() -> Components:

@@ -25,6 +25,7 @@ from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
 from configapp.adapters.sql_storage import Database, configure_engine
+from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import api_blueprint_names, register_api
 from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
 from configapp.chat import ChatService
@@ -43,6 +44,7 @@ from configapp.service import ConfigurationService
 from configapp.settings import SecuritySettings, Settings
 from configapp.signin import blp as signin_blueprint
 from configapp.startup import run_start_checks
+from configapp.usage import UsageService
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +168,19 @@ class ConfigApp:
         app.register_blueprint(signin_blueprint, url_prefix=self.url_prefix or None)
         app.cli.add_command(config_commands)
         curation = ModelCuration(service, storage)
+        usage = UsageService(SqlAlchemyUsageLedger(storage), service.known_providers,
+                             storage.key_exists)
         # The session key: the server's first encryption key, which every instance shares.
         gate = Gate(settings.security.auth_enabled, tokens, Sessions(keys[0].encode()),
                     FailureLimiter(), own_auth=own_auth)
         app.extensions["configapp"] = Components(
             settings=settings, storage=storage, encryption=encryption, catalog=catalog,
             config=service, api=api, schema_head=head, gateway=gateway,
-            chat=ChatService(service, gateway, curation),
+            chat=ChatService(service, gateway, curation, usage),
             discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
                                      on_listing=curation.record_listing),
-            database=database, version_table=self.version_table, curation=curation, gate=gate)
+            database=database, version_table=self.version_table, curation=curation, gate=gate,
+            usage=usage)
         install_security(app, settings.security, gate, mount)
 
 

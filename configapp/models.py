@@ -11,7 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -153,3 +164,41 @@ class AuthTokenRecord(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     generation: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+class UsageRecord(Base):
+    """One chat's use of a key: tokens and cost, never the key itself (migration 0006)."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        Index("ix_usage_records_created_at", "created_at"),
+        Index("ix_usage_records_provider_created_at", "provider", "created_at"),
+        Index("ix_usage_records_key_id_created_at", "key_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model: Mapped[str] = mapped_column(String(255))
+    provider: Mapped[str] = mapped_column(String(64))
+    # No foreign key: a deleted key's spending stays in the month's figures.
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    key_source: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tokens_counted: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class BudgetRecord(Base):
+    """A monthly limit in dollars on a provider's or one key's spending."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("scope", "target", name="uq_budgets_scope_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # "provider" or "key"
+    target: Mapped[str] = mapped_column(String(64))  # the provider's name, or the key's id
+    monthly_limit: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

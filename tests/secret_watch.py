@@ -6,8 +6,9 @@ What it reads:
 - every log record emitted in the test process: all of configapp's (its loggers are set to
   DEBUG for the session), other libraries' at the levels in force;
 - at the end of the session, under its temporary folder: every `*.log` file (the gunicorn
-  servers' logs) and every SQLite database file with its WAL (the databases of every test
-  that used tmp_path, the servers' included).
+  servers' logs), every settings backup (`*.configapp-backup`: encrypted, no key in it) and
+  every SQLite database file with its WAL (the databases of every test that used tmp_path,
+  the servers' included).
 
 What it looks for:
 - any Fernet token (`gAAAAA...`), in answers and logs (databases hold them by design);
@@ -246,12 +247,12 @@ def open_rows(database: Path, watch: Watch) -> None:
 
 
 def scan_files(root: Path, watch: Watch) -> None:
-    """The logs and SQLite files under the session's temporary folder."""
+    """The logs, backups and SQLite files under the session's temporary folder."""
     databases = sorted(root.rglob("*.db"))
     for database in databases:
         open_rows(database, watch)
     watch.test = "(end of session)"
-    for path in sorted(root.rglob("*.log")):
+    for path in sorted(root.rglob("*.log")) + sorted(root.rglob("*.configapp-backup")):
         watch.counts["files"] += 1
         text = LOGIN_LINK_LINE.sub("(the login link)", path.read_bytes().decode(errors="replace"))
         watch.scan(str(path.relative_to(root)), text,

@@ -62,6 +62,11 @@ def _usage(value: Any) -> Usage | None:
                  getattr(value, "total_tokens", None))
 
 
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: OpenAI's rule of thumb for English text."""
+    return -(-len(text) // 4)
+
+
 class LiteLLMGateway:
     """Chat through litellm.completion; key tests and discovery through models endpoints."""
 
@@ -192,6 +197,22 @@ class LiteLLMGateway:
             return litellm.completion(**kwargs)
         except Exception as error:
             raise self._failure(error, key) from None
+
+    def count_tokens(self, model_id: str, messages: list[ChatMessage],
+                     text: str) -> tuple[int, int]:
+        """litellm's token_counter (the model's tokenizer where litellm ships it, else
+        tiktoken's cl100k, both bundled: no download); about four characters a token if
+        it fails."""
+        litellm = self.litellm()
+        wire = [{"role": m.role, "content": m.content} for m in messages]
+        try:
+            return (litellm.token_counter(model=model_id, messages=wire),
+                    litellm.token_counter(model=model_id, text=text) if text else 0)
+        except Exception as error:
+            log.warning("token_counter failed model=%s error=%s; estimating", model_id,
+                        type(error).__name__)
+            return (estimate_tokens(" ".join(m.content for m in messages)),
+                    estimate_tokens(text))
 
     def _client_for(self, key: ResolvedKey, base: str | None) -> Any:
         if key.provider != "openai":

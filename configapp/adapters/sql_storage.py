@@ -252,6 +252,10 @@ class SqlAlchemyConfigurationStorage:
         with self._read() as session:
             return session.scalars(query).first()
 
+    def key_exists(self, key_id: int) -> bool:
+        with self._read() as session:
+            return session.get(ApiKeyRecord, key_id) is not None
+
     def count_api_keys(self) -> int:
         with self._read() as session:
             return session.scalar(select(func.count()).select_from(ApiKeyRecord)) or 0

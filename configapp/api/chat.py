@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response
+from flask import Response, stream_with_context
 from flask.views import MethodView
 
 from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
@@ -54,6 +54,10 @@ def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float) -> Ite
         yield sse("error", error_payload(error.http_status, error.message,
                                          {"provider": [error.kind]}))
         return
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):  # ends the provider's stream and records its use now
+            close()
     yield sse("done", summary(plan, finish, usage, elapsed_ms(started)))
 
 
@@ -62,6 +66,8 @@ class Chat(MethodView):
     @blp.arguments(ChatRequestSchema)
     @blp.response(200, ChatReplySchema)
     @blp.alt_response(200, content_type="text/event-stream", success=True, **SSE_DOC)
+    @blp.alt_response(402, description="A monthly budget of the provider or key is spent "
+                                        "(the figures in `errors.budget`); no provider call")
     @blp.alt_response(404, description="Unknown model, or no model selected")
     @blp.alt_response(409, description="No API key for the model's provider, or no model for "
                                        "the purpose")
@@ -79,6 +85,7 @@ class Chat(MethodView):
                          body.get("model"), body["parameters"], body.get("purpose"))
         if not body["stream"]:
             return reply_view(chat.complete(plan))
-        stream = events(plan, chat.stream(plan), started)
+        # In the request's context to the end: the ledger is written when the stream ends.
+        stream = stream_with_context(events(plan, chat.stream(plan), started))
         return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

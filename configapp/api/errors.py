@@ -19,9 +19,12 @@ from configapp.domain import (
     ProviderKeyMissingError,
 )
 from configapp.llm import ProviderError
+from configapp.usage import BudgetExceededError, BudgetNotFoundError
 
 # Most specific first: the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (BudgetExceededError, 402),
+    (BudgetNotFoundError, 404),
     (ProviderKeyMissingError, 409),
     (ModelUnavailableError, 409),
     (ApiKeyNotFoundError, 404),

@@ -71,8 +71,12 @@ def catalogue_bodies() -> CatalogueBodies:
 
 
 def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
+    parts = components()
+    active = parts.config.storage.active_api_key(model.provider)
     return {"model": model, "is_default": config.is_default, "parameters": config.parameters,
-            "bounds": components().config.bounds(model), "updated_at": config.updated_at}
+            "bounds": parts.config.bounds(model), "updated_at": config.updated_at,
+            "budget_warnings": parts.usage.warnings(model.provider,
+                                                    active.id if active else None)}
 
 
 def curated_entries(models: list[ModelInfo], include_hidden: bool,

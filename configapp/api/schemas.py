@@ -140,6 +140,26 @@ class BoundSchema(ma.Schema):
     integer = fields.Boolean()
 
 
+class MonthUsageSchema(ma.Schema):
+    month = fields.String(metadata={"example": "2026-12"})
+    requests = fields.Integer()
+    cost = fields.Float(metadata={"description": "Dollars so far this month (UTC)"})
+    unpriced = fields.Integer(metadata={"description": "Requests of unpriced models"})
+
+
+class BudgetWarningSchema(ma.Schema):
+    """A budget with this month's spending against it."""
+
+    scope = fields.String(metadata={"description": "provider or key"})
+    target = fields.String(metadata={"description": "The provider's name, or the key's id"})
+    monthly_limit = fields.Float(metadata={"description": "Dollars per calendar month (UTC)"})
+    month = fields.String(metadata={"example": "2026-12"})
+    spent = fields.Float()
+    ratio = fields.Float()
+    level = fields.String(metadata={"description": "ok, warning (80% or more) or exceeded"})
+    message = fields.String()
+
+
 class ModelConfigSchema(ma.Schema):
     model = fields.Nested(ModelSchema)
     is_default = fields.Boolean()
@@ -151,6 +171,8 @@ class ModelConfigSchema(ma.Schema):
     warnings = fields.List(fields.Dict(), metadata={
         "description": "purposes and aliases whose model is going away or cannot be used "
                        "(see the Warning schema)"})
+    budget_warnings = fields.List(fields.Nested(BudgetWarningSchema), metadata={
+        "description": "Budgets of the model's provider and active key at 80% or more"})
 
 
 class SyncKeySchema(ma.Schema):
@@ -177,6 +199,8 @@ class SyncSchema(ma.Schema):
         "description": "each alias's {target, parameters}"})
     warnings = fields.List(fields.Dict(), metadata={
         "description": "what to do about purposes and aliases whose model is going away"})
+    usage = fields.Nested(MonthUsageSchema)
+    budget_warnings = fields.List(fields.Nested(BudgetWarningSchema))
 
 
 class HealthSchema(ma.Schema):

@@ -21,13 +21,16 @@ class Sync(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match matched)")
     def get(self) -> Response | dict[str, Any]:
         """Masked keys per provider, the selected model and its parameters, the purposes,
-        aliases and warnings, a revision."""
-        service = components().config
-        revision = service.revision()
+        aliases and warnings, the month's spending and budget warnings, a revision (read
+        first: it never claims more than the content holds)."""
+        parts = components()
+        revision = parts.usage.sync_revision()
         if request.if_none_match.contains(revision):
             response = Response(status=304, headers={"Cache-Control": "no-cache"})
             response.set_etag(revision)
             return response
-        snapshot = components().curation.extend_snapshot(service.snapshot())
+        snapshot = {**parts.curation.extend_snapshot(parts.config.snapshot()),
+                    "revision": revision, "usage": parts.usage.month_summary(),
+                    "budget_warnings": parts.usage.warnings(every=True)}
         return snapshot, 200, {"ETag": f'"{snapshot["revision"]}"',
                                "Cache-Control": "no-cache"}

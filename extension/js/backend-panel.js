@@ -50,6 +50,16 @@ function warningsNode(snapshot) {
       `${warning.message} ${warning.action}`))));
 }
 
+/** The month's spending as synced, with the budgets at 80% or more (older backends: none). */
+function usageSummary(snapshot) {
+  const { usage } = snapshot;
+  if (!usage || typeof usage.cost !== "number") return "not reported by this backend";
+  const requests = `${usage.requests} request${usage.requests === 1 ? "" : "s"}`;
+  const warnings = (snapshot.budget_warnings || []).map((warning) => warning.message);
+  return `$${usage.cost.toFixed(usage.cost >= 1 ? 2 : 6)} over ${requests} (${usage.month}, UTC)`
+    + (warnings.length ? `. ${warnings.join(" ")}` : "");
+}
+
 /**
  * createBackendPanel({ onConnect({ url, token }), onSyncNow() }) -> panel
  * panel: { node, badge(mode), setUrl(url), connection, writes, sync (status lines),
@@ -149,6 +159,7 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
         el("dt", {}, "Purposes"),
         el("dd", { className: "synced-purposes" }, purposesSummary(snapshot)),
         el("dt", {}, "Warnings"), warningsNode(snapshot),
+        el("dt", {}, "This month"), el("dd", { className: "synced-usage" }, usageSummary(snapshot)),
         el("dt", {}, "Revision"), el("dd", {}, el("code", {}, snapshot.revision)));
     },
   };

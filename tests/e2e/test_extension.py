@@ -86,6 +86,7 @@ def test_first_run_connects_and_shows_the_synced_keys_and_model(
     expect(page.get_by_label("Temperature value")).to_have_value("0.3")
     expect(page.locator(".synced-model")).to_have_text(f"{MODEL} (temperature 0.3)")
     expect(page.locator(".synced-keys")).to_have_text("OpenAI sk-***Ab12")
+    expect(page.locator(".synced-usage")).to_contain_text("$0.000000 over 0 requests (20")
     expect(page.get_by_text("Changes are allowed")).to_be_visible()
     expect(page.locator(".model-count")).to_contain_text("models")
     extension.browsing.screenshot("extension-online")

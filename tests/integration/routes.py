@@ -30,6 +30,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/config/curation/<provider>"): {"show": [MODEL]},
     ("PUT", "/api/config/aliases/<name>"): {"model": MODEL},
     ("PUT", "/api/config/purposes/<name>"): {"model": MODEL},
+    ("PUT", "/api/config/budgets/<scope>/<target>"): {"monthly_limit": 20},
 }
 
 
@@ -58,7 +59,7 @@ def template(rule: str) -> str:
 def every_route(app: Flask, key_id: int, methods: frozenset[str] | None = None) -> list[Route]:
     """Each (method, route) of the URL map, `<key_id>` being `key_id`; writes with a body."""
     values = {"key_id": str(key_id), "model_id": MODEL, "filename": "css/app.css",
-              "provider": "openai", "name": "fast"}
+              "provider": "openai", "name": "fast", "scope": "provider", "target": "openai"}
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -92,6 +93,9 @@ def settings_state(app: Flask) -> dict[str, Any]:
                 "model_configs": [tuple(row) for row in db.session.execute(text(
                     "SELECT model_id, is_default, parameters, updated_at FROM model_configs "
                     "ORDER BY model_id"))],
+                "budgets": [tuple(row) for row in db.session.execute(text(
+                    "SELECT scope, target, monthly_limit, updated_at FROM budgets "
+                    "ORDER BY scope, target"))],
             }
         finally:
             db.session.remove()

@@ -79,6 +79,8 @@ class ProviderStub:
 
     def __init__(self) -> None:
         self.requests: list[Received] = []
+        # The usage each chat answer reported: (prompt tokens, completion tokens).
+        self.usage_sent: list[tuple[int, int]] = []
         self.behaviour: str | int = "ok"
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
@@ -202,6 +204,9 @@ class ProviderStub:
         texts = said(flavour, body)
         text = wire.reply_text(flavour, texts)
         prompt_tokens = sum(len(t.split()) for t in texts)
+        if not stream or usage:
+            with self._lock:
+                self.usage_sent.append((prompt_tokens, wire.COMPLETION_TOKENS))
         if not stream:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
                        "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens)

@@ -11,6 +11,8 @@ OPENAI_MODELS = ("gpt-4o-mini", "gpt-4o", "stub-local-llama")
 ANTHROPIC_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-stub-only")
 GEMINI_MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-stub-only")
 
+COMPLETION_TOKENS = 7  # what every answer (and the last piece of a stream) says it cost
+
 ERROR_TYPES = {
     400: ("invalid_request_error", "INVALID_ARGUMENT"),
     401: ("authentication_error", "UNAUTHENTICATED"),

@@ -3,12 +3,17 @@
 import { playgroundClient } from "./playground-client.js";
 import { mountSignOut } from "./session.js";
 import { mountSettings } from "./settings-ui.js";
+import { createUsageSection } from "./usage-section.js";
 
 mountSignOut(document.getElementById("sign-out"));
 
-const ui = mountSettings(document.getElementById("settings-root"), {
-  client: playgroundClient(),
-});
+const client = playgroundClient();
+const ui = mountSettings(document.getElementById("settings-root"), { client });
+
+// Usage and budgets: the Playground's own section (the extension's Settings shows none).
+const usage = createUsageSection({ client });
+document.getElementById("settings-usage-root").replaceChildren(usage.node);
+usage.load();
 
 // A link such as /settings#settings-models: the section is drawn by the module, after the
 // browser looked for it, so go there once it is loaded.

@@ -1,0 +1,134 @@
+"""The backup file's format: the settings as JSON, compressed, encrypted with a passphrase.
+
+    configapp-backup 1
+    {"kdf": {"name": "scrypt", "n": ..., "r": 8, "p": 1, "salt": ...}, "nonce": ...,
+     "schema": "<alembic revision>", ...}
+    <base64 of AES-256-GCM(zlib(payload JSON)), with the header line as associated data>
+
+The key comes from the passphrase by scrypt (cryptography's Scrypt), so a backup opens on
+any machine without ENCRYPTION_KEY. GCM's tag covers the payload and the header: a wrong
+passphrase, a changed byte or a cut file is refused before anything is read from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from configapp.domain import ConfigurationError
+
+MAGIC = b"configapp-backup 1"
+# scrypt's cost: 2^15 x 8 x 128 bytes = 32 MiB and about 0.1 s a try (the usual interactive
+# setting), so guessing a passphrase costs the same on every try.
+SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+MAX_SCRYPT_N = 2**20
+MIN_PASSPHRASE = 12
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+class BackupError(ConfigurationError):
+    """A backup that cannot be written or read; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class OpenedBackup:
+    header: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def _key(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode())
+
+
+def check_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise BackupError(f"The passphrase must have at least {MIN_PASSPHRASE} characters.")
+
+
+def seal(payload: dict[str, Any], schema: str | None, passphrase: str) -> bytes:
+    """The file's bytes. The payload JSON is canonical (sorted keys), so the same settings
+    give the same plaintext; salt and nonce are new every time."""
+    check_passphrase(passphrase)
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = json.dumps({
+        "kdf": {"name": "scrypt", **SCRYPT, "salt": base64.b64encode(salt).decode()},
+        "cipher": "AES-256-GCM", "nonce": base64.b64encode(nonce).decode(),
+        "compression": "zlib", "schema": schema,
+    }, sort_keys=True, separators=(",", ":")).encode()
+    plaintext = zlib.compress(canonical(payload), 9)
+    sealed = AESGCM(_key(passphrase, salt, **SCRYPT)).encrypt(nonce, plaintext, header)
+    return b"\n".join([MAGIC, header, base64.b64encode(sealed)]) + b"\n"
+
+
+def canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def read_header(data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+    """(header, its bytes, the sealed payload); BackupError for what is not a backup."""
+    parts = data.split(b"\n")
+    if len(parts) < 3 or parts[0] != MAGIC:
+        raise BackupError("This is not a configapp backup (or its first line is damaged).")
+    try:
+        header = json.loads(parts[1])
+        sealed = base64.b64decode(parts[2], validate=True)
+        kdf = header["kdf"]
+        valid = (kdf["name"] == "scrypt" and header["cipher"] == "AES-256-GCM"
+                 and all(isinstance(kdf[k], int) for k in ("n", "r", "p"))
+                 and 2 <= kdf["n"] <= MAX_SCRYPT_N and kdf["r"] <= 32 and kdf["p"] <= 16)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        valid = False
+    if not valid:
+        raise BackupError("The backup is damaged (its header or its body cannot be read).")
+    return header, parts[1], sealed
+
+
+def open_backup(data: bytes, passphrase: str) -> OpenedBackup:
+    header, header_bytes, sealed = read_header(data)
+    kdf = header["kdf"]
+    try:
+        key = _key(passphrase, base64.b64decode(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
+        plaintext = AESGCM(key).decrypt(base64.b64decode(header["nonce"]), sealed,
+                                        header_bytes)
+        payload = json.loads(zlib.decompress(plaintext))
+    except (InvalidTag, ValueError, binascii.Error, zlib.error):
+        raise BackupError("The backup does not open: a wrong passphrase, or a damaged or "
+                          "truncated file. Nothing was changed.") from None
+    if not isinstance(payload, dict):
+        raise BackupError("The backup's content is not what configapp writes.")
+    return OpenedBackup(header, payload)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write the file with mode 0600 from its first byte (a temporary file, renamed)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise BackupError(f"{path} is larger than any backup configapp writes.")
+        return path.read_bytes()
+    except OSError as error:
+        raise BackupError(f"{path} cannot be read: {error.strerror}.") from None

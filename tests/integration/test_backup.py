@@ -1,0 +1,246 @@
+"""Backup and restore through the CLI: keys in plaintext inside the encrypted file only,
+round trips between SQLite and PostgreSQL, and every refusal leaves the database as it was."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from configapp import backup_file, create_app
+from configapp.settings import SecuritySettings, Settings
+from tests.conftest import TEST_API_TOKEN, fresh_postgres_database, upgrade_postgres
+from tests.integration.support import dispose
+from tests.provider_stub.fixtures import KEYS, MODELS, TEST_TIMEOUT, add_key
+
+PASSPHRASE = "correct horse battery staple"
+TABLES = ("api_keys", "model_configs", "budgets", "usage_records", "settings_revision")
+INACTIVE_KEY = "sk-stub-openai-older-0009"
+
+
+def instance(tmp_path: Path, name: str, database_url: str = "") -> Flask:
+    """An app on its own data folder (SQLite) or database, with its own encryption key."""
+    settings = Settings(
+        data_dir=tmp_path / name / "data", database_url=database_url,
+        env_file=tmp_path / name / ".env", config_file=tmp_path / name / "default.yaml",
+        provider_env={}, security=SecuritySettings(api_token=TEST_API_TOKEN),
+        provider_timeout=TEST_TIMEOUT,
+        provider_check_timeout=TEST_TIMEOUT,
+        encryption_keys=(Fernet.generate_key().decode(),) if database_url else ())
+    if database_url:
+        upgrade_postgres(settings)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+def rows(app: Flask) -> dict[str, list[tuple]]:
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as connection:
+            return {table: [tuple(row) for row in connection.execute(
+                text(f"SELECT * FROM {table} ORDER BY 1"))] for table in TABLES}  # noqa: S608
+    finally:
+        engine.dispose()
+
+
+def cli(app: Flask, *args: str, input: str | None = PASSPHRASE + "\n"):
+    return app.test_cli_runner().invoke(args=["config", *args], input=input)
+
+
+def fill(app: Flask, stub) -> None:
+    """Keys (one inactive, one with a base URL), a default with parameters, a budget, and
+    the ledger of two chats."""
+    client = app.test_client()
+    add_key(client, stub, "openai", key=INACTIVE_KEY, key_name="old")
+    key = add_key(client, stub, "openai", key_name="work")
+    add_key(client, stub, "anthropic")
+    client.post(f"/api/config/models/{MODELS['openai']}/select")
+    client.put(f"/api/config/models/{MODELS['openai']}/parameters", json={"temperature": 0.3})
+    client.put(f"/api/config/models/{MODELS['anthropic']}/parameters", json={"top_p": 0.5})
+    client.put("/api/config/budgets/provider/openai", json={"monthly_limit": 20})
+    client.put(f"/api/config/budgets/key/{key['id']}", json={"monthly_limit": 2.5})
+    for flavour in ("openai", "anthropic"):
+        answer = client.post("/api/chat", json={"model": MODELS[flavour], "messages": [
+            {"role": "user", "content": "Say hello"}]})
+        assert answer.status_code == 200
+
+
+def without_revision(snapshot: dict) -> dict:
+    return {name: value for name, value in snapshot.items() if name != "revision"}
+
+
+def sync(app: Flask) -> dict:
+    return app.test_client().get("/api/config/sync").get_json()
+
+
+def opened(path: Path) -> bytes:
+    return backup_file.canonical(backup_file.open_backup(path.read_bytes(), PASSPHRASE).payload)
+
+
+def test_a_round_trip_between_sqlite_and_postgresql_keeps_the_snapshot_and_the_keys(
+        tmp_path, stub, postgres_server):
+    source = instance(tmp_path, "sqlite")
+    fill(source, stub)
+    first = tmp_path / "settings.configapp-backup"
+    made = cli(source, "backup", str(first))
+    assert made.exit_code == 0, made.output
+    assert "3 api_keys" in made.output and "2 usage_records" in made.output
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    content = first.read_bytes()
+    for plaintext in (*KEYS.values(), INACTIVE_KEY):
+        assert plaintext[:-4].encode() not in content  # the secret watch also reads the file
+    payload = json.loads(opened(first))
+    keys = payload["tables"]["api_keys"]
+    plaintexts = {row[keys["columns"].index("api_key")] for row in keys["rows"]}
+    assert plaintexts == {KEYS["openai"], KEYS["anthropic"], INACTIVE_KEY}  # never masked
+
+    target = instance(tmp_path, "postgresql", fresh_postgres_database(postgres_server))
+    restored = cli(target, "restore", str(first))
+    assert restored.exit_code == 0, restored.output
+    assert "api_keys: 3 added, 0 changed, 0 removed" in restored.output
+    assert without_revision(sync(target)) == without_revision(sync(source))
+    assert [b["spent"] for b in target.test_client().get("/api/config/budgets").get_json()] == [
+        b["spent"] for b in source.test_client().get("/api/config/budgets").get_json()]
+    # The keys work: sealed again under the target's own encryption key.
+    answer = target.test_client().post("/api/chat", json={"messages": [
+        {"role": "user", "content": "again"}]})
+    assert answer.status_code == 200 and stub.last("/chat/completions").key == KEYS["openai"]
+
+    # And back: PostgreSQL to a new SQLite instance.
+    second = tmp_path / "back.configapp-backup"
+    assert cli(target, "backup", str(second)).exit_code == 0
+    again = instance(tmp_path, "sqlite-again")
+    assert cli(again, "restore", str(second)).exit_code == 0
+    assert without_revision(sync(again)) == without_revision(sync(target))
+    for app in (source, target, again):
+        dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_same_state_backed_up_twice_decrypts_to_the_same_content(app, stub, tmp_path):
+    fill(app, stub)
+    one, two = tmp_path / "one.configapp-backup", tmp_path / "two.configapp-backup"
+    assert cli(app, "backup", str(one)).exit_code == 0
+    assert cli(app, "backup", str(two)).exit_code == 0
+    assert one.read_bytes() != two.read_bytes()  # a new salt and nonce each time
+    assert opened(one) == opened(two)
+
+
+def test_wrong_passphrase_damage_truncation_and_newer_schemas_change_nothing(
+        app, stub, tmp_path):
+    fill(app, stub)
+    good = tmp_path / "good.configapp-backup"
+    assert cli(app, "backup", str(good)).exit_code == 0
+    app.test_client().delete("/api/config/budgets/provider/openai")  # differ from the backup
+    before = rows(app)
+    data = good.read_bytes()
+    magic, header, body = data.rstrip(b"\n").split(b"\n")
+    sealed = bytearray(base64.b64decode(body))
+    sealed[len(sealed) // 2] ^= 0x01
+    future = json.loads(header)
+    future["schema"] = "0099_from_the_future"
+    newer_inside = backup_file.seal(
+        {**json.loads(opened(good)), "schema": "0099_from_the_future"}, "0006_usage_budgets",
+        PASSPHRASE)
+    cases = {
+        "wrong passphrase": (data, "not the passphrase\n", "wrong passphrase"),
+        "flipped bit": (b"\n".join([magic, header, base64.b64encode(sealed)]), None,
+                        "damaged or truncated"),
+        "truncated": (data[: len(data) * 2 // 3], None, "damaged"),
+        "empty": (b"", None, "not a configapp backup"),
+        "header edited": (b"\n".join([magic, header.replace(b'"r":8', b'"r":9'), body]), None,
+                          "damaged or truncated"),
+        "newer schema in the header": (b"\n".join(
+            [magic, json.dumps(future).encode(), body]), None, "newer configapp"),
+        "newer schema inside": (newer_inside, None, "newer configapp"),
+    }
+    for name, (content, passphrase, message) in cases.items():
+        path = tmp_path / f"{name}.configapp-backup"
+        path.write_bytes(content)
+        for dry in ((), ("--dry-run",)):
+            result = cli(app, "restore", str(path), *dry,
+                         input=passphrase or PASSPHRASE + "\n")
+            assert result.exit_code == 1, (name, result.output)
+            assert message in result.output and "Traceback" not in result.output, name
+        assert rows(app) == before, name
+    missing = cli(app, "restore", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 1 and "cannot be read" in missing.output
+    assert rows(app) == before
+
+
+def test_a_dry_run_says_what_would_change_and_the_restore_does_it(app, stub, tmp_path):
+    fill(app, stub)
+    path = tmp_path / "settings.configapp-backup"
+    assert cli(app, "backup", str(path)).exit_code == 0
+    client = app.test_client()
+    snapshot = sync(app)
+    client.delete("/api/config/budgets/provider/openai")
+    client.put("/api/config/budgets/provider/gemini", json={"monthly_limit": 1})
+    client.post(f"/api/config/models/{MODELS['anthropic']}/select")
+    newest = client.post("/api/config/api-keys", json={"provider": "gemini",
+                                                       "api_key": "AIzaSy-new-key-0042"})
+    before = rows(app)
+    dry = cli(app, "restore", str(path), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "dry run, nothing written" in dry.output
+    assert "api_keys: 0 added, 0 changed, 1 removed, 3 unchanged" in dry.output
+    assert "model_configs: 0 added, 2 changed, 0 removed, 0 unchanged" in dry.output
+    assert "budgets: 1 added, 0 changed, 1 removed, 1 unchanged" in dry.output
+    assert rows(app) == before
+    done = cli(app, "restore", str(path))
+    assert done.exit_code == 0 and done.output.startswith("Restored:")
+    assert without_revision(sync(app)) == without_revision(snapshot)
+    assert sync(app)["revision"] != snapshot["revision"]
+    # A deleted key's id is not given to the next key.
+    later = client.post("/api/config/api-keys", json={"provider": "gemini",
+                                                      "api_key": "AIzaSy-later-key-0043"})
+    assert later.get_json()["id"] > newest.get_json()["id"]
+    same = cli(app, "restore", str(path), "--dry-run")
+    assert "api_keys: 1 added" not in same.output and "1 removed, 3 unchanged" in same.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_backup_refuses_a_short_passphrase_and_a_key_that_does_not_open(app, stub,
+                                                                          tmp_path):
+    fill(app, stub)
+    path = tmp_path / "x.configapp-backup"
+    short = cli(app, "backup", str(path), input="short\n")
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    assert not path.exists()
+    with app.app_context():  # a token moved to another row no longer opens
+        from configapp.models import db
+
+        db.session.execute(text("UPDATE api_keys SET encrypted_key = (SELECT encrypted_key "
+                                "FROM api_keys WHERE id = 1) WHERE id = 2"))
+        db.session.commit()
+        db.session.remove()
+    refused = cli(app, "backup", str(path))
+    assert refused.exit_code == 1 and "does not belong to its row" in refused.output
+    assert not path.exists()
+    assert not list(tmp_path.glob(".x.configapp-backup*"))
+
+
+def test_restoring_twice_into_the_same_database_is_idempotent(app, stub, tmp_path):
+    fill(app, stub)
+    path = tmp_path / "same.configapp-backup"
+    assert cli(app, "backup", str(path)).exit_code == 0
+    before = sync(app)
+    for _ in range(2):
+        result = cli(app, "restore", str(path))
+        assert result.exit_code == 0 and "Nothing to change" in result.output, result.output
+    assert without_revision(sync(app)) == without_revision(before)
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_backup_file_unit_rules():
+    with pytest.raises(backup_file.BackupError):
+        backup_file.open_backup(b"configapp-backup 1\n{}\n\n", PASSPHRASE)
+    sealed = backup_file.seal({"a": 1}, None, PASSPHRASE)
+    assert backup_file.open_backup(sealed, PASSPHRASE).payload == {"a": 1}
