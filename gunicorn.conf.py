@@ -1,12 +1,26 @@
-"""gunicorn settings: local-first (127.0.0.1), the app built once and forked."""
+"""gunicorn settings: local-first (127.0.0.1), the app built once and forked, served by
+threads (docs/adr/0005-serving-model.md).
+
+A streaming chat holds one thread, not a whole process: one worker with 32 threads serves
+the Playground's tabs, the extension's sync and long answers at the same time, and pays
+litellm's weight once. gthread's heartbeat runs in the worker's main loop, so `timeout`
+never cuts a long stream; idle connections wait in its poller, not on a thread.
+"""
 
 import gc
 import os
 
+from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
+
 bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("CONFIGAPP_WORKERS", "2"))
+worker_class = "configapp.serving.GuardedThreadWorker"
+workers = int(os.environ.get("CONFIGAPP_WORKERS", str(DEFAULT_WORKERS)))
+threads = int(os.environ.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS)))
 preload_app = True
-timeout = 120
+# The worker's main loop must answer the master within this; requests and streams run on
+# the threads and are never timed by it.
+timeout = 30
+keepalive = 5
 accesslog = "-"
 # gunicorn 27 shares one control socket per user by default: two instances on one machine
 # would steer each other. configapp needs no runtime control.

@@ -28,6 +28,8 @@ from configapp.startup import run_start_checks
 
 log = logging.getLogger(__name__)
 
+POOL_OVERFLOW = 8
+
 
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """Build the app: settings, database, encryption key, services, routes.
@@ -42,8 +44,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         # hide_parameters: a failed statement's message never carries a token.
+        # A connection per serving thread, and a few over for a request that briefly
+        # holds two: no thread waits for the pool (docs/adr/0005-serving-model.md).
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not settings.is_sqlite,
-                                   "hide_parameters": True},
+                                   "hide_parameters": True, "pool_size": settings.threads,
+                                   "max_overflow": POOL_OVERFLOW},
         MAX_CONTENT_LENGTH=settings.security.max_request_bytes,
         API_TITLE="configapp",
         API_VERSION="1.0",

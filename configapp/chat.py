@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from configapp.domain import ConfigurationError, ModelInfo, check_parameters
-from configapp.llm import CHAT_ROLES, ChatMessage, ChatReply, ProviderError, StreamChunk
+from configapp.llm import CHAT_ROLES, ChatMessage, ChatReply, ProviderError, ProviderStream
 from configapp.ports import ProviderGatewayPort
 from configapp.service import ConfigurationService, ResolvedKey
 
@@ -79,7 +78,7 @@ class ChatService:
                  latency)
         return ChatResult(plan, reply, latency)
 
-    def stream(self, plan: ChatPlan) -> Iterator[StreamChunk]:
+    def stream(self, plan: ChatPlan) -> ProviderStream:
         """The provider's stream, opened now: a refusal raises here, not mid-stream."""
         started = time.perf_counter()
         try:

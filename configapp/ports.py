@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from configapp.domain import ApiKeyConfig, Catalog, ModelConfig, NewApiKey
-from configapp.llm import ChatMessage, ChatReply, ReachableModel, StreamChunk
+from configapp.llm import ChatMessage, ChatReply, ProviderStream, ReachableModel
 
 if TYPE_CHECKING:
     from configapp.service import ResolvedKey
@@ -80,6 +80,6 @@ class ProviderGatewayPort(Protocol):
                  key: ResolvedKey) -> ChatReply: ...
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
-               key: ResolvedKey) -> Iterator[StreamChunk]:
+               key: ResolvedKey) -> ProviderStream:
         """Opens the stream (a refusal raises here), then yields its pieces."""
         ...

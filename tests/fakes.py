@@ -21,6 +21,7 @@ from configapp.llm import (
     ChatMessage,
     ChatReply,
     ProviderError,
+    ProviderStream,
     ReachableModel,
     StreamChunk,
     Usage,
@@ -189,4 +190,4 @@ class FakeGateway:
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
                key: Any) -> Iterator[StreamChunk]:
         self._note("stream", model=model_id, parameters=parameters, key=key.api_key)
-        return iter([StreamChunk("re"), StreamChunk("ply", "stop", Usage(1, 2, 3))])
+        return ProviderStream(iter([StreamChunk("re"), StreamChunk("ply", "stop", Usage(1, 2, 3))]))

@@ -4,7 +4,12 @@ Gemini wire formats (models listing and chat, streaming included).
 Each format lives under its own prefix, so one server plays all three; `base(format)` is
 the base URL a key is saved with. Every request is recorded with its headers and the key
 it carried; `behave()` makes the server fail on demand (401, 403, 429, 500, garbage, a
-redirect, or hanging until the test ends).
+redirect, or hanging until the test ends). `pace()` makes streams long and slow (a piece
+every so often, with an optional silence in the middle), and `stream_ends` records how
+each stream ended: "complete", or "closed" when the client went away first.
+
+`POST /_stub/pace` (a JSON body of pace()'s arguments) and `GET /_stub/stream-ends` do
+the same from another process (the benchmarks run the stand-in in its own).
 """
 
 from __future__ import annotations
@@ -28,6 +33,20 @@ GEMINI_CALL = re.compile(r"^/gemini/v1beta/models/(?P<model>[^:]+):(?P<verb>\w+)
 HANG_LIMIT_SECONDS = 60
 # "stall": the number of events sent (the first piece of text included) before hanging.
 STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1}
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How streams are sent: `pieces` pieces of text, one every `interval` seconds, and,
+    after `pause_after` pieces, a silence of `pause` seconds."""
+
+    pieces: int
+    interval: float
+    pause_after: int | None = None
+    pause: float = 0.0
+
+    def parts(self) -> list[str]:
+        return [f"w{number} " for number in range(self.pieces)]
 
 
 @dataclass
@@ -82,6 +101,8 @@ class ProviderStub:
         self.behaviour: str | int = "ok"
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
+        self.stream_pace: Pace | None = None
+        self.stream_ends: list[str] = []
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -113,6 +134,16 @@ class ProviderStub:
         self.behaviour = behaviour
         self.redirect_to = redirect_to
 
+    def pace(self, pieces: int, interval: float, pause_after: int | None = None,
+             pause: float = 0.0) -> None:
+        """Stream `pieces` pieces, one every `interval` s, silent for `pause` s after
+        `pause_after` of them."""
+        self.stream_pace = Pace(pieces, interval, pause_after, pause)
+
+    def ends(self) -> list[str]:
+        with self._lock:
+            return list(self.stream_ends)
+
     def keys_seen(self) -> set[str]:
         with self._lock:
             return {r.key for r in self.requests if r.key}
@@ -129,6 +160,8 @@ class ProviderStub:
 
     def answer(self, request: Request) -> Response:
         body = request.get_json(silent=True)
+        if request.path.startswith("/_stub/"):
+            return self.control(request, body)
         with self._lock:
             self.requests.append(Received(request.method, request.path, dict(request.args),
                                           dict(request.headers), body, sent_key(request)))
@@ -147,6 +180,14 @@ class ProviderStub:
         if isinstance(behaviour, int) or behaviour == "gemini_invalid_key":
             return self.error(flavour, behaviour, sent_key(request))
         return self.route(flavour, request, body)
+
+    def control(self, request: Request, body: Any) -> Response:
+        if request.path == "/_stub/pace" and request.method == "POST":
+            self.pace(**body)
+            return Response(status=204)
+        if request.path == "/_stub/stream-ends":
+            return Response(json.dumps(self.ends()), mimetype="application/json")
+        return Response("no such control", status=404)
 
     def error(self, flavour: str, behaviour: str | int, key: str | None) -> Response:
         # Like the real ones, the messages echo the key they were sent (the app must scrub).
@@ -199,14 +240,16 @@ class ProviderStub:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
                        "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens)
             return Response(json.dumps(payload), mimetype="application/json")
+        pace = self.stream_pace
+        parts = pace.parts() if pace else None
         if flavour == "openai":
-            events = wire.openai_stream(model, text, prompt_tokens, usage)
+            events = wire.openai_stream(model, text, prompt_tokens, usage, parts)
         elif flavour == "anthropic":
-            events = wire.anthropic_stream(model, text, prompt_tokens)
+            events = wire.anthropic_stream(model, text, prompt_tokens, parts)
         else:
-            events = wire.gemini_stream(model, text, prompt_tokens)
-        return Response(self._maybe_stall(events, STALL_AT[flavour]),
-                        mimetype="text/event-stream")
+            events = wire.gemini_stream(model, text, prompt_tokens, parts)
+        return Response(self._recorded(self._paced(self._maybe_stall(
+            events, STALL_AT[flavour]), pace)), mimetype="text/event-stream")
 
     def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
         for number, event in enumerate(events):
@@ -214,6 +257,26 @@ class ProviderStub:
                 self._release.wait(HANG_LIMIT_SECONDS)
                 return
             yield event
+
+    def _paced(self, events: Iterator[bytes], pace: Pace | None) -> Iterator[bytes]:
+        for number, event in enumerate(events):
+            if pace is not None and number:
+                self._release.wait(pace.interval)
+                if number == pace.pause_after:
+                    self._release.wait(pace.pause)
+            yield event
+
+    def _recorded(self, events: Iterator[bytes]) -> Iterator[bytes]:
+        """The events; how the stream ended goes to `stream_ends` (the server closes this
+        generator when a write to a client that went away fails)."""
+        try:
+            yield from events
+        except GeneratorExit:
+            with self._lock:
+                self.stream_ends.append("closed")
+            raise
+        with self._lock:
+            self.stream_ends.append("complete")
 
 
 def closed_port_url() -> str:
