@@ -10,12 +10,16 @@ never cuts a long stream; idle connections wait in its poller, not on a thread.
 import gc
 import os
 
+from configapp.serving import DEFAULT_REQUEST_READ_SECONDS, DeadlineSocket
 from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
 
 bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
 worker_class = "configapp.serving.GuardedThreadWorker"
 workers = int(os.environ.get("CONFIGAPP_WORKERS", str(DEFAULT_WORKERS)))
 threads = int(os.environ.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS)))
+# A client must send its whole request (head and body) within this many seconds.
+DeadlineSocket.request_read_seconds = float(
+    os.environ.get("CONFIGAPP_REQUEST_TIMEOUT", str(DEFAULT_REQUEST_READ_SECONDS)))
 preload_app = True
 # The worker's main loop must answer the master within this; requests and streams run on
 # the threads and are never timed by it.

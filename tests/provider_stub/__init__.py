@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,17 +207,20 @@ class ProviderStub:
 
     def route(self, flavour: str, request: Request, body: Any) -> Response:
         path = request.path[len(BASE_PATHS[flavour]):]
+        client = request.environ.get("werkzeug.socket")
         if request.method == "GET" and path in ("/models", "/v1/models"):
             return self.models(flavour, request, path)
         if flavour == "openai" and request.method == "POST" and path == "/chat/completions":
             return self.chat(flavour, body, bool(body.get("stream")),
-                             bool((body.get("stream_options") or {}).get("include_usage")))
+                             bool((body.get("stream_options") or {}).get("include_usage")),
+                             client)
         if flavour == "anthropic" and request.method == "POST" and path == "/v1/messages":
-            return self.chat(flavour, body, bool(body.get("stream")), True)
+            return self.chat(flavour, body, bool(body.get("stream")), True, client)
         match = GEMINI_CALL.match(request.path)
         if flavour == "gemini" and request.method == "POST" and match:
             body = dict(body or {}, model=match["model"])
-            return self.chat(flavour, body, match["verb"] == "streamGenerateContent", True)
+            return self.chat(flavour, body, match["verb"] == "streamGenerateContent", True,
+                             client)
         return Response(json.dumps({"error": {"message": "not found"}}), status=404,
                         mimetype="application/json")
 
@@ -231,7 +236,8 @@ class ProviderStub:
             return Response("not found", status=404)
         return Response(json.dumps(payload), mimetype="application/json")
 
-    def chat(self, flavour: str, body: Any, stream: bool, usage: bool) -> Response:
+    def chat(self, flavour: str, body: Any, stream: bool, usage: bool,
+             client: socket.socket | None = None) -> Response:
         model = str(body.get("model", "unknown"))
         texts = said(flavour, body)
         text = wire.reply_text(flavour, texts)
@@ -249,7 +255,7 @@ class ProviderStub:
         else:
             events = wire.gemini_stream(model, text, prompt_tokens, parts)
         return Response(self._recorded(self._paced(self._maybe_stall(
-            events, STALL_AT[flavour]), pace)), mimetype="text/event-stream")
+            events, STALL_AT[flavour]), pace, client)), mimetype="text/event-stream")
 
     def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
         for number, event in enumerate(events):
@@ -258,20 +264,40 @@ class ProviderStub:
                 return
             yield event
 
-    def _paced(self, events: Iterator[bytes], pace: Pace | None) -> Iterator[bytes]:
+    def _paced(self, events: Iterator[bytes], pace: Pace | None,
+               client: socket.socket | None) -> Iterator[bytes]:
         for number, event in enumerate(events):
             if pace is not None and number:
-                self._release.wait(pace.interval)
+                self._wait(pace.interval, client)
                 if number == pace.pause_after:
-                    self._release.wait(pace.pause)
+                    self._wait(pace.pause, client)
             yield event
+
+    def _wait(self, seconds: float, client: socket.socket | None) -> None:
+        """Sleep, watching the client: one that hangs up meanwhile ends the stream now (a
+        silent provider sees a close at once too)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self._release.is_set():
+            if client is None or not select.select([client], [], [], min(left, 0.05))[0]:
+                if client is None:
+                    self._release.wait(left)
+                continue
+            try:
+                gone = client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                raise ConnectionResetError("the client went away")
+            self._release.wait(left)
 
     def _recorded(self, events: Iterator[bytes]) -> Iterator[bytes]:
         """The events; how the stream ended goes to `stream_ends` (the server closes this
         generator when a write to a client that went away fails)."""
         try:
             yield from events
-        except GeneratorExit:
+        except (GeneratorExit, ConnectionError):
             with self._lock:
                 self.stream_ends.append("closed")
             raise
