@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = "openai/gpt-4o-mini"
 KEY = "sk-bench-key-00000001"
 BODY = json.dumps({"messages": [{"role": "user", "content": "Say hello"}]}).encode()
-SAMPLES = int(os.environ.get("BENCH_CHAT_SAMPLES", "1000"))
-WARM_UP = 50
+QUICK = bool(os.environ.get("BENCH_QUICK"))
+SAMPLES = int(os.environ.get("BENCH_CHAT_SAMPLES", "100" if QUICK else "1000"))
+WARM_UP = 10 if QUICK else 50
 TARGETS = {"p50": "< 3 ms", "p99": "< 10 ms"}
 
 
