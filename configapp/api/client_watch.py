@@ -77,6 +77,8 @@ class ClientWatch:
             return False
         except OSError:
             left = True
+        except ValueError:  # a TLS socket cannot be peeked at: stop watching it
+            left = False
         if not left:
             with self._lock, contextlib.suppress(KeyError, ValueError, OSError):
                 self._selector.unregister(sock)  # type: ignore[union-attr]
