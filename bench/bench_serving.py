@@ -114,7 +114,7 @@ class StreamReader:
         connection = http.client.HTTPConnection(harness.HOST, self.port, timeout=600)
         try:
             connection.request("POST", "/api/chat", chat_body(True),
-                               {"Content-Type": "application/json"})
+                               {**harness.AUTHORIZATION, "Content-Type": "application/json"})
             response = connection.getresponse()
             if response.status != 200:
                 self.error = f"HTTP {response.status}"
@@ -155,7 +155,8 @@ class Loop:
                 for name, path, headers, status in routes:
                     started = time.perf_counter()
                     try:
-                        connection.request("GET", path, headers=headers)
+                        connection.request("GET", path,
+                                           headers={**harness.AUTHORIZATION, **headers})
                         answer = connection.getresponse()
                         answer.read()
                         ok = answer.status == status

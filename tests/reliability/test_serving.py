@@ -57,11 +57,18 @@ def warm_up(server: Server) -> None:
     connection = http.client.HTTPConnection(*address(server), timeout=300)
     try:
         connection.request("POST", "/api/chat", json.dumps({
-            "messages": [{"role": "user", "content": "Hello"}]}),
-            {"Content-Type": "application/json"})
+            "messages": [{"role": "user", "content": "Hello"}]}), headers(server))
         assert connection.getresponse().status == 200
     finally:
         connection.close()
+
+
+def headers(server: Server) -> dict[str, str]:
+    """A JSON body's, with the server's API token."""
+    found = {"Content-Type": "application/json"}
+    if server.token:
+        found["Authorization"] = f"Bearer {server.token}"
+    return found
 
 
 def address(server: Server) -> tuple[str, int]:

@@ -1,0 +1,50 @@
+"""gunicorn settings: local-first (127.0.0.1), the app built once and forked, served by
+threads (docs/adr/0005-serving-model.md).
+
+Used by `configapp serve` (`-c python:configapp.gunicorn_config`) and, through the
+top-level gunicorn.conf.py (`import *`: every public name here is a setting, and gunicorn
+ignores the names it does not know), by `make run` and `gunicorn wsgi:app` in a checkout.
+
+A streaming chat holds one thread, not a whole process: one worker with 32 threads serves
+the Playground's tabs, the extension's sync and long answers at the same time, and pays
+litellm's weight once. gthread's heartbeat runs in the worker's main loop, so `timeout`
+never cuts a long stream; idle connections wait in its poller, not on a thread.
+"""
+
+import gc
+import os
+
+from configapp.serving import DEFAULT_REQUEST_READ_SECONDS, DeadlineSocket
+from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
+
+bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
+worker_class = "configapp.serving.GuardedThreadWorker"
+workers = int(os.environ.get("CONFIGAPP_WORKERS", str(DEFAULT_WORKERS)))
+threads = int(os.environ.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS)))
+# A client must send its whole request (head and body) within this many seconds.
+DeadlineSocket.request_read_seconds = float(
+    os.environ.get("CONFIGAPP_REQUEST_TIMEOUT", str(DEFAULT_REQUEST_READ_SECONDS)))
+preload_app = True
+# The worker's main loop must answer the master within this; requests and streams run on
+# the threads and are never timed by it.
+timeout = 30
+keepalive = 5
+accesslog = "-"
+# gunicorn 27 shares one control socket per user by default: two instances on one machine
+# would steer each other. configapp needs no runtime control.
+control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Import litellm in the background of each new worker, so the first chat need not wait
+    for it (seconds); start and the other endpoints never wait."""
+    components = getattr(worker.wsgi, "extensions", {}).get("configapp")
+    if components is not None:
+        components.gateway.warm_up()
+
+
+def pre_fork(server, worker):
+    """Hide the preloaded app's objects from the garbage collector before forking: a
+    worker's collections would otherwise write to every object it inherited and so copy
+    the pages it shares with the master (Python's gc.freeze() documentation)."""
+    gc.freeze()
