@@ -3,12 +3,12 @@
 gthread gives a new connection to a thread at once, which waits up to 5 s for its first
 byte: a few idle connections (a browser's spare ones, or a port scan) stall every other
 request for seconds. Here a new connection waits in the worker's poller until it sends
-something. And once a byte has come, gthread reads the request to its end on the thread,
-and a client sending a header a byte a second would hold that thread for hours; a few such
+something. And once a byte has come, gthread reads the request to its end on the thread, and
+a client sending a header a byte a second would hold that thread for hours; a few such
 clients would take every thread. Here the request's head and body must arrive within
-`request_read_seconds` (CONFIGAPP_REQUEST_TIMEOUT, set in gunicorn.conf.py) of its first
-bytes; a client slower than that is disconnected. Answers (a long stream)
-are never timed.
+`request_read_seconds` (CONFIGAPP_REQUEST_TIMEOUT, set in configapp/gunicorn_config.py) of
+its first bytes; a client slower than that is disconnected. Answers (a long stream) are
+never timed.
 """
 
 from __future__ import annotations

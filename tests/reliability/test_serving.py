@@ -97,7 +97,7 @@ class Stream:
         try:
             self.connection.request("POST", "/api/chat", json.dumps({
                 "messages": [{"role": "user", "content": "Tell a long story"}],
-                "stream": True}), {"Content-Type": "application/json"})
+                "stream": True}), headers(self.server))
             response = self.connection.getresponse()
             if response.status != 200:
                 self.refusal = f"{response.status} {response.read()!r}"
