@@ -127,9 +127,13 @@ def _price(value: float | None) -> str:
 @click.option("--provider", help="Only this provider's models.")
 @click.option("--configured", is_flag=True, help="Only providers that have a key.")
 @click.option("-q", "--query", help="Text to look for in the model's id.")
-def list_models(provider: str | None, configured: bool, query: str | None) -> None:
+@click.option("--include-hidden", is_flag=True, help="Also the models hidden in Settings.")
+def list_models(provider: str | None, configured: bool, query: str | None,
+                include_hidden: bool) -> None:
     """The catalogue of chat models (GET /api/config/models)."""
     source, models = components().config.catalog(provider, query, configured)
+    if not include_hidden:
+        models = components().curation.visible(models)
     click.echo(f"{len(models)} model(s) from {source} metadata.")
     if models:
         click.echo(table(
@@ -141,17 +145,21 @@ def list_models(provider: str | None, configured: bool, query: str | None) -> No
 @models_commands.command("select")
 @click.argument("model_id")
 def select_model(model_id: str) -> None:
-    """Make a model the default, as provider/model (POST /api/config/models/{model}/select)."""
-    config = components().config.select_model(model_id)
-    click.echo(f"Default model: {config.model_id}.")
+    """Make a model (provider/model) or an alias the default: the chat purpose
+    (POST /api/config/models/{model}/select)."""
+    resolved, _ = components().curation.select(model_id)
+    via = f" (alias {resolved.alias})" if resolved.alias else ""
+    click.echo(f"Default model: {resolved.model.id}{via}.")
 
 
 @models_commands.command("show")
 def show_model() -> None:
     """The default model, its parameters and their bounds (GET /api/config/models/selected)."""
     service = components().config
-    model, config = service.selected_model()
-    click.echo(f"Default model: {model.id} ({model.provider})")
+    resolved, config = components().curation.selected()
+    model = resolved.model
+    via = f", through the alias {resolved.alias}" if resolved.alias else ""
+    click.echo(f"Default model: {model.id} ({model.provider}{via})")
     click.echo(f"Context window: {model.context_window or 'unknown'}; "
                f"max output tokens: {model.max_output_tokens or 'unknown'}")
     parameters = ", ".join(f"{name}={value}" for name, value in sorted(config.parameters.items()))

@@ -10,8 +10,10 @@ from flask_smorest import Api
 from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import Database, SqlAlchemyConfigurationStorage
+from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_storage import Database
 from configapp.chat import ChatService
+from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
@@ -20,7 +22,7 @@ from configapp.settings import Settings
 @dataclass
 class Components:
     settings: Settings
-    storage: SqlAlchemyConfigurationStorage
+    storage: SqlAlchemyCurationStorage
     encryption: FernetEncryption
     catalog: LiteLLMMetadataCatalog
     config: ConfigurationService
@@ -33,6 +35,7 @@ class Components:
     # the Alembic version table configapp's revision is kept in there.
     database: Database
     version_table: str
+    curation: ModelCuration
 
 
 def components() -> Components:

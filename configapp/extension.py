@@ -22,15 +22,14 @@ from sqlalchemy.engine import make_url
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import (
-    Database,
-    SqlAlchemyConfigurationStorage,
-    configure_engine,
-)
+from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_storage import Database, configure_engine
 from configapp.api import api_blueprint_names, register_api
 from configapp.chat import ChatService
 from configapp.cli import config_commands
+from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
+from configapp.curation import ModelCuration
 from configapp.database import OwnDatabase
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
@@ -126,7 +125,7 @@ class ConfigApp:
                 upgrade_with_lock(settings.data_dir, engine, self.version_table)
             head = head_revision()
             schema_current = current_revision(engine, self.version_table) == head
-            storage = SqlAlchemyConfigurationStorage(database)
+            storage = SqlAlchemyCurationStorage(database)
             if not is_sqlite and not settings.encryption_keys and not (
                     settings.key_file.is_file()):
                 raise InvalidEncryptionKeyError(
@@ -157,10 +156,14 @@ class ConfigApp:
                            mount)
         if self.pages:
             app.register_blueprint(pages_blueprint, url_prefix=self.url_prefix or None)
+        add_curation_commands()
         app.cli.add_command(config_commands)
+        curation = ModelCuration(service, storage)
         app.extensions["configapp"] = Components(
-            settings, storage, encryption, catalog, service, api, head, gateway,
-            ChatService(service, gateway),
-            ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl),
-            database=database, version_table=self.version_table)
+            settings=settings, storage=storage, encryption=encryption, catalog=catalog,
+            config=service, api=api, schema_head=head, gateway=gateway,
+            chat=ChatService(service, gateway, curation),
+            discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
+                                     on_listing=curation.record_listing),
+            database=database, version_table=self.version_table, curation=curation)
         install_security(app, settings.security, mount)

@@ -188,6 +188,7 @@ class FakeGateway:
         return ChatReply(f"reply from {model_id}", "stop", Usage(1, 2, 3))
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
-               key: Any) -> Iterator[StreamChunk]:
+               key: Any) -> ProviderStream:
         self._note("stream", model=model_id, parameters=parameters, key=key.api_key)
-        return ProviderStream(iter([StreamChunk("re"), StreamChunk("ply", "stop", Usage(1, 2, 3))]))
+        return ProviderStream(iter([StreamChunk("re"),
+                                    StreamChunk("ply", "stop", Usage(1, 2, 3))]))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from configapp.api import chat, health, keys, models, sync
+from configapp.api import chat, curation, health, keys, models, sync
 from configapp.api.errors import ConfigApi, register_domain_errors
 from configapp.security import Mount
 
-API_BLUEPRINTS = (keys.blp, models.blp, sync.blp, chat.blp)
+API_BLUEPRINTS = (keys.blp, models.blp, curation.blp, sync.blp, chat.blp)
 # Read by flask-smorest as CONFIGAPP_API_TITLE, ...: a host's own Api keeps its settings.
 CONFIG_PREFIX = "CONFIGAPP_"
 

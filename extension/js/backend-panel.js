@@ -32,6 +32,23 @@ function modelSummary(snapshot) {
   return `${model.id}${values.length ? ` (${values.join(", ")})` : ""}`;
 }
 
+/** "chat: openai/gpt-4o-mini, title: fast (anthropic/claude-haiku-4-5)" from the snapshot. */
+function purposesSummary(snapshot) {
+  const parts = Object.entries(snapshot.purposes || {}).filter(([, purpose]) => purpose.target)
+    .map(([name, purpose]) => `${name}: ${purpose.target}`
+      + (purpose.alias && purpose.model ? ` (${purpose.model})` : ""));
+  return parts.length ? parts.join(", ") : "none set";
+}
+
+/** The snapshot's warnings: what points at a model going away, and what to do. */
+function warningsNode(snapshot) {
+  const warnings = snapshot.warnings || [];
+  if (!warnings.length) return el("dd", { className: "synced-warnings" }, "none");
+  return el("dd", { className: "synced-warnings" },
+    el("ul", {}, warnings.map((warning) => el("li", { dataset: { kind: warning.kind } },
+      `${warning.message} ${warning.action}`))));
+}
+
 /**
  * createBackendPanel({ onConnect({ url, token }), onSyncNow() }) -> panel
  * panel: { node, badge(mode), setUrl(url), connection, writes, sync (status lines),
@@ -127,6 +144,9 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
         el("dt", {}, "Last sync"), el("dd", { className: "last-sync" }, timeNode(cache.syncedAt)),
         el("dt", {}, "Default model"), el("dd", { className: "synced-model" }, modelSummary(snapshot)),
         el("dt", {}, "Keys"), el("dd", { className: "synced-keys" }, keysSummary(snapshot)),
+        el("dt", {}, "Purposes"),
+        el("dd", { className: "synced-purposes" }, purposesSummary(snapshot)),
+        el("dt", {}, "Warnings"), warningsNode(snapshot),
         el("dt", {}, "Revision"), el("dd", {}, el("code", {}, snapshot.revision)));
     },
   };

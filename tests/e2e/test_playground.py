@@ -285,7 +285,8 @@ def test_the_settings_ui_mounts_anywhere_with_the_client_it_is_given(server: Ser
     for index in range(writes.count()):
         expect(writes.nth(index)).to_be_disabled()
     assert set(page.evaluate("window.calls")) == {"providers", "listKeys", "models",
-                                                  "selectedModel"}
+                                                  "selectedModel", "purposes", "aliases",
+                                                  "curation"}
 
     page.evaluate("window.ui.setReadOnly(null)")
     expect(page.locator(".banner-readonly")).to_be_hidden()

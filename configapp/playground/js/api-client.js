@@ -113,11 +113,12 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
     deleteKey: (id) => json("DELETE", `/api/config/api-keys/${id}`),
     testKey: (id) => json("POST", `/api/config/api-keys/${id}/test`),
 
-    models({ provider, q, configured } = {}) {
+    models({ provider, q, configured, includeHidden } = {}) {
       const query = new URLSearchParams();
       if (provider) query.set("provider", provider);
       if (q) query.set("q", q);
       if (configured) query.set("configured", "true");
+      if (includeHidden) query.set("include_hidden", "true");
       const text = query.toString();
       return get(`/api/config/models${text ? `?${text}` : ""}`);
     },
@@ -139,6 +140,19 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
     setParameters: (modelId, parameters) =>
       json("PUT", `/api/config/models/${modelPath(modelId)}/parameters`, { body: parameters }),
     sync: () => get("/api/config/sync"),
+
+    // Curation: purposes (with the warnings), aliases, shown models per provider.
+    purposes: () => get("/api/config/purposes"),
+    setPurpose: (name, model) =>
+      json("PUT", `/api/config/purposes/${encodeURIComponent(name)}`, { body: { model } }),
+    clearPurpose: (name) => json("DELETE", `/api/config/purposes/${encodeURIComponent(name)}`),
+    aliases: () => get("/api/config/aliases"),
+    setAlias: (name, model, parameters = {}) =>
+      json("PUT", `/api/config/aliases/${modelPath(name)}`, { body: { model, parameters } }),
+    deleteAlias: (name) => json("DELETE", `/api/config/aliases/${modelPath(name)}`),
+    curation: () => get("/api/config/curation"),
+    curate: (provider, change) =>
+      json("PATCH", `/api/config/curation/${encodeURIComponent(provider)}`, { body: change }),
 
     /** POST /api/chat with stream=true: the Response, whose body is text/event-stream. */
     chatStream: (body, { signal } = {}) =>
