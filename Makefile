@@ -29,7 +29,7 @@ lock:  ## recompile the lock files (exact versions with hashes)
 	$(VENV)/bin/uv pip compile requirements-dev.in --generate-hashes --python-version 3.11 -o requirements-dev.lock
 
 bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same run
-	scripts/install-bench-deps
+	scripts/install-bench-deps $(if $(findstring --quick,$(BENCH_ARGS)),,--proxy)
 	$(PY) -m bench $(BENCH_ARGS)
 
 dist: $(VENV)/.dev  ## the wheel and the sdist in dist/ (no download: the backend is in the dev lock)

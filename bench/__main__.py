@@ -61,7 +61,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         met = target_met(row)
         lines.append((row["name"], number(row["value"]), row["unit"],
                       number(row.get("baseline")), ratio(row.get("ratio")),
-                      row.get("target") or "", {True: "yes", False: "NO", None: ""}[met]))
+                      str(row.get("target") or ""), {True: "yes", False: "NO", None: ""}[met]))
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     out = []
     for index, line in enumerate(lines):

@@ -1,8 +1,9 @@
 """What the benchmarks share: gunicorn servers on free loopback ports, wrk, /proc readings.
 
 Every server runs `gunicorn -c gunicorn.conf.py <app>` from the project root, so configapp
-and the hello-world baseline get identical settings (workers, preload, access log). Each
-server is started in its own process group and stopped by its id.
+and the hello-world baseline get identical settings (worker class, workers, threads,
+preload, access log). Each server is started in its own process group and stopped by its
+id.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from configapp.settings import DEFAULT_WORKERS
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 HOST = "127.0.0.1"
-WORKERS = 2
+WORKERS = DEFAULT_WORKERS  # as `make run` serves
 # configapp is locked by default: the benchmarks' servers get this token and every request
 # sends it (the hello-world baseline ignores the header).
 API_TOKEN = secrets.token_urlsafe(32)
@@ -321,7 +324,8 @@ def wrk_version() -> str:
 
 
 def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] | None = None,
-        threads: int = 1, servers: Iterable[Server] = ()) -> LoadResult:
+        threads: int = 1, servers: Iterable[Server] = (),
+        extra_args: Iterable[str] = ()) -> LoadResult:
     """Run wrk against `url` for `seconds`; parse its report. With `servers`, also measure
     each one's CPU time, and how much of the machine other processes took meanwhile (the
     figures' noise)."""
@@ -332,6 +336,7 @@ def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] |
                "--timeout", "10s"]
     for name, value in {**AUTHORIZATION, **(headers or {})}.items():
         command += ["-H", f"{name}: {value}"]
+    command += list(extra_args)
     before = _children_cpu()
     process = subprocess.Popen([*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.threads),
         MAX_CONTENT_LENGTH=settings.security.max_request_bytes,
     )
     app.config.update(config)

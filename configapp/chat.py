@@ -16,6 +16,7 @@ from configapp.llm import (
     ChatMessage,
     ChatReply,
     ProviderError,
+    ProviderStream,
     StreamChunk,
     Usage,
 )
@@ -109,7 +110,7 @@ class ChatService:
         self._record(plan, "finished", reply.usage, reply.content)
         return ChatResult(plan, reply, latency)
 
-    def stream(self, plan: ChatPlan) -> Iterator[StreamChunk]:
+    def stream(self, plan: ChatPlan) -> ProviderStream:
         """The provider's stream, opened now: a refusal raises here, not mid-stream. Its
         use is recorded when it ends, however it ends (close it to record a stop)."""
         started = time.perf_counter()
@@ -119,7 +120,7 @@ class ChatService:
         except ProviderError as error:
             self._log_failure(plan, error, started)
             raise
-        return self._recorded(plan, chunks)
+        return ProviderStream(self._recorded(plan, chunks), abort=chunks.abort)
 
     def _recorded(self, plan: ChatPlan, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
         """The chunks, passed on; at the end the ledger gets what was handed to the client:

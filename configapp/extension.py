@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
@@ -41,7 +42,7 @@ from configapp.pages import blp as pages_blueprint
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
 from configapp.security import Mount, install_security
 from configapp.service import ConfigurationService
-from configapp.settings import SecuritySettings, Settings
+from configapp.settings import DEFAULT_THREADS, SecuritySettings, Settings
 from configapp.signin import blp as signin_blueprint
 from configapp.startup import run_start_checks
 from configapp.usage import UsageService
@@ -49,9 +50,19 @@ from configapp.usage import UsageService
 log = logging.getLogger(__name__)
 
 
-def engine_options(url: str) -> dict[str, Any]:
-    """hide_parameters: a failed statement's message never carries a token."""
-    return {"pool_pre_ping": not url.startswith("sqlite"), "hide_parameters": True}
+POOL_OVERFLOW = 8
+
+
+def engine_options(url: str, threads: int = DEFAULT_THREADS) -> dict[str, Any]:
+    """hide_parameters: a failed statement's message never carries a token. A connection
+    per serving thread, and a few over for a request that briefly holds two: no thread
+    waits for the pool (docs/adr/0005-serving-model.md)."""
+    options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite"),
+                               "hide_parameters": True}
+    parsed = make_url(url)
+    if not (parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")):
+        options.update(pool_size=threads, max_overflow=POOL_OVERFLOW)  # not a memory database
+    return options
 
 
 class ConfigApp:
@@ -97,7 +108,7 @@ class ConfigApp:
         if self.db is not None:
             return self.db
         url = self.database_url or settings.database_url
-        database = OwnDatabase(url, engine_options(url))
+        database = OwnDatabase(url, engine_options(url, settings.threads))
         database.init_app(app)
         return database
 

@@ -1,17 +1,34 @@
-"""gunicorn settings: local-first (127.0.0.1), the app built once and forked.
+"""gunicorn settings: local-first (127.0.0.1), the app built once and forked, served by
+threads (docs/adr/0005-serving-model.md).
 
 Used by `configapp serve` (`-c python:configapp.gunicorn_config`) and, through the
 top-level gunicorn.conf.py (`import *`: every public name here is a setting, and gunicorn
 ignores the names it does not know), by `make run` and `gunicorn wsgi:app` in a checkout.
+
+A streaming chat holds one thread, not a whole process: one worker with 32 threads serves
+the Playground's tabs, the extension's sync and long answers at the same time, and pays
+litellm's weight once. gthread's heartbeat runs in the worker's main loop, so `timeout`
+never cuts a long stream; idle connections wait in its poller, not on a thread.
 """
 
 import gc
 import os
 
+from configapp.serving import DEFAULT_REQUEST_READ_SECONDS, DeadlineSocket
+from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
+
 bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("CONFIGAPP_WORKERS", "2"))
+worker_class = "configapp.serving.GuardedThreadWorker"
+workers = int(os.environ.get("CONFIGAPP_WORKERS", str(DEFAULT_WORKERS)))
+threads = int(os.environ.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS)))
+# A client must send its whole request (head and body) within this many seconds.
+DeadlineSocket.request_read_seconds = float(
+    os.environ.get("CONFIGAPP_REQUEST_TIMEOUT", str(DEFAULT_REQUEST_READ_SECONDS)))
 preload_app = True
-timeout = 120
+# The worker's main loop must answer the master within this; requests and streams run on
+# the threads and are never timed by it.
+timeout = 30
+keepalive = 5
 accesslog = "-"
 # gunicorn 27 shares one control socket per user by default: two instances on one machine
 # would steer each other. configapp needs no runtime control.

@@ -9,6 +9,7 @@ import ast
 import contextlib
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -52,6 +53,28 @@ class StreamChunk:
     content: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+
+
+class ProviderStream(Iterator[StreamChunk]):
+    """A provider's streamed answer: its pieces, read by the thread serving the request,
+    and `abort()`, which any thread may call to end the provider's request at once (the
+    client went away); the reading thread then stops quietly."""
+
+    def __init__(self, pieces: Iterator[StreamChunk],
+                 abort: Callable[[], None] = lambda: None) -> None:
+        self._pieces = pieces
+        self.abort = abort
+
+    def __next__(self) -> StreamChunk:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        """By the reading thread, when it is done or its client is gone: the provider's
+        request ends, whatever the stream's state."""
+        self.abort()
+        close = getattr(self._pieces, "close", None)
+        if callable(close):
+            close()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,7 +15,7 @@ from configapp.domain import (
     Visibility,
     VisibilityChange,
 )
-from configapp.llm import ChatMessage, ChatReply, ReachableModel, StreamChunk
+from configapp.llm import ChatMessage, ChatReply, ProviderStream, ReachableModel
 
 if TYPE_CHECKING:
     from configapp.service import ResolvedKey
@@ -89,7 +89,7 @@ class ProviderGatewayPort(Protocol):
                  key: ResolvedKey) -> ChatReply: ...
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
-               key: ResolvedKey) -> Iterator[StreamChunk]:
+               key: ResolvedKey) -> ProviderStream:
         """Opens the stream (a refusal raises here), then yields its pieces."""
         ...
 

@@ -13,6 +13,10 @@ from configapp.domain import PROVIDER_ENV_VARS
 
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 DEFAULT_BIND = "127.0.0.1:8000"
+# gunicorn's worker processes and threads per worker (gunicorn.conf.py reads the same
+# variables): each streaming chat holds a thread while it lasts.
+DEFAULT_WORKERS = 1
+DEFAULT_THREADS = 32
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -50,6 +54,8 @@ class Settings:
     env_key_base_urls: Mapping[str, str] = field(default_factory=dict)
     provider_timeout: float = 60.0
     provider_check_timeout: float = 10.0
+    # Threads serving requests in one process: the size of the database connection pool.
+    threads: int = DEFAULT_THREADS
     security: SecuritySettings = field(default_factory=SecuritySettings)
     # Loaded by the `flask` command (FLASK_RUN_FROM_CLI): see configapp/startup.py.
     cli: bool = False
@@ -83,6 +89,7 @@ class Settings:
             env_key_base_urls=base_urls(env.get("CONFIGAPP_ENV_KEY_BASE_URLS")),
             provider_timeout=float(env.get("CONFIGAPP_PROVIDER_TIMEOUT", "60")),
             provider_check_timeout=float(env.get("CONFIGAPP_PROVIDER_CHECK_TIMEOUT", "10")),
+            threads=int(env.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS))),
             security=SecuritySettings(
                 api_token=env.get("CONFIGAPP_API_TOKEN") or None,
                 auth_enabled=auth_switch(env.get("CONFIGAPP_AUTH")),

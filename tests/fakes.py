@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from configapp.llm import (
     ChatMessage,
     ChatReply,
     ProviderError,
+    ProviderStream,
     ReachableModel,
     StreamChunk,
     Usage,
@@ -187,9 +188,10 @@ class FakeGateway:
         return ChatReply(f"reply from {model_id}", "stop", Usage(1, 2, 3))
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
-               key: Any) -> Iterator[StreamChunk]:
+               key: Any) -> ProviderStream:
         self._note("stream", model=model_id, parameters=parameters, key=key.api_key)
-        return iter([StreamChunk("re"), StreamChunk("ply", "stop", Usage(1, 2, 3))])
+        return ProviderStream(iter([StreamChunk("re"),
+                                    StreamChunk("ply", "stop", Usage(1, 2, 3))]))
 
     def count_tokens(self, model_id: str, messages: list[ChatMessage],
                      text: str) -> tuple[int, int]:

@@ -6,10 +6,16 @@ LITELLM_MODE=PRODUCTION (no loading of .env into the environment, which would br
 deleted keys) set first. Every call passes the key and the base URL explicitly, and goes
 through an httpx client that never follows a redirect, so a stored key reaches only the
 host it was saved for.
+
+CONFIGAPP_PROVIDER_TIMEOUT is httpx's read timeout: the longest silence allowed between two
+bytes from the provider, never a limit on a whole answer, so a long stream is not cut. A
+stream's provider connection is remembered when it opens, so that `abort()` can shut it down
+from another thread (the client went away) and the provider sees the request end at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -25,6 +31,7 @@ from configapp.llm import (
     ChatMessage,
     ChatReply,
     ProviderError,
+    ProviderStream,
     ProviderTimeoutError,
     ReachableModel,
     StreamChunk,
@@ -67,13 +74,46 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text) // 4)
 
 
+class Upstream:
+    """The provider connections one stream opened, and a way to end them from any thread."""
+
+    def __init__(self) -> None:
+        self.responses: list[httpx.Response] = []
+        self.aborted = False
+        self._lock = threading.Lock()
+
+    def abort(self) -> None:
+        """Shut the connections down: a FIN to the provider, and a read blocked on them
+        returns at once. shutdown() goes through a duplicate of the descriptor: it ends the
+        connection for every holder without touching the socket object that another thread
+        may be reading through."""
+        with self._lock:
+            self.aborted = True
+            for response in self.responses:
+                network = response.extensions.get("network_stream")
+                sock = network.get_extra_info("socket") if network is not None else None
+                if sock is None:
+                    continue
+                with contextlib.suppress(OSError, ValueError), \
+                        socket.socket(fileno=os.dup(sock.fileno())) as duplicate:
+                    duplicate.shutdown(socket.SHUT_RDWR)
+
+    def release(self) -> None:
+        """The stream is over: its connections may go back to the pool, for others to use,
+        so they are not this stream's to cut any more."""
+        with self._lock:
+            self.responses = []
+
+
 class LiteLLMGateway:
     """Chat through litellm.completion; key tests and discovery through models endpoints."""
 
     def __init__(self, chat_timeout: float = 60.0, check_timeout: float = 10.0) -> None:
         self.chat_timeout = chat_timeout
         self.check_timeout = check_timeout
-        self._http = httpx.Client(follow_redirects=False, timeout=chat_timeout)
+        self._http = httpx.Client(follow_redirects=False, timeout=chat_timeout,
+                                  event_hooks={"response": [self._remember]})
+        self._opening = threading.local()
         self._models = ModelsEndpointClient(self._http, check_timeout)
         self._module: ModuleType | None = None
         self._handler: Any = None
@@ -133,17 +173,31 @@ class LiteLLMGateway:
         return ChatReply(content, finish, _usage(getattr(response, "usage", None)))
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
-               key: ResolvedKey) -> Iterator[StreamChunk]:
+               key: ResolvedKey) -> ProviderStream:
         """Opens the stream and reads its first piece now, so that a refusal is raised here,
-        before any byte is sent (some of litellm's streams only connect when first read)."""
-        response = self._call(model_id, messages, parameters, key, stream=True)
-        pieces = self._pieces(response, key)
-        first = next(pieces)
-        return itertools.chain((first,), pieces)
+        before any byte is sent (some of litellm's streams only connect when first read).
+        The connections opened meanwhile (in this thread) are the stream's upstream."""
+        upstream = Upstream()
+        self._opening.upstream = upstream
+        try:
+            response = self._call(model_id, messages, parameters, key, stream=True)
+            pieces = self._pieces(response, key, upstream)
+            first = next(pieces)
+        finally:
+            self._opening.upstream = None
+        return ProviderStream(itertools.chain((first,), pieces), upstream.abort)
 
-    def _pieces(self, response: Any, key: ResolvedKey) -> Iterator[StreamChunk]:
+    def _remember(self, response: httpx.Response) -> None:
+        """httpx's response hook: a connection opened by a stream being opened is its own."""
+        upstream = getattr(self._opening, "upstream", None)
+        if upstream is not None:
+            upstream.responses.append(response)
+
+    def _pieces(self, response: Any, key: ResolvedKey,
+                upstream: Upstream) -> Iterator[StreamChunk]:
         """The stream's pieces. Until the provider has said something (text or usage), the
-        pieces are held back: litellm makes up a "stop" for a stream it could not read."""
+        pieces are held back: litellm makes up a "stop" for a stream it could not read.
+        A stream aborted because the client went away ends quietly."""
         said_anything = False
         held: list[StreamChunk] = []
         try:
@@ -160,11 +214,20 @@ class LiteLLMGateway:
                         yield from held
                         held.clear()
         except Exception as error:
+            if upstream.aborted:
+                return
+            if said_anything and self._is_timeout(error):
+                raise ProviderTimeoutError(
+                    f"{key.provider} sent nothing for {self.chat_timeout:g} s at "
+                    f"{host_of(self._base(key))}: the answer stops there.") from None
             raise self._failure(error, key) from None
         finally:
+            upstream.release()
             close = getattr(response, "close", None)
             if callable(close):
                 close()
+        if upstream.aborted:
+            return
         if not said_anything:
             raise ProviderError("provider_error", describe_failure(
                 key.provider, "provider_error", None,
@@ -224,12 +287,15 @@ class LiteLLMGateway:
 
     # ---- failures -----------------------------------------------------------------------
 
+    def _is_timeout(self, error: BaseException) -> bool:
+        timeouts = (httpx.TimeoutException, TimeoutError, self.litellm().Timeout)
+        return any(isinstance(e, timeouts) for e in _chain(error))
+
     def _failure(self, error: Exception, key: ResolvedKey) -> ProviderError:
         """A ProviderError that says what went wrong, in the provider's words, keyless."""
         chain = _chain(error)
         where = host_of(self._base(key))
-        timeouts = (httpx.TimeoutException, TimeoutError, self.litellm().Timeout)
-        if any(isinstance(e, timeouts) for e in chain):
+        if self._is_timeout(error):
             return ProviderTimeoutError(
                 f"{key.provider} did not answer within {self.chat_timeout:g} s at {where}.")
         if any(isinstance(e, httpx.ConnectError | ConnectionError | socket.gaierror)

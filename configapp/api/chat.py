@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 from flask.views import MethodView
 
 from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
+from configapp.api.client_watch import ClientWatch
 from configapp.api.errors import error_payload
 from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
 from configapp.chat import ChatPlan, ChatResult, elapsed_ms
@@ -20,6 +21,9 @@ from configapp.llm import ChatMessage, ProviderError, StreamChunk, Usage
 
 blp = ApiBlueprint("chat", __name__, url_prefix="/api",
                    description="Chat with the selected model, through the configured key")
+# One per process: it watches the clients of the streams in flight (its thread starts on
+# first use, in the worker).
+CLIENT_WATCH = ClientWatch()
 
 
 def summary(plan: ChatPlan, finish_reason: str | None, usage: Usage | None,
@@ -85,7 +89,15 @@ class Chat(MethodView):
                          body.get("model"), body["parameters"], body.get("purpose"))
         if not body["stream"]:
             return reply_view(chat.complete(plan))
+        chunks = chat.stream(plan)
         # In the request's context to the end: the ledger is written when the stream ends.
-        stream = stream_with_context(events(plan, chat.stream(plan), started))
-        return Response(stream, mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = Response(stream_with_context(events(plan, chunks, started)),
+                            mimetype="text/event-stream",
+                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        # However the answer ends (the client gone included: the server then closes the
+        # response), the provider's request ends with it.
+        client = request.environ.get("gunicorn.socket")
+        if client is not None:
+            response.call_on_close(CLIENT_WATCH.watch(client, chunks.abort))
+        response.call_on_close(chunks.close)
+        return response

@@ -4,15 +4,22 @@ Gemini wire formats (models listing and chat, streaming included).
 Each format lives under its own prefix, so one server plays all three; `base(format)` is
 the base URL a key is saved with. Every request is recorded with its headers and the key
 it carried; `behave()` makes the server fail on demand (401, 403, 429, 500, garbage, a
-redirect, or hanging until the test ends).
+redirect, or hanging until the test ends). `pace()` makes streams long and slow (a piece
+every so often, with an optional silence in the middle), and `stream_ends` records how
+each stream ended: "complete", or "closed" when the client went away first.
+
+`POST /_stub/pace` (a JSON body of pace()'s arguments) and `GET /_stub/stream-ends` do
+the same from another process (the benchmarks run the stand-in in its own).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +35,20 @@ GEMINI_CALL = re.compile(r"^/gemini/v1beta/models/(?P<model>[^:]+):(?P<verb>\w+)
 HANG_LIMIT_SECONDS = 60
 # "stall": the number of events sent (the first piece of text included) before hanging.
 STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1}
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How streams are sent: `pieces` pieces of text, one every `interval` seconds, and,
+    after `pause_after` pieces, a silence of `pause` seconds."""
+
+    pieces: int
+    interval: float
+    pause_after: int | None = None
+    pause: float = 0.0
+
+    def parts(self) -> list[str]:
+        return [f"w{number} " for number in range(self.pieces)]
 
 
 @dataclass
@@ -84,6 +105,8 @@ class ProviderStub:
         self.behaviour: str | int = "ok"
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
+        self.stream_pace: Pace | None = None
+        self.stream_ends: list[str] = []
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -116,6 +139,16 @@ class ProviderStub:
         self.behaviour = behaviour
         self.redirect_to = redirect_to
 
+    def pace(self, pieces: int, interval: float, pause_after: int | None = None,
+             pause: float = 0.0) -> None:
+        """Stream `pieces` pieces, one every `interval` s, silent for `pause` s after
+        `pause_after` of them."""
+        self.stream_pace = Pace(pieces, interval, pause_after, pause)
+
+    def ends(self) -> list[str]:
+        with self._lock:
+            return list(self.stream_ends)
+
     def stop_listing(self, *names: str) -> None:
         """Leave these models (names without the provider, e.g. gpt-4o) out of listings,
         as a provider does when it withdraws them."""
@@ -137,6 +170,8 @@ class ProviderStub:
 
     def answer(self, request: Request) -> Response:
         body = request.get_json(silent=True)
+        if request.path.startswith("/_stub/"):
+            return self.control(request, body)
         with self._lock:
             self.requests.append(Received(request.method, request.path, dict(request.args),
                                           dict(request.headers), body, sent_key(request)))
@@ -156,6 +191,14 @@ class ProviderStub:
             return self.error(flavour, behaviour, sent_key(request))
         return self.route(flavour, request, body)
 
+    def control(self, request: Request, body: Any) -> Response:
+        if request.path == "/_stub/pace" and request.method == "POST":
+            self.pace(**body)
+            return Response(status=204)
+        if request.path == "/_stub/stream-ends":
+            return Response(json.dumps(self.ends()), mimetype="application/json")
+        return Response("no such control", status=404)
+
     def error(self, flavour: str, behaviour: str | int, key: str | None) -> Response:
         # Like the real ones, the messages echo the key they were sent (the app must scrub).
         if behaviour == "gemini_invalid_key":
@@ -172,17 +215,20 @@ class ProviderStub:
 
     def route(self, flavour: str, request: Request, body: Any) -> Response:
         path = request.path[len(BASE_PATHS[flavour]):]
+        client = request.environ.get("werkzeug.socket")
         if request.method == "GET" and path in ("/models", "/v1/models"):
             return self.models(flavour, request, path)
         if flavour == "openai" and request.method == "POST" and path == "/chat/completions":
             return self.chat(flavour, body, bool(body.get("stream")),
-                             bool((body.get("stream_options") or {}).get("include_usage")))
+                             bool((body.get("stream_options") or {}).get("include_usage")),
+                             client)
         if flavour == "anthropic" and request.method == "POST" and path == "/v1/messages":
-            return self.chat(flavour, body, bool(body.get("stream")), True)
+            return self.chat(flavour, body, bool(body.get("stream")), True, client)
         match = GEMINI_CALL.match(request.path)
         if flavour == "gemini" and request.method == "POST" and match:
             body = dict(body or {}, model=match["model"])
-            return self.chat(flavour, body, match["verb"] == "streamGenerateContent", True)
+            return self.chat(flavour, body, match["verb"] == "streamGenerateContent", True,
+                             client)
         return Response(json.dumps({"error": {"message": "not found"}}), status=404,
                         mimetype="application/json")
 
@@ -199,7 +245,8 @@ class ProviderStub:
             return Response("not found", status=404)
         return Response(json.dumps(payload), mimetype="application/json")
 
-    def chat(self, flavour: str, body: Any, stream: bool, usage: bool) -> Response:
+    def chat(self, flavour: str, body: Any, stream: bool, usage: bool,
+             client: socket.socket | None = None) -> Response:
         model = str(body.get("model", "unknown"))
         texts = said(flavour, body)
         text = wire.reply_text(flavour, texts)
@@ -211,14 +258,16 @@ class ProviderStub:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
                        "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens)
             return Response(json.dumps(payload), mimetype="application/json")
+        pace = self.stream_pace
+        parts = pace.parts() if pace else None
         if flavour == "openai":
-            events = wire.openai_stream(model, text, prompt_tokens, usage)
+            events = wire.openai_stream(model, text, prompt_tokens, usage, parts)
         elif flavour == "anthropic":
-            events = wire.anthropic_stream(model, text, prompt_tokens)
+            events = wire.anthropic_stream(model, text, prompt_tokens, parts)
         else:
-            events = wire.gemini_stream(model, text, prompt_tokens)
-        return Response(self._maybe_stall(events, STALL_AT[flavour]),
-                        mimetype="text/event-stream")
+            events = wire.gemini_stream(model, text, prompt_tokens, parts)
+        return Response(self._recorded(self._paced(self._maybe_stall(
+            events, STALL_AT[flavour]), pace, client)), mimetype="text/event-stream")
 
     def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
         for number, event in enumerate(events):
@@ -226,6 +275,46 @@ class ProviderStub:
                 self._release.wait(HANG_LIMIT_SECONDS)
                 return
             yield event
+
+    def _paced(self, events: Iterator[bytes], pace: Pace | None,
+               client: socket.socket | None) -> Iterator[bytes]:
+        for number, event in enumerate(events):
+            if pace is not None and number:
+                self._wait(pace.interval, client)
+                if number == pace.pause_after:
+                    self._wait(pace.pause, client)
+            yield event
+
+    def _wait(self, seconds: float, client: socket.socket | None) -> None:
+        """Sleep, watching the client: one that hangs up meanwhile ends the stream now (a
+        silent provider sees a close at once too)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self._release.is_set():
+            if client is None or not select.select([client], [], [], min(left, 0.05))[0]:
+                if client is None:
+                    self._release.wait(left)
+                continue
+            try:
+                gone = client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                raise ConnectionResetError("the client went away")
+            self._release.wait(left)
+
+    def _recorded(self, events: Iterator[bytes]) -> Iterator[bytes]:
+        """The events; how the stream ended goes to `stream_ends` (the server closes this
+        generator when a write to a client that went away fails)."""
+        try:
+            yield from events
+        except (GeneratorExit, ConnectionError):
+            with self._lock:
+                self.stream_ends.append("closed")
+            raise
+        with self._lock:
+            self.stream_ends.append("complete")
 
 
 def closed_port_url() -> str:

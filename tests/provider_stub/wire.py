@@ -64,14 +64,15 @@ def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
     }
 
 
-def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool) -> Iterator[bytes]:
+def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool,
+                  parts: list[str] | None = None) -> Iterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         return {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     yield sse(chunk({"role": "assistant", "content": ""}, None))
-    for piece in pieces(text):
+    for piece in parts or pieces(text):
         yield sse(chunk({"content": piece}, None))
     yield sse(chunk({}, "stop"))
     if usage:
@@ -107,14 +108,15 @@ def anthropic_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
             "usage": {"input_tokens": prompt_tokens, "output_tokens": 7}}
 
 
-def anthropic_stream(model: str, text: str, prompt_tokens: int) -> Iterator[bytes]:
+def anthropic_stream(model: str, text: str, prompt_tokens: int,
+                     parts: list[str] | None = None) -> Iterator[bytes]:
     yield sse({"type": "message_start", "message": {
         "id": "msg_stub", "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None,
         "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}}, "message_start")
     yield sse({"type": "content_block_start", "index": 0,
                "content_block": {"type": "text", "text": ""}}, "content_block_start")
-    for piece in pieces(text):
+    for piece in parts or pieces(text):
         yield sse({"type": "content_block_delta", "index": 0,
                    "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
     yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
@@ -160,8 +162,9 @@ def gemini_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
             "usageMetadata": gemini_usage(prompt_tokens), "modelVersion": model}
 
 
-def gemini_stream(model: str, text: str, prompt_tokens: int) -> Iterator[bytes]:
-    parts = pieces(text)
+def gemini_stream(model: str, text: str, prompt_tokens: int,
+                  parts: list[str] | None = None) -> Iterator[bytes]:
+    parts = parts or pieces(text)
     for number, piece in enumerate(parts, 1):
         candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"},
                                      "index": 0}
