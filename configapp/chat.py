@@ -57,7 +57,7 @@ class ChatService:
     """The plan's OrchestratorService: the chat rules, no HTTP and no litellm."""
 
     def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
-                 curation: ModelCuration | None = None,
+                 *, curation: ModelCuration | None = None,
                  usage: UsageService | None = None) -> None:
         self.config = config
         self.gateway = gateway

@@ -187,7 +187,7 @@ class ConfigApp:
         app.extensions["configapp"] = Components(
             settings=settings, storage=storage, encryption=encryption, catalog=catalog,
             config=service, api=api, schema_head=head, gateway=gateway,
-            chat=ChatService(service, gateway, curation, usage),
+            chat=ChatService(service, gateway, curation=curation, usage=usage),
             discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
                                      on_listing=curation.record_listing),
             database=database, version_table=self.version_table, curation=curation, gate=gate,

@@ -104,7 +104,7 @@ def usage(config, ledger):
 
 
 def chat_with(config, usage, gateway=None):
-    return ChatService(config, gateway or FakeGateway(), usage)
+    return ChatService(config, gateway or FakeGateway(), usage=usage)
 
 
 def test_a_finished_chat_records_the_providers_usage_and_its_cost(config, usage, ledger):
