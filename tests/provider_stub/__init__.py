@@ -82,6 +82,7 @@ class ProviderStub:
         self.behaviour: str | int = "ok"
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
+        self.delay_s = 0.0  # how long every answer waits before it is sent
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -137,6 +138,8 @@ class ProviderStub:
         if flavour is None:
             return Response("no such path", status=404)
         behaviour = self.behaviour
+        if self.delay_s:
+            self._release.wait(self.delay_s)
         if behaviour == "redirect":
             return Response(status=307, headers={"Location": f"{self.redirect_to}{request.path}"})
         if behaviour == "hang":
