@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from configapp import create_app
 from configapp.settings import SecuritySettings, Settings
 
-pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch"]
+pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch", "tests.skip_gate"]
 
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
@@ -26,7 +26,8 @@ CANARY_KEY = "sk-canary-" + "c4n4ry" * 5 + "Zq9W"
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     if not POSTGRES_URL:
-        pytest.skip("CONFIGAPP_TEST_DATABASE_URL is not set (`make test` sets it)")
+        pytest.skip("CONFIGAPP_TEST_DATABASE_URL is not set: run under scripts/with-postgres "
+                    "(as `make test` does) to test on PostgreSQL too")
     return POSTGRES_URL
 
 
