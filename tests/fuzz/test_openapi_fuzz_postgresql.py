@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import POSTGRES_URL
-from tests.fuzz.test_openapi_fuzz import FUZZ, no_canary_key, schemas
+from tests.fuzz.test_openapi_fuzz import AUTHORIZATION, FUZZ, no_canary_key, schemas
 
 if POSTGRES_URL:
     pg_schema, pg_provider_schema = schemas("postgresql")
@@ -17,12 +17,12 @@ if POSTGRES_URL:
     @pg_schema.parametrize()
     @FUZZ
     def test_the_api_holds_its_contract_under_fuzzing_on_postgresql(case):
-        case.call_and_validate(additional_checks=[no_canary_key])
+        case.call_and_validate(headers=AUTHORIZATION, additional_checks=[no_canary_key])
 
     @pg_provider_schema.parametrize()
     @FUZZ
     def test_provider_calls_hold_their_contract_under_fuzzing_on_postgresql(case):
-        case.call_and_validate(additional_checks=[no_canary_key])
+        case.call_and_validate(headers=AUTHORIZATION, additional_checks=[no_canary_key])
 else:
     def test_fuzzing_on_postgresql():
         pytest.skip("CONFIGAPP_TEST_DATABASE_URL is not set: run under scripts/with-postgres "
