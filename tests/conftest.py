@@ -58,9 +58,13 @@ def fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def fresh_postgres_database(server_url: str) -> str:
-    """A new, empty database on the test server; its URL."""
-    name = f"configapp_test_{uuid.uuid4().hex[:10]}"
+FUZZ_DATABASE_PREFIX = "configapp_fuzz_"
+
+
+def fresh_postgres_database(server_url: str, prefix: str = "configapp_test_") -> str:
+    """A new, empty database on the test server; its URL. (The fuzzer's are named apart:
+    the secret watch learns no key from them, see tests/secret_watch.py.)"""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))

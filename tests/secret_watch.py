@@ -24,7 +24,8 @@ What it looks for:
   characters (the masked form shows those), and only secrets with at least eight distinct
   characters. Keys a fuzzer sends (schemathesis's requests) are not learnt: it puts the
   same strings in other fields too (a model id, a name), where the app rightly echoes
-  them; the fuzz test looks for its own canary key.
+  them; the fuzz test looks for its own canary key (nor are keys learnt from the fuzzer's
+  PostgreSQL databases, named configapp_fuzz_*).
 
 A leak in an answer or log fails the test it happened in (at its teardown); a leak found
 at the end fails the session (at the teardown of its last test). Not read: output of
@@ -55,7 +56,7 @@ from sqlalchemy.engine import make_url
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, FUZZ_DATABASE_PREFIX
 
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}")
 MIN_DISTINCT = 8
@@ -357,8 +358,11 @@ def scan_postgres(server_url: str, watch: Watch) -> None:
                            f"{dump.stderr.decode(errors='replace')[:300]}")
         return
     text = dump.stdout.decode(errors="replace")
-    tokens = set(re.findall(FERNET_TOKEN.pattern + "={0,2}", text))
-    learn_tokens(tokens, watch.fernet_keys, "PostgreSQL", watch)
+    # One section per database; the fuzzer's keys are not learnt (see the module's doc).
+    for section in re.split(r"\n\\connect ", text):
+        if FUZZ_DATABASE_PREFIX not in section.split("\n", 1)[0]:
+            tokens = set(re.findall(FERNET_TOKEN.pattern + "={0,2}", section))
+            learn_tokens(tokens, watch.fernet_keys, "PostgreSQL", watch)
     watch.counts["PostgreSQL databases"] += text.count("\nCREATE DATABASE ")
     watch.scan("the dump of the PostgreSQL test server", text, tokens=False)
     server_log = Path(host) / "server.log"

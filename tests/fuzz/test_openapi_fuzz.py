@@ -19,6 +19,7 @@ from configapp import create_app
 from configapp.settings import SecuritySettings, Settings
 from tests.conftest import (
     CANARY_KEY,
+    FUZZ_DATABASE_PREFIX,
     POSTGRES_URL,
     TEST_API_TOKEN,
     fresh_postgres_database,
@@ -45,7 +46,8 @@ def fuzz_app(stub: ProviderStub, backend: str):
                      security=SecuritySettings(api_token=TEST_API_TOKEN))
     if backend == "postgresql":
         assert POSTGRES_URL
-        built = replace(built, database_url=fresh_postgres_database(POSTGRES_URL),
+        database = fresh_postgres_database(POSTGRES_URL, FUZZ_DATABASE_PREFIX)
+        built = replace(built, database_url=database,
                         encryption_keys=(Fernet.generate_key().decode(),))
         upgrade_postgres(built)
     app = create_app(built)
