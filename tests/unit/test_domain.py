@@ -111,3 +111,36 @@ def test_a_sealed_key_belongs_only_to_its_own_row_provider_and_base_url(changed)
     fields = {"row_id": "id"}
     other = replace(record, **{fields.get(name, name): value for name, value in changed.items()})
     assert not sealed.matches(other)
+
+
+# The providers' own limits, the rule the bounds follow (OpenAI's and Anthropic's API
+# references); written here, not read back from parameter_bounds.
+PROVIDER_LIMITS = {"temperature": (0, 2), "top_p": (0, 1), "presence_penalty": (-2, 2),
+                   "frequency_penalty": (-2, 2)}
+
+
+@pytest.mark.parametrize(("name", "limits"), PROVIDER_LIMITS.items())
+def test_the_bounds_are_the_providers_limits(name, limits):
+    low, high = limits
+    assert check_parameters(GPT, {name: low}) == {name: low}
+    assert check_parameters(GPT, {name: high}) == {name: high}
+    for outside in (low - 0.5, high + 0.5):
+        with pytest.raises(ParameterOutOfBoundsError):
+            check_parameters(GPT, {name: outside})
+
+
+def test_whole_number_parameters_stay_whole_numbers():
+    """max_tokens goes to the provider as 50, not 50.0 (some refuse a float)."""
+    checked = check_parameters(GPT, {"max_tokens": 50.0, "temperature": 1})
+    assert type(checked["max_tokens"]) is int and type(checked["temperature"]) is float
+
+
+@pytest.mark.parametrize("params", [
+    {"temperature": 5}, {"temperature": "hot"}, {"max_tokens": 10.5}, {"seed_of_doom": 1},
+])
+def test_every_refusal_says_why_in_words(params):
+    with pytest.raises(ParameterOutOfBoundsError) as caught:
+        check_parameters(GPT, params)
+    assert len(str(caught.value)) > 20 and str(caught.value) != "None"
+    for messages in caught.value.errors.values():
+        assert messages and all(isinstance(m, str) and len(m) > 10 for m in messages)
