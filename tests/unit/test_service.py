@@ -42,6 +42,9 @@ def test_google_keys_are_stored_as_gemini(service):
     ("openai", "sk-has space-1234", None),
     ("openai", "sk-valid-key-1234", "ftp://example.com"),
     ("openai", "sk-valid-key-1234", "http://user:pw@example.com"),
+    ("openai", "sk-valid-key-1234", "http://sk-secret-in-url@example.com/v1"),
+    ("openai", "sk-valid-key-1234", "http://:pw-only@example.com/v1"),
+    ("openai", "sk-valid-key-1234", "http://example.com/" + "x" * 2030),
     ("openai", "sk-valid-key-1234", "http://[::1"),
     ("openai", "sk-valid-key-1234", "http://localhost:port"),
     ("openai", "sk-valid-key-1234", "http://example.com/" + "x" * 3000),
@@ -155,3 +158,24 @@ def test_a_model_configured_by_another_process_is_known_here(storage):
         service.get_model("openai/never-stored")
     with pytest.raises(ModelNotFoundError):
         service.get_model("openai/\x00")
+
+
+@pytest.mark.parametrize(("key", "api_base"), [
+    ("k" * 8, None),  # the shortest key
+    ("k" * 1000, None),  # the longest
+    ("sk-valid-key-1234", "http://example.com/" + "x" * 2029),  # the longest base URL
+    ("sk-valid-key-1234", "https://gw.example/v1/"),
+])
+def test_keys_and_base_urls_at_the_limits_are_accepted(service, key, api_base):
+    record = service.add_api_key(NewApiKey("openai", f"  {key} ", api_base=api_base))
+    resolved = service.resolve_key("openai")
+    assert resolved.api_key == key
+    assert resolved.api_base == (api_base.rstrip("/") if api_base else None)
+    assert record.api_base == resolved.api_base
+
+
+def test_a_key_one_character_past_a_limit_is_refused(service, storage):
+    for key in ("k" * 7, "k" * 1001):
+        with pytest.raises(ConfigurationError, match="8 to 1000"):
+            service.add_api_key(NewApiKey("openai", key))
+    assert storage.keys == {}
