@@ -163,8 +163,10 @@ def test_workers_starting_together_agree_on_one_key(tmp_path):
     assert [p.returncode for p in processes] == [0] * 8, outputs
     key_file = Fernet((tmp_path / "data" / ".encryption_key").read_text().strip().encode())
     for number, (out, _) in enumerate(outputs):
-        token, status = out.split()
+        *_, token, status = out.split()
         assert status == "200"
         # What each process encrypts opens with the one key file's key alone.
         assert key_file.decrypt(token.encode()) == f"probe of {number}".encode()
+    # And they agree on one API token: exactly one of them made it and printed its link.
+    assert sum("/login#token=" in out for out, _ in outputs) == 1
     assert not list((tmp_path / "data").glob("*.tmp"))
