@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension reliability clean dist
+.PHONY: run test lint lock bench extension reliability mutation clean dist
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,7 +39,7 @@ extension:  ## the browser extension: extension/vendor/ from playground/, and a 
 	python3 scripts/build_extension.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist build configapp.egg-info
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist build configapp.egg-info mutants
 
 # The long reliability runs, with their figures (docs/reliability.md): ten times the load
 # and the kills, five times the fuzzing examples, on SQLite and PostgreSQL (about 15 min
@@ -53,3 +53,12 @@ reliability: $(VENV)/.dev  ## load, kills, hostile input and fuzzing, with bigge
 	  tests/reliability tests/integration/test_rotation_kill.py \
 	  tests/integration/test_security.py tests/integration/test_bad_input.py tests/fuzz \
 	  $(PYTEST_ARGS)
+
+# Mutation testing of the modules that hold the rules (docs/testing.md): mutmut, configured
+# in pyproject.toml ([tool.mutmut]), against the fast unit and SQLite integration tests.
+# Outside CI: hours on 2 shared cores. MUTATION_MODULES narrows it, e.g.
+# `make mutation MUTATION_MODULES="configapp.domain*"`; results: `.venv/bin/mutmut results`.
+MUTATION_MODULES ?=
+mutation: $(VENV)/.dev  ## mutation testing of the rule-bearing modules (slow; not in CI)
+	nice -n 19 $(VENV)/bin/mutmut run $(MUTATION_MODULES)
+	$(VENV)/bin/mutmut results

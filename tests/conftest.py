@@ -17,7 +17,7 @@ from configapp import create_app
 from configapp.gate import COOKIE_PREFIX
 from configapp.settings import SecuritySettings, Settings
 
-pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch"]
+pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch", "tests.skip_gate"]
 
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
@@ -60,7 +60,8 @@ Flask.test_client_class = SignedInClient
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     if not POSTGRES_URL:
-        pytest.skip("CONFIGAPP_TEST_DATABASE_URL is not set (`make test` sets it)")
+        pytest.skip("CONFIGAPP_TEST_DATABASE_URL is not set: run under scripts/with-postgres "
+                    "(as `make test` does) to test on PostgreSQL too")
     return POSTGRES_URL
 
 
@@ -71,9 +72,13 @@ def fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def fresh_postgres_database(server_url: str) -> str:
-    """A new, empty database on the test server; its URL."""
-    name = f"configapp_test_{uuid.uuid4().hex[:10]}"
+FUZZ_DATABASE_PREFIX = "configapp_fuzz_"
+
+
+def fresh_postgres_database(server_url: str, prefix: str = "configapp_test_") -> str:
+    """A new, empty database on the test server; its URL. (The fuzzer's are named apart:
+    the secret watch learns no key from them, see tests/secret_watch.py.)"""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))

@@ -63,16 +63,17 @@ class FakeCatalog:
 
 
 class FakeStorage:
+    """Stores what it is given, keeping the one active key per provider and the one
+    default model the discovery and chat tests rely on. These rules are the database's:
+    they are tested on the real storage (tests/integration/test_storage_rules.py), never
+    here; nor is the revision, which this fake does not have."""
+
     def __init__(self) -> None:
         self.keys: dict[int, ApiKeyConfig] = {}
         self.tokens: dict[int, str] = {}
         self.models: dict[str, ModelConfig] = {}
-        self.counter = 0
         self.touched: list[int] = []
         self._ids = itertools.count(1)
-
-    def _changed(self) -> None:
-        self.counter += 1
 
     def add_api_key(self, new: NewApiKey, masked_key: str,
                     seal: Callable[[int], str]) -> ApiKeyConfig:
@@ -83,7 +84,6 @@ class FakeStorage:
                               new.is_active, now(), now())
         self.keys[key_id] = record
         self.tokens[key_id] = seal(key_id)
-        self._changed()
         return record
 
     def _deactivate(self, provider: str) -> None:
@@ -119,13 +119,11 @@ class FakeStorage:
                          key_name=record.key_name if key_name is None else key_name,
                          is_active=record.is_active if is_active is None else is_active)
         self.keys[key_id] = record
-        self._changed()
         return record
 
     def delete_api_key(self, key_id: int) -> ApiKeyConfig:
         record = self.get_api_key(key_id)
         del self.keys[key_id], self.tokens[key_id]
-        self._changed()
         return record
 
     def touch_api_key(self, key_id: int) -> None:
@@ -140,7 +138,6 @@ class FakeStorage:
             self.models[key] = replace(config, is_default=False)
         config = self.models.get(model_id) or ModelConfig(model_id, provider, False, {}, now())
         self.models[model_id] = replace(config, is_default=True)
-        self._changed()
         return self.models[model_id]
 
     def selected_model(self) -> ModelConfig | None:
@@ -153,11 +150,10 @@ class FakeStorage:
                        parameters: dict[str, Any]) -> ModelConfig:
         config = self.models.get(model_id) or ModelConfig(model_id, provider, False, {}, now())
         self.models[model_id] = replace(config, parameters=parameters)
-        self._changed()
         return self.models[model_id]
 
     def revision(self) -> str:
-        return f"fake-{self.counter}"
+        raise NotImplementedError("the revision is the storage's: test it on the database")
 
 
 class FakeGateway:

@@ -2,13 +2,17 @@
 
 What it reads:
 - every answer of an app served in the test process (the Flask test client, schemathesis):
-  status line, headers and body, streamed ones as far as the test read them;
+  status line, headers and the whole body, read or not: what a test left unread is read
+  to its end when the test is over (streams included);
+- every answer a gunicorn under test sent: the harness runs it behind a recording
+  middleware (tests/served_answers.py), whose file is read after each test;
 - every log record emitted in the test process: all of configapp's (its loggers are set to
   DEBUG for the session), other libraries' at the levels in force;
 - at the end of the session, under its temporary folder: every `*.log` file (the gunicorn
-  servers' logs), every settings backup (`*.configapp-backup`: encrypted, no key in it) and
-  every SQLite database file with its WAL (the databases of every test that used tmp_path,
-  the servers' included).
+  servers' logs and answers), every settings backup (`*.configapp-backup`: encrypted, no key
+  in it) and every SQLite database file with its WAL; the PostgreSQL test server's log and a
+  `pg_dump` of each of its databases. Log records and answers are read again then, for the
+  secrets learnt after them (up to MAX_KEPT bytes of them).
 
 What it looks for:
 - any Fernet token (`gAAAAA...`), in answers and logs (databases hold them by design);
@@ -17,19 +21,21 @@ What it looks for:
   only the login link line the start printed may hold one (docs/adr/0006 lists where the
   token lives);
 - every secret the suite used: API keys as the app seals them for storage or receives them
-  as `api_key`, provider keys in an app's settings, the API token, every Fernet key any
-  FernetEncryption was built with, the canary; at the end also the keys found by opening
-  the databases with the key files next to them (the keys browser tests sent to gunicorn),
-  and those key files' keys. API keys are looked for without their last four characters
-  (the masked form shows those), and only secrets with at least eight distinct characters.
-  Keys a fuzzer sends (schemathesis's requests) are not learnt: it puts the same strings in
-  other fields too (a model id, a name), where the app rightly echoes them; the fuzz test
-  looks for its own canary key.
+  as `api_key` (in process, and through the recording middleware: keys a browser typed,
+  keys since deleted), provider keys in an app's settings, the API token, every Fernet key
+  any FernetEncryption was built with, the canary; at the end also the keys found by
+  opening the databases (SQLite files and PostgreSQL databases) with every Fernet key
+  known, and the key files' keys. API keys are looked for without their last four
+  characters (the masked form shows those), and only secrets with at least eight distinct
+  characters. Keys a fuzzer sends (schemathesis's requests) are not learnt: it puts the
+  same strings in other fields too (a model id, a name), where the app rightly echoes
+  them; the fuzz test looks for its own canary key (nor are keys learnt from the fuzzer's
+  PostgreSQL databases, named configapp_fuzz_*).
 
-A leak in an answer or log fails the test it happened in (at its teardown); a leak in a
-file fails the session (at the teardown of its last test). Not read: output of processes
-the tests read themselves (CLI runs, start_app), PostgreSQL databases, and the extension's
-storage (its own end-to-end test checks that).
+A leak in an answer or log fails the test it happened in (at its teardown); a leak found
+at the end fails the session (at the teardown of its last test). Not read: output of
+processes the tests read themselves (CLI runs, start_app), and the extension's storage
+(its own end-to-end test checks that).
 """
 
 from __future__ import annotations
@@ -38,8 +44,11 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
+import shutil
 import sqlite3
+import subprocess
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -48,10 +57,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
-from tests.conftest import CANARY_KEY, TEST_API_TOKEN
+from tests.conftest import CANARY_KEY, FUZZ_DATABASE_PREFIX, TEST_API_TOKEN
 
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}")
 # The one line where a first start (or `config token`) shows the API token, by design.
@@ -60,6 +70,7 @@ EXTENSION_STORAGE = "Local Extension Settings"
 LOGIN_LINK_LINE = re.compile(r"^ *http://\S+/login#token=\S+$", re.MULTILINE)
 MIN_DISTINCT = 8
 MAX_READ_BODY = 2 * 1024 * 1024
+MAX_KEPT = 64 * 1024 * 1024  # answers and log records kept to be read again at the end
 
 
 class Watch:
@@ -69,12 +80,20 @@ class Watch:
         self.needles: dict[str, str] = {}  # what to look for -> what it is
         self.order: list[str] = []
         self.checked: dict[tuple[int, str], int] = {}  # text digest -> needles checked
+        self.leaky: dict[tuple[int, str], list[str]] = {}  # text digest -> what it leaks
         self.leaks: list[str] = []
         self.test = "(outside a test)"
-        self.counts = {"answers": 0, "log records": 0, "files": 0}
+        self.counts = {"answers": 0, "served answers": 0, "log records": 0, "files": 0,
+                       "PostgreSQL databases": 0}
         self.apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self.fuzzing = threading.local()  # in a fuzzer's request: learn no key from it
         self.summary = ""
+        self.fernet_keys: set[str] = set()  # to open the databases at the end
+        self.unread: list[Recorded] = []  # in-process answers not yet read to their end
+        self.served: dict[Path, int] = {}  # a gunicorn's answers file -> bytes read
+        self.sent_keys: dict[Path, int] = {}  # a gunicorn's received keys -> bytes read
+        self.kept: dict[tuple[int, str], tuple[str, str]] = {}  # digest -> (where, text)
+        self.kept_bytes = 0
         self.api_tokens: set[str] = set()  # allowed where ADR 0006 says the token lives
 
     def add(self, secret: Any, what: str, masked_tail: bool = False,
@@ -88,22 +107,66 @@ class Watch:
             self.needles[needle] = what
             self.order.append(needle)
 
-    def scan(self, where: str, text: str, tokens: bool = True,
+    def scan(self, where: str, text: str, tokens: bool = True, keep: bool = False,
              api_tokens_allowed: bool = False) -> None:
         """Look for every needle not yet looked for in this very text (answers repeat).
+        A kept text is read again at the end, for the needles learnt after it.
         api_tokens_allowed: a place where ADR 0006 keeps the API token (the extension's
         storage): every other secret is still looked for."""
         digest = (len(text), hashlib.blake2b(text.encode(errors="replace"),
                                              digest_size=16).hexdigest())
         start = self.checked.get(digest, 0)
+        if keep and start == 0 and self.kept_bytes + len(text) <= MAX_KEPT:
+            self.kept[digest] = (f"{where}, in {self.test}", text)
+            self.kept_bytes += len(text)
+        found = list(self.leaky.get(digest, ()))  # a leak seen before, seen again here
         if start == 0 and tokens and FERNET_TOKEN.search(text):
-            self.leaks.append(f"{self.test}: a Fernet token in {where}")
-        for needle in self.order[start:]:
-            if api_tokens_allowed and needle in self.api_tokens:
-                continue
-            if needle in text:
-                self.leaks.append(f"{self.test}: {self.needles[needle]} in {where}")
+            found.append("a Fernet token")
+        found += [self.needles[needle] for needle in self.order[start:]
+                  if not (api_tokens_allowed and needle in self.api_tokens) and needle in text]
+        if found:
+            self.leaky[digest] = list(dict.fromkeys(found))
+            self.leaks += [f"{self.test}: {what} in {where}" for what in self.leaky[digest]]
         self.checked[digest] = len(self.order)
+
+    def rescan_kept(self) -> None:
+        """The answers and log records read so far, for the needles learnt since."""
+        for digest, (where, kept) in self.kept.items():
+            start = self.checked.get(digest, 0)
+            text = LOGIN_LINK_LINE.sub("(the login link)", kept)
+            for needle in self.order[start:]:
+                if needle in text:
+                    self.leaks.append(f"{self.test}: {self.needles[needle]} in {where}")
+            self.checked[digest] = len(self.order)
+
+    def read_unread(self) -> None:
+        """The in-process answers a test did not read to their end: read the rest now."""
+        while self.unread:
+            self.unread.pop().drain()
+
+    def watch_server(self, answers: Path, sent_keys: Path) -> None:
+        """A gunicorn's recording files (tests/served_answers.py), read after each test."""
+        self.served.setdefault(answers, 0)
+        self.sent_keys.setdefault(sent_keys, 0)
+
+    def read_servers(self) -> None:
+        """Learn the keys the servers received, then read what they sent since last time."""
+        for path, offset in self.sent_keys.items():
+            data = _read_from(path, offset)
+            self.sent_keys[path] = offset + len(data)
+            for line in data.decode(errors="replace").splitlines():
+                try:
+                    self.add(json.loads(line), "an API key sent to a server",
+                             masked_tail=True)
+                except ValueError:
+                    continue
+        for path, offset in self.served.items():
+            data = _read_from(path, offset)
+            self.served[path] = offset + len(data)
+            if data:
+                self.counts["served answers"] += data.count(b"\n--- answer ---\n")
+                self.scan(f"the answers of the server in {path.parent.name}",
+                          data.decode(errors="replace"))
 
     def register_app(self, app: Flask) -> None:
         if app in self.apps:
@@ -134,20 +197,54 @@ class Watch:
             self.add(data.get("api_key"), "an API key sent to the app", masked_tail=True)
 
 
+def _read_from(path: Path, offset: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read()
+    except FileNotFoundError:
+        return b""
+
+
 class Recorded:
-    """An answer's body, passed through as it is read; scanned when done or closed."""
+    """An answer's body, passed through as it is read; scanned when it ends, is closed, or
+    is drained at the end of the test that left it unread."""
 
     def __init__(self, body: Iterable[bytes], done: Callable[[str], None]) -> None:
         self.body = body
         self.done = done
         self.parts: list[bytes] | None = []
+        self.reading: Iterator[bytes] | None = None
+        self.lock = threading.Lock()
 
     def __iter__(self) -> Iterator[bytes]:
+        if self.reading is None:
+            self.reading = self._read()
+        return self.reading
+
+    def _read(self) -> Iterator[bytes]:
         for part in self.body:
             if self.parts is not None:
                 self.parts.append(part)
             yield part
         self.finish()
+
+    def drain(self) -> None:
+        """Read what is left of the body (a stream the test stopped reading included)."""
+        if self.parts is None or not self.lock.acquire(blocking=False):
+            return
+        try:
+            for _part in self:
+                if self.parts is None or sum(map(len, self.parts)) > MAX_READ_BODY:
+                    break
+        except ValueError:  # being read by another thread right now
+            return
+        except Exception as error:  # the app's own failure; what it sent is read
+            if self.parts is not None:
+                self.parts.append(f"\n(ended by {type(error).__name__})".encode())
+        finally:
+            self.lock.release()
+        self.close()
 
     def finish(self) -> None:
         if self.parts is not None:
@@ -171,7 +268,7 @@ class ScanningHandler(logging.Handler):
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
         self.watch.counts["log records"] += 1
-        self.watch.scan(f"a log record of {record.name}", text)
+        self.watch.scan(f"a log record of {record.name}", text, keep=True)
 
 
 WATCH = Watch()
@@ -196,7 +293,9 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
             body = serve(app, environ, start)
         finally:
             watch.fuzzing.on = False
-        return Recorded(body, lambda text: watch.scan(where, text))
+        recorded = Recorded(body, lambda text: watch.scan(where, text, keep=True))
+        watch.unread.append(recorded)
+        return recorded
 
     seal = SealedKey.to_plaintext
 
@@ -209,6 +308,8 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
     def built(self: FernetEncryption, keys: Any) -> None:
         for key in keys:
             watch.add(key, "an encryption key")
+            if isinstance(key, str):
+                watch.fernet_keys.add(key)
         build(self, keys)
 
     monkeypatch.setattr(Flask, "__call__", watched)
@@ -225,33 +326,83 @@ def open_rows(database: Path, watch: Watch) -> None:
             if path.is_file() and not path.name.endswith((".lock", ".tmp"))]
     for key in keys:
         watch.add(key, f"the key of {folder.name}/{database.name}")
-    ciphers = []
-    for key in keys:
-        try:
-            ciphers.append(FernetEncryption([key]))
-        except InvalidEncryptionKeyError:
-            continue
     try:
         connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         tokens = [row[0] for row in connection.execute("SELECT encrypted_key FROM api_keys")]
         connection.close()
     except sqlite3.Error:
         return
+    learn_tokens(tokens, [*keys, *watch.fernet_keys], f"{folder.name}/{database.name}", watch)
+
+
+def learn_tokens(tokens: Iterable[str], keys: Iterable[str], where: str,
+                 watch: Watch) -> None:
+    """The API keys that these tokens hold, opened with any of these Fernet keys."""
+    ciphers = []
+    for key in dict.fromkeys(keys):
+        try:
+            ciphers.append(FernetEncryption([key]))
+        except InvalidEncryptionKeyError:
+            continue
     for token in tokens:
         for cipher in ciphers:
             try:
                 watch.add(SealedKey.from_plaintext(cipher.decrypt(token)).api_key,
-                          f"an API key stored in {database.name}", masked_tail=True)
+                          f"an API key stored in {where}", masked_tail=True)
+                break
             except (InvalidEncryptionKeyError, ValueError, KeyError, TypeError):
                 continue
 
 
+def scan_postgres(server_url: str, watch: Watch) -> None:
+    """Every database of the test server, dumped at once: the keys its tokens hold are
+    learnt (opened with every Fernet key the suite used), then the dump is read; and the
+    server's own log."""
+    url = make_url(server_url)
+    host = url.query.get("host") or url.host or ""
+    host = host if isinstance(host, str) else host[0]
+    pg_dumpall = shutil.which("pg_dumpall") or next(
+        (str(path) for path in sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dumpall"))),
+        None)
+    if pg_dumpall is None:
+        watch.leaks.append("(end of session): no pg_dumpall to read the PostgreSQL databases")
+        return
+    dump = subprocess.run(
+        [pg_dumpall, "--no-role-passwords", f"--host={host}", f"--port={url.port or 5432}",
+         f"--username={url.username or 'postgres'}"],
+        capture_output=True, env={**os.environ, "PGPASSWORD": url.password or ""},
+        check=False)
+    if dump.returncode != 0:
+        watch.leaks.append("(end of session): pg_dumpall failed: "
+                           f"{dump.stderr.decode(errors='replace')[:300]}")
+        return
+    text = dump.stdout.decode(errors="replace")
+    # One section per database; the fuzzer's keys are not learnt (see the module's doc).
+    for section in re.split(r"\n\\connect ", text):
+        if FUZZ_DATABASE_PREFIX not in section.split("\n", 1)[0]:
+            tokens = set(re.findall(FERNET_TOKEN.pattern + "={0,2}", section))
+            learn_tokens(tokens, watch.fernet_keys, "PostgreSQL", watch)
+    watch.counts["PostgreSQL databases"] += text.count("\nCREATE DATABASE ")
+    watch.scan("the dump of the PostgreSQL test server", text, tokens=False)
+    server_log = Path(host) / "server.log"
+    if host.startswith("/") and server_log.is_file():
+        watch.counts["files"] += 1
+        watch.scan("the PostgreSQL server's log", server_log.read_text(errors="replace"))
+
+
 def scan_files(root: Path, watch: Watch) -> None:
-    """The logs, backups and SQLite files under the session's temporary folder."""
+    """The logs, backups and SQLite files under the session's temporary folder, the PostgreSQL
+    databases, and again every answer and log record, for the secrets learnt since."""
+    watch.test = "(end of session)"
+    watch.read_unread()
+    watch.read_servers()
     databases = sorted(root.rglob("*.db"))
     for database in databases:
         open_rows(database, watch)
-    watch.test = "(end of session)"
+    server_url = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
+    if server_url:
+        scan_postgres(server_url, watch)
+    watch.rescan_kept()
     for path in sorted(root.rglob("*.log")) + sorted(root.rglob("*.configapp-backup")):
         watch.counts["files"] += 1
         text = LOGIN_LINK_LINE.sub("(the login link)", path.read_bytes().decode(errors="replace"))
@@ -275,6 +426,15 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger().addHandler(HANDLER)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """The answers the test left unread, read before its fixtures (the app) go away."""
+    try:
+        return (yield)
+    finally:
+        WATCH.read_unread()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if WATCH.summary:
         terminalreporter.write_line(WATCH.summary)
@@ -292,10 +452,12 @@ def _secret_watch_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield WATCH
     before = len(WATCH.leaks)
     scan_files(tmp_path_factory.getbasetemp(), WATCH)
+    counts = WATCH.counts
     WATCH.summary = (
-        f"secret watch: {WATCH.counts['answers']} answers, {WATCH.counts['log records']} "
-        f"log records and {WATCH.counts['files']} files read for {len(WATCH.order)} secrets "
-        f"and any Fernet token; {len(WATCH.leaks)} leaks")
+        f"secret watch: {counts['answers']} answers in process, {counts['served answers']} "
+        f"served by gunicorn, {counts['log records']} log records, {counts['files']} files "
+        f"and {counts['PostgreSQL databases']} PostgreSQL dumps read for "
+        f"{len(WATCH.order)} secrets and any Fernet token; {len(WATCH.leaks)} leaks")
     found = WATCH.leaks[before:]
     assert not found, "secrets found in files:\n" + "\n".join(found[:50])
 
@@ -307,6 +469,8 @@ def _no_secret_leaks(_secret_watch_session: Watch,
     watch.test = request.node.nodeid
     before = len(watch.leaks)
     yield
+    watch.read_unread()
+    watch.read_servers()
     found = watch.leaks[before:]
     watch.test = "(between tests)"
     assert not found, "secrets where none may be:\n" + "\n".join(found[:20])

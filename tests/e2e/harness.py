@@ -33,7 +33,9 @@ from playwright.sync_api import (
 )
 
 from configapp.domain import PROVIDER_ENV_VARS
+from tests import served_answers
 from tests.conftest import TEST_API_TOKEN
+from tests.secret_watch import WATCH
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = ROOT / "test-results"
@@ -64,7 +66,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running `gunicorn wsgi:app`, its address and its data folder."""
+    """A running gunicorn on `wsgi:app` (behind the recorder), its address, its data."""
 
     url: str
     data_dir: Path
@@ -161,11 +163,19 @@ def wait_until_ready(server: Server) -> None:
 
 
 def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False) -> subprocess.Popen:
+    """gunicorn on the app behind the recording middleware (tests/served_answers.py): the
+    secret watch reads every answer it sends, and learns every key it receives."""
+    answers = log_path.with_name("served-answers.log")
+    sent_keys = log_path.with_name("served-keys.jsonl")
+    WATCH.watch_server(answers, sent_keys)
+    env = {served_answers.ANSWERS: str(answers), served_answers.SENT_KEYS: str(sent_keys),
+           **env}
     with log_path.open("ab" if append else "wb") as log:
         return subprocess.Popen(
             # No control socket: gunicorn's default one is shared by every instance of
             # the user ($HOME/.gunicorn/gunicorn.ctl), and tests run several at once.
-            [sys.executable, "-m", "gunicorn", "--no-control-socket", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "--no-control-socket",
+             "tests.served_answers:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

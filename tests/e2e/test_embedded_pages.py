@@ -3,8 +3,6 @@ their files, their API calls and their links follow the prefix, behind the host'
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.harness import (
-    ROOT,
     Browsing,
     Server,
     free_port,
     server_environment,
+    spawn_gunicorn,
     wait_until_ready,
 )
 from tests.host_app import PREFIX
@@ -30,12 +28,10 @@ def host_server(tmp_path: Path, stopping_servers: list[Server]) -> Iterator[Serv
     mount, http://127.0.0.1:<port>/llm."""
     port = free_port()
     env = server_environment(tmp_path / "data", port, {
-        "HOST_DATABASE_URL": f"sqlite:///{tmp_path / 'host.db'}"})
+        "HOST_DATABASE_URL": f"sqlite:///{tmp_path / 'host.db'}",
+        "CONFIGAPP_TEST_APP": "tests.host_app.wsgi:app"})  # behind the secret watch's recorder
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--no-control-socket", "tests.host_app.wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = spawn_gunicorn(env, log_path)
     server = Server(f"http://127.0.0.1:{port}{PREFIX}", tmp_path / "data", log_path, process)
     wait_until_ready(server)
     yield server

@@ -1,17 +1,30 @@
-"""Schemathesis over /api/openapi.json: no 5xx, every answer as documented, no key leaks."""
+"""Schemathesis over /api/openapi.json: no 5xx, every answer as documented, no key leaks.
+
+On SQLite, and on PostgreSQL when CONFIGAPP_TEST_DATABASE_URL is set (scripts/with-postgres).
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import schemathesis
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, settings
 
 from configapp import create_app
 from configapp.settings import SecuritySettings, Settings
-from tests.conftest import CANARY_KEY, TEST_API_TOKEN
+from tests.conftest import (
+    CANARY_KEY,
+    FUZZ_DATABASE_PREFIX,
+    POSTGRES_URL,
+    TEST_API_TOKEN,
+    fresh_postgres_database,
+    upgrade_postgres,
+)
 from tests.provider_stub import ProviderStub
 
 EXAMPLES = int(os.environ.get("CONFIGAPP_FUZZ_EXAMPLES", "200"))
@@ -19,17 +32,25 @@ EXAMPLES = int(os.environ.get("CONFIGAPP_FUZZ_EXAMPLES", "200"))
 AUTHORIZATION = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
 
 
-def fuzz_app(stub: ProviderStub):
-    """The app on its own SQLite file, with a canary key (added first) for each provider
-    format, saved with the stand-in's base URL so that chat and key tests reach it.
+def fuzz_app(stub: ProviderStub, backend: str):
+    """The app on its own SQLite file or PostgreSQL database, with a canary key (added
+    first) for each provider format, saved with the stand-in's base URL so that chat and
+    key tests reach it.
 
     Built at import: schemathesis's lazy fixture loader does not run on pytest 9.
     """
     root = Path(tempfile.mkdtemp(prefix="configapp-fuzz-"))
-    app = create_app(Settings(data_dir=root / "data", env_file=root / ".env",
-                              config_file=root / "none.yaml", provider_timeout=2.0,
-                              provider_check_timeout=2.0,
-                              security=SecuritySettings(api_token=TEST_API_TOKEN)))
+    built = Settings(data_dir=root / "data", env_file=root / ".env",
+                     config_file=root / "none.yaml", provider_timeout=2.0,
+                     provider_check_timeout=2.0,
+                     security=SecuritySettings(api_token=TEST_API_TOKEN))
+    if backend == "postgresql":
+        assert POSTGRES_URL
+        database = fresh_postgres_database(POSTGRES_URL, FUZZ_DATABASE_PREFIX)
+        built = replace(built, database_url=database,
+                        encryption_keys=(Fernet.generate_key().decode(),))
+        upgrade_postgres(built)
+    app = create_app(built)
     client = app.test_client()
     for provider in ("openai", "anthropic", "gemini"):
         response = client.post("/api/config/api-keys", json={
@@ -67,10 +88,17 @@ CONFIG = schemathesis.Config.from_dict({
 # operation on the provider app, its keys included (and so chat went to the public URL).
 OTHER_CALLS = r"^(?!/api/chat$|.*/test$)"
 STUB = ProviderStub().start()
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB),
-                                        config=CONFIG).exclude(path_regex=PROVIDER_CALLS)
-provider_schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB),
-                                                 config=CONFIG).exclude(path_regex=OTHER_CALLS)
+
+
+def schemas(backend: str) -> tuple[Any, Any]:
+    """(everything but the provider calls, the provider calls), each on an app of its own."""
+    return (schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB, backend),
+                                           config=CONFIG).exclude(path_regex=PROVIDER_CALLS),
+            schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app(STUB, backend),
+                                           config=CONFIG).exclude(path_regex=OTHER_CALLS))
+
+
+schema, provider_schema = schemas("sqlite")
 
 
 @schemathesis.check

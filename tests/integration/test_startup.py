@@ -151,17 +151,22 @@ def test_workers_starting_together_agree_on_one_key(tmp_path):
         "root = Path(sys.argv[1])\n"
         "app = create_app(Settings(data_dir=root / 'data', env_file=root / '.env',\n"
         "                          config_file=root / 'none.yaml'))\n"
-        "print(app.extensions['configapp'].settings.key_file.read_text().strip() and 'ok')\n"
-        "client = app.test_client()\n"
-        "print(client.get('/readyz').status_code)\n"
+        "parts = app.extensions['configapp']\n"
+        "print(parts.encryption.encrypt('probe of ' + sys.argv[2]))\n"
+        "print(app.test_client().get('/readyz').status_code)\n"
     )
-    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(8)]
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(number)],
+                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+                 for number in range(8)]
     outputs = [process.communicate(timeout=120) for process in processes]
     assert [p.returncode for p in processes] == [0] * 8, outputs
-    assert all(out.split()[-2:] == ["ok", "200"] for out, _ in outputs)
+    key_file = Fernet((tmp_path / "data" / ".encryption_key").read_text().strip().encode())
+    for number, (out, _) in enumerate(outputs):
+        *_, token, status = out.split()
+        assert status == "200"
+        # What each process encrypts opens with the one key file's key alone.
+        assert key_file.decrypt(token.encode()) == f"probe of {number}".encode()
     # And they agree on one API token: exactly one of them made it and printed its link.
     assert sum("/login#token=" in out for out, _ in outputs) == 1
-    Fernet((tmp_path / "data" / ".encryption_key").read_text().strip().encode())
     assert not list((tmp_path / "data").glob("*.tmp"))

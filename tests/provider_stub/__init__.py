@@ -107,6 +107,7 @@ class ProviderStub:
         self.gemini_page_size = 2
         self.stream_pace: Pace | None = None
         self.stream_ends: list[str] = []
+        self.delay_s = 0.0  # how long every answer waits before it is sent
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -180,6 +181,8 @@ class ProviderStub:
         if flavour is None:
             return Response("no such path", status=404)
         behaviour = self.behaviour
+        if self.delay_s:
+            self._release.wait(self.delay_s)
         if behaviour == "redirect":
             return Response(status=307, headers={"Location": f"{self.redirect_to}{request.path}"})
         if behaviour == "hang":

@@ -18,12 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
 
-# One statement, so one snapshot: how many default models, and the most active keys any
-# provider has.
-INVARIANTS = text(
-    "SELECT (SELECT count(*) FROM model_configs WHERE is_default), "
-    "(SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM api_keys WHERE is_active "
-    "GROUP BY provider) AS per_provider)")
+DEFAULT_MODELS = text("SELECT count(*) FROM model_configs WHERE is_default")
 
 
 @dataclass(frozen=True)
@@ -72,11 +67,9 @@ class Store:
         assert self.key_file is not None
         return [self.key_file.read_text().strip()]
 
-    def invariants(self) -> tuple[int, int]:
-        """(default models, most active keys of one provider), from one snapshot."""
+    def default_models(self) -> int:
         with self.engine().connect() as connection:
-            defaults, most_active = connection.execute(INVARIANTS).one()
-        return int(defaults), int(most_active)
+            return int(connection.execute(DEFAULT_MODELS).scalar())
 
     def revision(self) -> int:
         with self.engine().connect() as connection:

@@ -5,6 +5,7 @@ of the cache."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -110,7 +111,20 @@ def test_the_zip_holds_the_built_extension_with_the_manifest_at_its_root(
         assert "manifest.json" in bundle.namelist()
         assert bundle.read("vendor/js/settings-ui.js") == (
             PLAYGROUND / "js" / "settings-ui.js").read_bytes()
-    assert package(built, tmp_path).read_bytes() == archive.read_bytes()  # reproducible
+
+
+def test_the_same_sources_give_the_same_zip_whenever_and_wherever_built(built: Path,
+                                                                       tmp_path: Path):
+    """A second build, in another folder with other file times and modes, zips to the
+    very same bytes: the zip records neither."""
+    first = package(built, tmp_path / "first").read_bytes()
+    again = build(tmp_path / "again" / "extension")
+    for number, path in enumerate(sorted(again.rglob("*"))):
+        if path.is_file():
+            os.utime(path, (1_000_000_000 + number, 1_900_000_000 - number))
+            path.chmod(0o600 if number % 2 else 0o755)
+    second = package(again, tmp_path / "second").read_bytes()
+    assert second == first
 
 
 def test_a_module_the_settings_ui_imports_must_exist_in_the_playground(tmp_path: Path):

@@ -1,0 +1,114 @@
+"""The rules the database enforces, tested on the database (SQLite and PostgreSQL).
+
+One active key per provider and one default model are kept by the storage adapter's swaps
+and guaranteed by the migrations' unique partial indexes; the revision moves with every
+change of the settings. The unit tests' fakes do not hold these rules, so they are tested
+here, through the real adapter and the real schema.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from configapp.domain import NewApiKey
+
+
+@pytest.fixture
+def parts(app):
+    with app.app_context():
+        yield app.extensions["configapp"]
+
+
+def add(parts, provider="openai", key="sk-rules-00001111", active=True):
+    return parts.config.add_api_key(NewApiKey(provider, key, is_active=active))
+
+
+def active_ids(parts) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for record in parts.storage.list_api_keys():
+        if record.is_active:
+            found.setdefault(record.provider, []).append(record.id)
+    return found
+
+
+def test_adding_an_active_key_makes_it_the_only_active_key_of_its_provider(parts):
+    first = add(parts)
+    other = add(parts, "anthropic", "sk-ant-rules-2222")
+    second = add(parts, key="sk-rules-00003333")
+    assert active_ids(parts) == {"openai": [second.id], "anthropic": [other.id]}
+    assert parts.config.resolve_key("openai").key_id == second.id
+    assert not parts.storage.get_api_key(first.id).is_active
+
+
+def test_activating_a_key_deactivates_only_the_others_of_its_provider(parts):
+    first = add(parts)
+    other = add(parts, "anthropic", "sk-ant-rules-2222")
+    add(parts, key="sk-rules-00003333")
+    assert parts.config.update_api_key(first.id, is_active=True).is_active
+    assert active_ids(parts) == {"openai": [first.id], "anthropic": [other.id]}
+    parts.config.update_api_key(first.id, is_active=False)
+    assert active_ids(parts) == {"anthropic": [other.id]}
+
+
+def test_selecting_a_model_leaves_exactly_one_default(parts):
+    for model in ("openai/gpt-4o-mini", "gemini/gemini-2.5-flash", "openai/gpt-4o-mini"):
+        parts.config.select_model(model)
+        model_info, config = parts.config.selected_model()
+        assert model_info.id == model and config.is_default
+    parts.config.set_parameters("anthropic/claude-sonnet-4-5", {"temperature": 0.5})
+    engine = create_engine(parts.settings.database_url)
+    with engine.connect() as connection:
+        defaults = connection.execute(text(
+            "SELECT model_id FROM model_configs WHERE is_default")).scalars().all()
+    engine.dispose()
+    assert defaults == ["openai/gpt-4o-mini"]
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE api_keys SET is_active = :yes",
+    "UPDATE model_configs SET is_default = :yes",
+], ids=["two-active-keys", "two-defaults"])
+def test_the_schema_itself_refuses_a_second_active_key_or_default(parts, statement):
+    """Whatever writes to the database (a bug, another tool), the indexes hold the rule."""
+    add(parts)
+    add(parts, key="sk-rules-00003333", active=False)
+    parts.config.select_model("openai/gpt-4o-mini")
+    parts.config.set_parameters("gemini/gemini-2.5-flash", {"temperature": 0.5})
+    engine = create_engine(parts.settings.database_url)
+    try:
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(statement), {"yes": True})
+    finally:
+        engine.dispose()
+
+
+def test_every_change_of_the_settings_moves_the_revision_and_nothing_else_does(parts):
+    config = parts.config
+    seen = [config.revision()]
+
+    def moved() -> bool:
+        seen.append(config.revision())
+        return seen[-1] != seen[-2]
+
+    record = add(parts)
+    assert moved()
+    config.update_api_key(record.id, key_name="work")
+    assert moved()
+    config.update_api_key(record.id, is_active=False)
+    assert moved()
+    config.select_model("openai/gpt-4o-mini")
+    assert moved()
+    config.set_parameters("openai/gpt-4o-mini", {"temperature": 0.2})
+    assert moved()
+    config.update_api_key(record.id, is_active=True)
+    assert moved()
+    config.resolve_key("openai")  # sets last_used_at: not a change of the settings
+    config.stored_key(record.id)
+    config.snapshot()
+    config.update_api_key(record.id)  # an empty PATCH changes nothing
+    assert not moved()
+    config.delete_api_key(record.id)
+    assert moved()
+    assert len(set(seen)) == len(seen) - 1  # never back to an earlier value
