@@ -1,5 +1,5 @@
-"""A provider stand-in: a real HTTP server on 127.0.0.1 speaking the OpenAI, Anthropic and
-Gemini wire formats (models listing and chat, streaming included).
+"""A provider stand-in: a real HTTP server on 127.0.0.1 speaking the OpenAI, Anthropic,
+Gemini and Azure OpenAI wire formats (models listing and chat, streaming included).
 
 Each format lives under its own prefix, so one server plays all three; `base(format)` is
 the base URL a key is saved with. Every request is recorded with its headers and the key
@@ -22,12 +22,15 @@ from werkzeug.wrappers import Request, Response
 
 from tests.provider_stub import wire
 
-FORMATS = ("openai", "anthropic", "gemini")
-BASE_PATHS = {"openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini/v1beta"}
+FORMATS = ("openai", "anthropic", "gemini", "azure")
+BASE_PATHS = {"openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini/v1beta",
+              "azure": "/azure"}
 GEMINI_CALL = re.compile(r"^/gemini/v1beta/models/(?P<model>[^:]+):(?P<verb>\w+)$")
+# Azure: the deployment is in the path, the API version in the query, the key in `api-key`.
+AZURE_CHAT = re.compile(r"^/azure/openai/deployments/(?P<deployment>[^/]+)/chat/completions$")
 HANG_LIMIT_SECONDS = 60
 # "stall": the number of events sent (the first piece of text included) before hanging.
-STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1}
+STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1, "azure": 2}
 
 
 @dataclass
@@ -53,7 +56,7 @@ def sent_key(request: Request) -> str | None:
     if auth.lower().startswith("bearer "):
         return auth[7:]
     return (request.headers.get("x-api-key") or request.headers.get("x-goog-api-key")
-            or request.args.get("key"))
+            or request.headers.get("api-key") or request.args.get("key"))
 
 
 def said(flavour: str, body: Any) -> list[str]:
@@ -157,20 +160,27 @@ class ProviderStub:
         status = int(behaviour)
         message = f"Stand-in refuses with {status}; the key was {key}."
         payload = {"openai": wire.openai_error, "anthropic": wire.anthropic_error,
-                   "gemini": wire.gemini_error}[flavour](status, message)
+                   "gemini": wire.gemini_error, "azure": wire.openai_error}[flavour](status,
+                                                                                    message)
         headers = {"Retry-After": "1"} if status == 429 else {}
         return Response(json.dumps(payload), status=status, mimetype="application/json",
                         headers=headers)
 
     def route(self, flavour: str, request: Request, body: Any) -> Response:
         path = request.path[len(BASE_PATHS[flavour]):]
-        if request.method == "GET" and path in ("/models", "/v1/models"):
+        if request.method == "GET" and path in ("/models", "/v1/models", "/openai/models"):
             return self.models(flavour, request, path)
         if flavour == "openai" and request.method == "POST" and path == "/chat/completions":
             return self.chat(flavour, body, bool(body.get("stream")),
                              bool((body.get("stream_options") or {}).get("include_usage")))
         if flavour == "anthropic" and request.method == "POST" and path == "/v1/messages":
             return self.chat(flavour, body, bool(body.get("stream")), True)
+        azure = AZURE_CHAT.match(request.path)
+        if flavour == "azure" and request.method == "POST" and azure and (
+                request.args.get("api-version")):
+            body = dict(body or {}, model=azure["deployment"])
+            return self.chat("azure", body, bool(body.get("stream")),
+                             bool((body.get("stream_options") or {}).get("include_usage")))
         match = GEMINI_CALL.match(request.path)
         if flavour == "gemini" and request.method == "POST" and match:
             body = dict(body or {}, model=match["model"])
@@ -186,6 +196,8 @@ class ProviderStub:
                                             int(request.args.get("limit", 2)))
         elif flavour == "gemini" and path == "/models":
             payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size)
+        elif flavour == "azure" and path == "/openai/models" and request.args.get("api-version"):
+            payload = wire.azure_models()
         else:
             return Response("not found", status=404)
         return Response(json.dumps(payload), mimetype="application/json")
@@ -194,6 +206,7 @@ class ProviderStub:
         model = str(body.get("model", "unknown"))
         texts = said(flavour, body)
         text = wire.reply_text(flavour, texts)
+        flavour = "openai" if flavour == "azure" else flavour  # Azure speaks OpenAI's format
         prompt_tokens = sum(len(t.split()) for t in texts)
         if not stream:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,

@@ -54,7 +54,7 @@ def openai_models() -> dict[str, Any]:
 def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
     return {
         "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
-        "model": model,
+        "model": model, "service_tier": "default",  # as OpenAI and Groq send it
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
@@ -78,6 +78,16 @@ def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool) -> Ite
                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
                              "total_tokens": prompt_tokens + 7}})
     yield sse("[DONE]")
+
+
+def azure_models() -> dict[str, Any]:
+    """Azure OpenAI's `GET /openai/models`: the resource's models, with what each can do."""
+    return {"object": "list", "data": [
+        {"id": name, "object": "model", "status": "succeeded",
+         "capabilities": {"chat_completion": True, "completion": False, "embeddings": False}}
+        for name in OPENAI_MODELS] + [
+        {"id": "text-embedding-3-small", "object": "model", "status": "succeeded",
+         "capabilities": {"chat_completion": False, "embeddings": True}}]}
 
 
 # ---- Anthropic -----------------------------------------------------------------------
