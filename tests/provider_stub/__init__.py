@@ -29,6 +29,8 @@ GEMINI_CALL = re.compile(r"^/gemini/v1beta/models/(?P<model>[^:]+):(?P<verb>\w+)
 # Azure: the deployment is in the path, the API version in the query, the key in `api-key`.
 AZURE_CHAT = re.compile(r"^/azure/openai/deployments/(?P<deployment>[^/]+)/chat/completions$")
 HANG_LIMIT_SECONDS = 60
+# What a service that is no provider answers: none of it may come back to the caller.
+NOT_A_PROVIDER_PAGE = "<html><h1>Admin console</h1><p>db password: hunter2-PRIVATE</p></html>"
 # "stall": the number of events sent (the first piece of text included) before hanging.
 STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1, "azure": 2}
 
@@ -112,7 +114,9 @@ class ProviderStub:
 
     def behave(self, behaviour: str | int, redirect_to: str | None = None) -> None:
         """"ok", an HTTP status, "gemini_invalid_key", "garbage", "hang", "stall" (stream
-        one piece, then hang) or "redirect" (307 to redirect_to + the same path)."""
+        one piece, then hang), "redirect" (307 to redirect_to + the same path), or
+        "not_a_provider" / "not_a_provider_json" (a 500 page of a service that is no
+        provider, as HTML or JSON)."""
         self.behaviour = behaviour
         self.redirect_to = redirect_to
 
@@ -147,6 +151,11 @@ class ProviderStub:
         if behaviour == "garbage":
             return Response("<html><body>502 gateway says hi</body></html>", status=200,
                             mimetype="text/html")
+        if behaviour == "not_a_provider":  # a local service that is no provider
+            return Response(NOT_A_PROVIDER_PAGE, status=500, mimetype="text/html")
+        if behaviour == "not_a_provider_json":
+            return Response(json.dumps({"rows": [NOT_A_PROVIDER_PAGE]}), status=500,
+                            mimetype="application/json")
         if isinstance(behaviour, int) or behaviour == "gemini_invalid_key":
             return self.error(flavour, behaviour, sent_key(request))
         return self.route(flavour, request, body)
