@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from configapp.domain import ConfigurationError, ModelInfo, check_parameters
-from configapp.llm import CHAT_ROLES, ChatMessage, ChatReply, ProviderError, StreamChunk
+from configapp.llm import (
+    CHAT_ROLES,
+    ChatMessage,
+    ChatReply,
+    ProviderError,
+    StreamChunk,
+    log_text,
+)
 from configapp.ports import ProviderGatewayPort
 from configapp.service import ConfigurationService, ResolvedKey
 
@@ -75,7 +82,8 @@ class ChatService:
             self._log_failure(plan, error, started)
             raise
         latency = elapsed_ms(started)
-        log.info("chat model=%s key_source=%s latency_ms=%s", plan.model.id, plan.key.source,
+        log.info("chat model=%s key_source=%s latency_ms=%s", log_text(plan.model.id),
+                 plan.key.source,
                  latency)
         return ChatResult(plan, reply, latency)
 
@@ -91,5 +99,5 @@ class ChatService:
 
     @staticmethod
     def _log_failure(plan: ChatPlan, error: ProviderError, started: float) -> None:
-        log.warning("chat failed model=%s kind=%s status=%s after_ms=%s", plan.model.id,
+        log.warning("chat failed model=%s kind=%s status=%s after_ms=%s", log_text(plan.model.id),
                     error.kind, error.status_code, elapsed_ms(started))

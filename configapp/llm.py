@@ -170,7 +170,7 @@ def scrub(text: str, *secrets: str | None) -> str:
         if secret and len(secret) >= 4:
             pattern, cores = secret_forms(secret)
             masked = mask_key(secret)
-            text = pattern.sub(masked, text)
+            text = pattern.sub(lambda _match, mask=masked: mask, text)  # not a template
             for core in cores:
                 text = text.replace(core, masked)
     return text

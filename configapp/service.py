@@ -28,6 +28,7 @@ from configapp.domain import (
     normalise_provider,
     parameter_bounds,
 )
+from configapp.llm import log_text
 from configapp.outbound import check_base_url
 from configapp.ports import ConfigurationStoragePort, EncryptionPort, ModelCatalogPort
 from configapp.providers import SUPPORTED, unsupported_reason
@@ -268,7 +269,7 @@ class ConfigurationService:
     def select_model(self, model_id: str) -> ModelConfig:
         model = self.get_model(model_id)
         config = self.storage.select_model(model.id, model.provider)
-        audit.info("default model changed model=%s", model.id)
+        audit.info("default model changed model=%s", log_text(model.id))
         return config
 
     def selected_model(self) -> tuple[ModelInfo, ModelConfig]:

@@ -146,6 +146,9 @@ class ModelsEndpointClient:
                 raise self._not_a_listing(provider, api.dialect, base) from error
             models.extend(page)
             pages += 1
+        # An id with control characters (a line break) is no model id: it could only forge
+        # log lines or break pages.
+        models = [m for m in models if m.model_id.isprintable() and 0 < len(m.model_id) <= 200]
         if api.dialect in ("openai", "azure"):
             models = [m for m in models if not NOT_CHAT.search(m.model_id)]
         return models

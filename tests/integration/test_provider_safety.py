@@ -110,3 +110,16 @@ def test_a_base_url_the_outbound_rules_refuse_is_not_saved(client, api_base):
         "provider": "openai", "api_key": "sk-base-check-1234", "api_base": api_base})
     assert response.status_code == 422, response.get_json()
     assert client.get("/api/config/api-keys").get_json() == []
+
+
+def test_a_listed_model_id_with_a_line_break_forges_no_log_line(client, stub, caplog):
+    caplog.set_level(logging.INFO)
+    forged = "evil\nINFO configapp.audit key deleted id=1 provider=openai"
+    stub.extra_openai_models = (forged, "fine-model")
+    add_key(client, stub, "openai")
+    ids = {m["id"] for m in client.get("/api/config/models?live=true").get_json()["models"]}
+    assert "openai/fine-model" in ids and f"openai/{forged}" not in ids
+    assert client.post("/api/config/models/openai/fine-model/select").status_code == 200
+    response = client.post(f"/api/config/models/openai/{forged}/select")
+    assert response.status_code == 404
+    assert all("\n" not in record.getMessage() for record in caplog.records)

@@ -87,6 +87,7 @@ class ProviderStub:
         self.behaviour: str | int = "ok"
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
+        self.extra_openai_models: tuple[str, ...] = ()  # listed after the usual ones
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -199,7 +200,7 @@ class ProviderStub:
 
     def models(self, flavour: str, request: Request, path: str) -> Response:
         if flavour == "openai" and path == "/models":
-            payload = wire.openai_models()
+            payload = wire.openai_models(self.extra_openai_models)
         elif flavour == "anthropic" and path == "/v1/models":
             payload = wire.anthropic_models(request.args.get("after_id"),
                                             int(request.args.get("limit", 2)))

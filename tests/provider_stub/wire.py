@@ -45,10 +45,10 @@ def openai_error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def openai_models() -> dict[str, Any]:
+def openai_models(extra: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"object": "list", "data": [
         {"id": name, "object": "model", "created": 1700000000, "owned_by": "stub"}
-        for name in OPENAI_MODELS]}
+        for name in (*OPENAI_MODELS, *extra)]}
 
 
 def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
