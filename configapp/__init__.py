@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.config.update(config)
     db.init_app(app)
     Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    app.extensions["configapp.settings"] = settings  # 0003_key_masks decrypts to re-mask
 
     with app.app_context():
         configure_engine(db.engine)
