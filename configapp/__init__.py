@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_migrate import Migrate
 
+from configapp.adapters.data_files import secure_data_files
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     app.extensions["configapp.settings"] = settings  # 0003_key_masks decrypts to re-mask
 
+    secure_data_files(settings.data_dir, settings.database_url)
     with app.app_context():
         configure_engine(db.engine)
         if settings.is_sqlite:

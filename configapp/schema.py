@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from pathlib import Path
 
 import flask_migrate
@@ -25,6 +26,6 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade_with_lock(lock_dir: Path) -> None:
     """`flask db upgrade`, once at a time across the workers that start together."""
     lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the database and key live here
-    with open(lock_dir / ".migrate.lock", "w") as lock:
+    with open(os.open(lock_dir / ".migrate.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         flask_migrate.upgrade(directory=str(MIGRATIONS_DIR))
