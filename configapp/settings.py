@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,12 @@ from dotenv import dotenv_values
 from configapp.domain import PROVIDER_ENV_VARS
 
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+# A Chromium extension's origin (its id: 32 letters a to p), or a Firefox extension's (its
+# per-install UUID). Anything else (`null`, a web site, a pattern) would let pages that are
+# no extension read and write through CORS.
+EXTENSION_ORIGIN_FORMS = re.compile(
+    r"chrome-extension://[a-p]{32}"
+    r"|moz-extension://[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -26,6 +33,14 @@ class SecuritySettings:
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     extension_origins: tuple[str, ...] = ()
     max_request_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        for origin in self.extension_origins:
+            if not EXTENSION_ORIGIN_FORMS.fullmatch(origin):
+                raise ValueError(
+                    f"CONFIGAPP_EXTENSION_ORIGINS: {origin[:80]!r} is not an extension's "
+                    "origin. Give chrome-extension://<id> (the 32 letters a to p shown in "
+                    "chrome://extensions) or moz-extension://<UUID>, separated by commas.")
 
 
 @dataclass(frozen=True)
