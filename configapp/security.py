@@ -44,6 +44,20 @@ def cross_origin_refusal(origin: str | None) -> str:
     return "Cross-origin writes are not allowed."
 
 
+# GETs that decrypt keys and call providers: guarded like writes (issue 11).
+PROVIDER_CALLING_GETS = {"/api/config/models": ("live", "refresh")}
+FALSE_WORDS = frozenset({"", "false", "0", "no", "off", "f", "n"})
+SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def calls_providers() -> bool:
+    """A GET that makes the server decrypt keys and ask providers (`live`, `refresh`)."""
+    flags = PROVIDER_CALLING_GETS.get(request.path, ())
+    return request.method == "GET" and any(
+        request.args.get(flag, "").strip().lower() not in FALSE_WORDS
+        for flag in flags if flag in request.args)
+
+
 def install_security(app: Flask, settings: SecuritySettings) -> None:
     allowed_hosts = {host.lower() for host in settings.allowed_hosts}
     extension_origins = set(settings.extension_origins)
@@ -73,6 +87,13 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin in extension_origins:
             return Response(status=204)
+        if calls_providers() and not request.headers.get("Authorization", "").startswith(
+                "Bearer "):
+            fetch_site = request.headers.get("Sec-Fetch-Site")
+            if not (origin in extension_origins or origin == request.host_url.rstrip("/") or (
+                    origin is None and fetch_site in SAME_ORIGIN_FETCH_SITES | {None})):
+                refuse(403, "Asking the providers (live, refresh) is allowed only from this "
+                            "server's own pages, a listed extension or with the API token.")
         if request.method in WRITE_METHODS:
             same_origin = origin is None or origin == request.host_url.rstrip("/")
             if not (same_origin or origin in extension_origins) or (
