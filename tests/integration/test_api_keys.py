@@ -135,3 +135,13 @@ def test_providers_say_where_each_key_comes_from(make_settings, backend):
     assert providers["anthropic"]["key_source"] == "environment"
     assert providers["anthropic"]["env_var"] == "ANTHROPIC_API_KEY"
     assert providers["gemini"]["key_source"] is None
+
+
+def test_a_patch_without_a_body_is_documented_and_changes_nothing(client):
+    key = add(client, key_name="work").get_json()
+    operation = client.get("/api/openapi.json").get_json()["paths"][
+        "/api/config/api-keys/{key_id}"]["patch"]
+    assert operation["requestBody"]["required"] is False
+    response = client.patch(f"/api/config/api-keys/{key['id']}")
+    assert response.status_code == 200
+    assert response.get_json() == key
