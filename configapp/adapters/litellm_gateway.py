@@ -185,7 +185,7 @@ class LiteLLMGateway:
             "max_retries": 0,
             "num_retries": 0,
             "drop_params": True,
-            "client": self._client_for(key, base),
+            "client": self._client_for(model_id, key, base),
             **({"api_version": AZURE_API_VERSION} if key.provider == "azure" else {}),
             **parameters,
         }
@@ -196,14 +196,14 @@ class LiteLLMGateway:
         except Exception as error:
             raise self._failure(error, key) from None
 
-    def _client_for(self, key: ResolvedKey, base: str | None) -> Any:
+    def _client_for(self, model_id: str, key: ResolvedKey, base: str | None) -> Any:
         """What litellm's path for this provider takes as `client` (providers.py), built on
         the guarded, never-redirecting httpx client: without one, litellm would build its
         own, which may follow redirects."""
         row = support(key.provider)
         if row is None:
             raise ProviderError("provider_error", unsupported_reason(key.provider))
-        if row.client == "http":
+        if row.client == "http" or self._bridged_to_responses(model_id, key.provider, base):
             return self._handler
         import openai
 
@@ -213,6 +213,21 @@ class LiteLLMGateway:
                                       max_retries=0, timeout=self.chat_timeout)
         return openai.OpenAI(api_key=key.api_key, base_url=base, http_client=self._http,
                              max_retries=0, timeout=self.chat_timeout)
+
+    @staticmethod
+    def _bridged_to_responses(model_id: str, provider: str, base: str | None) -> bool:
+        """Whether litellm sends this chat to the Responses API (gpt-5-pro, codex models):
+        that path takes its HTTP handler, and given an OpenAI client it builds its own
+        httpx client, which follows redirects. When unsure, the handler: a wrong client
+        fails the call, it never sends the key elsewhere."""
+        from litellm.responses.bridge_check import responses_api_bridge_check
+
+        try:
+            info, _ = responses_api_bridge_check(model=model_id.split("/", 1)[-1],
+                                                 custom_llm_provider=provider, api_base=base)
+        except Exception:
+            return True
+        return info.get("mode") == "responses"
 
     # ---- failures -----------------------------------------------------------------------
 

@@ -102,3 +102,21 @@ def test_no_offered_provider_follows_a_redirect_with_its_key(client, stub, other
     assert live.get_json()["live"][provider]["status"] == "stale"
     assert other_stub.requests == []
     assert len([r for r in stub.requests if r.method == "POST"]) == 2
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+def test_models_litellm_sends_to_the_responses_api_follow_no_redirect_either(
+        client, stub, other_stub, provider):
+    """gpt-5-pro and the codex models go through litellm's Responses API bridge, which
+    builds its own, redirect-following client unless given the guarded one."""
+    stub.extra_openai_models = ("gpt-5-pro",)
+    add(client, stub, provider)
+    client.get(f"/api/config/models?live=true&provider={provider}")
+    stub.behave("redirect", redirect_to=other_stub.url)
+    for stream in (False, True):
+        response = client.post("/api/chat", json={
+            "messages": HELLO, "model": f"{provider}/gpt-5-pro", "stream": stream})
+        assert response.status_code == 502, response.get_data(as_text=True)
+    assert [r.path.rsplit("/", 1)[-1] for r in stub.requests if r.method == "POST"] == [
+        "responses", "responses"]
+    assert other_stub.requests == []

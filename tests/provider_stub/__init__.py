@@ -207,7 +207,7 @@ class ProviderStub:
         elif flavour == "gemini" and path == "/models":
             payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size)
         elif flavour == "azure" and path == "/openai/models" and request.args.get("api-version"):
-            payload = wire.azure_models()
+            payload = wire.azure_models(self.extra_openai_models)
         else:
             return Response("not found", status=404)
         return Response(json.dumps(payload), mimetype="application/json")

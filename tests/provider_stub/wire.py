@@ -80,12 +80,12 @@ def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool) -> Ite
     yield sse("[DONE]")
 
 
-def azure_models() -> dict[str, Any]:
+def azure_models(extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Azure OpenAI's `GET /openai/models`: the resource's models, with what each can do."""
     return {"object": "list", "data": [
         {"id": name, "object": "model", "status": "succeeded",
          "capabilities": {"chat_completion": True, "completion": False, "embeddings": False}}
-        for name in OPENAI_MODELS] + [
+        for name in (*OPENAI_MODELS, *extra)] + [
         {"id": "text-embedding-3-small", "object": "model", "status": "succeeded",
          "capabilities": {"chat_completion": False, "embeddings": True}}]}
 
