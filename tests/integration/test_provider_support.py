@@ -105,6 +105,27 @@ def test_no_offered_provider_follows_a_redirect_with_its_key(client, stub, other
 
 
 @pytest.mark.parametrize("provider", ["openai", "azure"])
+def test_models_litellm_sends_to_the_responses_api_work_too(client, stub, provider):
+    stub.extra_openai_models = ("gpt-5-pro",)
+    add(client, stub, provider)
+    client.get(f"/api/config/models?live=true&provider={provider}")
+    wire = SUPPORTED[provider].wire
+    reply = client.post("/api/chat", json={"messages": HELLO, "model": f"{provider}/gpt-5-pro"})
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["message"]["content"] == (
+        f"Hello from the {wire} stand-in. You said: Say hello")
+    streamed = client.post("/api/chat", json={"messages": HELLO, "stream": True,
+                                              "model": f"{provider}/gpt-5-pro"})
+    found = events(streamed)
+    assert "".join(data["content"] for name, data in found if name == "delta") == (
+        f"Hello from the {wire} stand-in. You said: Say hello")
+    assert found[-1][0] == "done"
+    assert [r.path.rsplit("/", 1)[-1] for r in stub.requests if r.method == "POST"] == [
+        "responses", "responses"]
+    assert stub.keys_seen() == {key_for(provider)}
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure"])
 def test_models_litellm_sends_to_the_responses_api_follow_no_redirect_either(
         client, stub, other_stub, provider):
     """gpt-5-pro and the codex models go through litellm's Responses API bridge, which

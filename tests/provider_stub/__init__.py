@@ -180,6 +180,9 @@ class ProviderStub:
         path = request.path[len(BASE_PATHS[flavour]):]
         if request.method == "GET" and path in ("/models", "/v1/models", "/openai/models"):
             return self.models(flavour, request, path)
+        if flavour in ("openai", "azure") and request.method == "POST" and path in (
+                "/responses", "/openai/responses"):
+            return self.responses(flavour, body or {})
         if flavour == "openai" and request.method == "POST" and path == "/chat/completions":
             return self.chat(flavour, body, bool(body.get("stream")),
                              bool((body.get("stream_options") or {}).get("include_usage")))
@@ -230,6 +233,19 @@ class ProviderStub:
             events = wire.gemini_stream(model, text, prompt_tokens)
         return Response(self._maybe_stall(events, STALL_AT[flavour]),
                         mimetype="text/event-stream")
+
+    def responses(self, flavour: str, body: Any) -> Response:
+        """The Responses API, where litellm sends gpt-5-pro and the codex models."""
+        model = str(body.get("model", "unknown"))
+        texts = wire.responses_said(body)
+        text = wire.reply_text(flavour, texts)
+        prompt_tokens = sum(len(t.split()) for t in texts)
+        if body.get("stream"):
+            return Response(self._maybe_stall(wire.responses_stream(model, text, prompt_tokens),
+                                              STALL_AT["openai"]),
+                            mimetype="text/event-stream")
+        return Response(json.dumps(wire.responses_answer(model, text, prompt_tokens)),
+                        mimetype="application/json")
 
     def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
         for number, event in enumerate(events):
