@@ -141,3 +141,42 @@ def test_models_litellm_sends_to_the_responses_api_follow_no_redirect_either(
     assert [r.path.rsplit("/", 1)[-1] for r in stub.requests if r.method == "POST"] == [
         "responses", "responses"]
     assert other_stub.requests == []
+
+
+def test_a_local_server_provider_needs_its_base_url(client):
+    response = client.post("/api/config/api-keys", json={
+        "provider": "hosted_vllm", "api_key": "local-key-123456"})
+    assert response.status_code == 422
+    assert "need the base URL" in response.get_json()["message"]
+    assert client.get("/api/config/api-keys").get_json() == []
+
+
+@pytest.mark.parametrize(("provider", "reason"), [
+    ("replicate", "public host whatever the base URL"), ("sagemaker", "cloud credentials"),
+    ("github_copilot", "device login"), ("cohere_chat", "follows redirects"),
+    ("ollama", "http://localhost:11434/v1"), ("gigachat", "public host"),
+])
+def test_providers_that_cannot_be_held_to_their_base_url_are_refused_with_the_reason(
+        client, provider, reason):
+    response = client.post("/api/config/api-keys", json={
+        "provider": provider, "api_key": "some-key-123456", "api_base": "http://127.0.0.1:9/v1"})
+    assert response.status_code == 422
+    assert reason in response.get_json()["message"]
+    assert provider not in {p["name"] for p in client.get("/api/config/providers").get_json()}
+
+
+def test_the_settings_list_and_the_documents_enum_are_the_offered_providers(client):
+    names = [p["name"] for p in client.get("/api/config/providers").get_json()]
+    assert sorted(names) == sorted(SUPPORTED)
+    document = client.get("/api/openapi.json").get_json()
+    enum = document["components"]["schemas"]["ApiKeyCreate"]["properties"]["provider"]["enum"]
+    assert sorted(enum) == sorted([*SUPPORTED, "google"])
+
+
+def test_a_chat_with_a_provider_not_offered_is_refused_before_any_key_is_read(client):
+    catalogue = client.get("/api/config/models?provider=bedrock").get_json()["models"]
+    assert catalogue, "LiteLLM's metadata lists bedrock models"
+    response = client.post("/api/chat", json={"messages": HELLO,
+                                              "model": catalogue[0]["id"]})
+    assert response.status_code == 422
+    assert "not offered" in response.get_json()["message"]
