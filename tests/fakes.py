@@ -190,3 +190,14 @@ class FakeGateway:
                key: Any) -> Iterator[StreamChunk]:
         self._note("stream", model=model_id, parameters=parameters, key=key.api_key)
         return iter([StreamChunk("re"), StreamChunk("ply", "stop", Usage(1, 2, 3))])
+
+
+def fake_resolver(*addresses: str):
+    """A getaddrinfo that answers these addresses for any name: the outbound rules under
+    test, without DNS."""
+    import socket
+
+    def resolve(host: str, port: int, type: int = 0) -> list[tuple]:
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, port)) for a in addresses]
+    return resolve

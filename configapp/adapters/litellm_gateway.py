@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import httpcore
 import httpx
 
 from configapp.adapters.outbound_http import outbound_client, refused_by_rules
@@ -67,10 +68,12 @@ def _usage(value: Any) -> Usage | None:
 class LiteLLMGateway:
     """Chat through litellm.completion; key tests and discovery through models endpoints."""
 
-    def __init__(self, chat_timeout: float = 60.0, check_timeout: float = 10.0) -> None:
+    def __init__(self, chat_timeout: float = 60.0, check_timeout: float = 10.0,
+                 network: httpcore.NetworkBackend | None = None) -> None:
+        """`network`: how connections are made (the guarded backend unless given)."""
         self.chat_timeout = chat_timeout
         self.check_timeout = check_timeout
-        self._http = outbound_client(chat_timeout)
+        self._http = outbound_client(chat_timeout, network)
         self._models = ModelsEndpointClient(self._http, check_timeout)
         self._module: ModuleType | None = None
         self._handler: Any = None
@@ -253,10 +256,9 @@ class LiteLLMGateway:
         status = answer.status_code if answer is not None else None
         if status is not None and 300 <= status < 400:
             detail = "it answered with a redirect, which is not followed with a key."
-        elif answer is not None:
-            detail = shown_detail(_body_of(answer), key.api_key)
-        else:
-            detail = shown_detail(str(error), key.api_key)
+        else:  # the answer's body, or litellm's text when the body was not kept
+            body = _body_of(answer) if answer is not None else b""
+            detail = shown_detail(body or str(error), key.api_key)
         kind = kind_for_status(status, detail) if status is not None else "provider_error"
         log.warning("provider call failed provider=%s kind=%s status=%s error=%s",
                     key.provider, kind, status, type(error).__name__)

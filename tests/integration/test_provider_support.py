@@ -5,7 +5,12 @@ import json
 
 import pytest
 
+from configapp.adapters.litellm_gateway import LiteLLMGateway
+from configapp.adapters.outbound_http import GuardedBackend
+from configapp.llm import ChatMessage, ProviderError
 from configapp.providers import SUPPORTED
+from configapp.service import ResolvedKey
+from tests.fakes import fake_resolver
 from tests.provider_stub.fixtures import quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello"}]
@@ -180,3 +185,26 @@ def test_a_chat_with_a_provider_not_offered_is_refused_before_any_key_is_read(cl
                                               "model": catalogue[0]["id"]})
     assert response.status_code == 422
     assert "not offered" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("provider", ["openai", "groq", "perplexity", "azure", "anthropic",
+                                      "gemini"])
+def test_every_path_checks_the_resolved_address_when_it_connects(stub, provider):
+    """A name that resolves to a metadata address (DNS is faked here: the rule, not DNS, is
+    under test) is refused at connect time on each client kind's chat, stream and listing;
+    nothing reaches the stand-in the name would have led to."""
+    gateway = LiteLLMGateway(5, 5, GuardedBackend(fake_resolver("169.254.169.254")))
+    wire = SUPPORTED[provider].wire
+    port = stub.url.rsplit(":", 1)[1]
+    base = f"http://provider.test:{port}" + stub.base(wire).removeprefix(stub.url)
+    key = ResolvedKey(provider, key_for(provider), base, "database", 1)
+    model = f"{provider}/{LISTED_ONLY[wire]}"
+    said = [ChatMessage("user", "hi")]
+    for call, args in ((gateway.complete, (model, said, {}, key)),
+                       (gateway.stream, (model, said, {}, key)),
+                       (gateway.list_models, (key,))):
+        with pytest.raises(ProviderError) as refused:
+            call(*args)
+        assert refused.value.kind == "bad_base_url", refused.value.message
+        assert "169.254.169.254 is a cloud metadata address" in refused.value.message
+    assert stub.requests == []

@@ -7,6 +7,7 @@ import pytest
 
 from configapp.adapters.outbound_http import GuardedBackend, OutboundRefusedError
 from configapp.outbound import OutboundRefused, check_base_url
+from tests.fakes import fake_resolver
 
 METADATA_FORMS = [
     "http://169.254.169.254/latest", "http://2852039166/", "http://0xa9fea9fe/",
@@ -43,14 +44,6 @@ def test_a_base_url_must_be_plain_http_with_a_host(url, reason):
 ])
 def test_loopback_private_and_public_bases_are_allowed(url):
     assert check_base_url(url) == url.rstrip("/")
-
-
-def fake_resolver(*addresses):
-    """A resolver answering these addresses for any name (the rule, without DNS)."""
-    def resolve(host, port, type=0):
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                 (a, port)) for a in addresses]
-    return resolve
 
 
 @pytest.mark.parametrize("answer", [("169.254.169.254",), ("10.0.0.1", "169.254.169.254"),
