@@ -248,11 +248,6 @@ def json_error_message(body: Any) -> str | None:
     return None
 
 
-def safe_detail(text: str | bytes, *secrets: str | None) -> str:
-    """error_detail, scrubbed of the secrets, cut to a readable length."""
-    return _cut(scrub(error_detail(text), *secrets))
-
-
 def _cut(detail: str) -> str:
     if len(detail) > MAX_PROVIDER_MESSAGE:
         detail = detail[:MAX_PROVIDER_MESSAGE].rstrip() + "…"
