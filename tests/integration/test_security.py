@@ -186,7 +186,9 @@ def test_405_answers_carry_allow(client):
 def test_a_foreign_page_cannot_make_the_server_ask_the_providers(client, stub, query,
                                                                  headers):
     add_key(client, stub, "openai")
-    response = client.get(f"/api/config/models?{query}", headers=headers)
+    # A page of another site has no token to send (and no session cookie: SameSite=Strict).
+    response = client.get(f"/api/config/models?{query}",
+                          headers={"Authorization": "", **headers})
     assert response.status_code == 403, response.get_json()
     assert "allowed only from this server's own pages" in response.get_json()["message"]
     assert not any("models" in r.path for r in stub.requests)
