@@ -32,11 +32,13 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
-def secure_data_files(data_dir: Path, database_url: str) -> None:
-    """Make the data folder and the files in it private (see the module's docstring)."""
+def secure_data_files(data_dir: Path, database_url: str | None) -> None:
+    """Make the data folder and the files in it private (see the module's docstring); the
+    database file too when `database_url` names configapp's own SQLite file."""
     data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
-    os.chmod(data_dir, DATA_DIR_MODE)
-    database = sqlite_path(database_url)
+    if data_dir.stat().st_uid == os.getuid():
+        os.chmod(data_dir, DATA_DIR_MODE)
+    database = sqlite_path(database_url) if database_url else None
     if database is not None:
         database.parent.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
         private_file(database)

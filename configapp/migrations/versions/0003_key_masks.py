@@ -15,7 +15,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
+from flask import current_app, has_app_context
 
 from configapp.adapters.fernet import pending_key_file, read_key_file
 from configapp.domain import PUBLIC_KEY_PREFIXES, SealedKey, mask_key
@@ -28,6 +28,8 @@ depends_on = None
 
 def _cipher() -> MultiFernet | None:
     """The app's Fernet keys (ENCRYPTION_KEY, the key file, a pending rotation's)."""
+    if not has_app_context():
+        return None
     settings = current_app.extensions.get("configapp.settings")
     if settings is None:
         return None
