@@ -106,15 +106,15 @@ class ConfigApp:
         if "configapp" in app.extensions:
             raise RuntimeError("ConfigApp is already registered on this app.")
         settings = self.settings or Settings.from_env()
-        # The data folder 0700, its files 0600 (the database too when it is configapp's own).
-        secure_data_files(settings.data_dir,
-                          None if self.db is not None else (self.database_url
-                                                            or settings.database_url))
         app.extensions["configapp.settings"] = settings  # 0003_key_masks decrypts to re-mask
         database = self._database(app, settings)
 
         with app.app_context():
             engine = database.engine
+            # The data folder 0700; its files and a SQLite database (it holds the encrypted
+            # keys) 0600, before SQLite first opens it.
+            secure_data_files(settings.data_dir,
+                              engine.url.render_as_string(hide_password=True))
             configure_engine(engine)
             is_sqlite = engine.dialect.name == "sqlite"
             if is_sqlite:

@@ -9,7 +9,7 @@ import pytest
 
 from configapp import create_app
 from configapp.settings import SecuritySettings
-from tests.conftest import upgrade_postgres
+from tests.conftest import TEST_API_TOKEN, upgrade_postgres
 from tests.integration.routes import (
     assert_error_shape,
     documented_operations,
@@ -198,7 +198,7 @@ def test_a_foreign_page_cannot_make_the_server_ask_the_providers(client, stub, q
 @pytest.mark.parametrize("headers", [
     {}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
     {"Origin": "http://localhost"}, {"Sec-Fetch-Site": "cross-site",
-                                     "Authorization": "Bearer anything"},
+                                     "Authorization": f"Bearer {TEST_API_TOKEN}"},
 ])
 def test_the_own_pages_tools_and_token_holders_may_ask_the_providers(client, stub, headers):
     add_key(client, stub, "openai")
