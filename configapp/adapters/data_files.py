@@ -1,7 +1,8 @@
 """The data folder and its files are the owner's alone, whatever the umask: the folder
-0700, the SQLite database (and its -wal, -shm, -journal), the key file, its backups and the
-lock files 0600. SQLite gives -wal and -shm the mode of the database file, so the
-database is created 0600 before SQLite opens it."""
+0700 (schema.private_folder: a folder the operator filled and chose a mode for keeps it),
+the SQLite database (and its -wal, -shm, -journal), the key file, its backups and the lock
+files 0600. SQLite gives -wal and -shm the mode of the database file, so the database is
+created 0600 before SQLite opens it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-DATA_DIR_MODE = 0o700
+from configapp.schema import private_folder
+
 DATA_FILE_MODE = 0o600
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -35,12 +37,10 @@ def private_file(path: Path) -> None:
 def secure_data_files(data_dir: Path, database_url: str | None) -> None:
     """Make the data folder and the files in it private (see the module's docstring); the
     database file too when `database_url` names configapp's own SQLite file."""
-    data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
-    if data_dir.stat().st_uid == os.getuid():
-        os.chmod(data_dir, DATA_DIR_MODE)
+    private_folder(data_dir)  # made 0700; an existing one only if it holds nothing yet
     database = sqlite_path(database_url) if database_url else None
     if database is not None:
-        database.parent.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         private_file(database)
         for suffix in SQLITE_COMPANIONS[1:]:
             companion = database.with_name(database.name + suffix)

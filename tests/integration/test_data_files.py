@@ -37,13 +37,13 @@ def test_database_wal_shm_key_file_and_locks_are_0600_in_a_0700_folder(settings,
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_files_left_open_by_an_older_version_are_made_private_at_start(settings):
+    """The files, whatever the folder: an operator's folder keeps the mode they chose
+    (schema.private_folder), but what configapp keeps in it is made private."""
     data = settings.data_dir
-    data.mkdir(mode=0o755, parents=True)
-    os.chmod(data, 0o755)  # noqa: S103 - the old, too open mode under test
+    data.mkdir(mode=0o750, parents=True)
     for name in ("configapp.db", ".encryption_key.20260101T000000Z.bak"):
         (data / name).touch()
         os.chmod(data / name, 0o644)
     dispose(create_app(settings))
-    assert mode(data) == 0o700
     assert mode(data / "configapp.db") == 0o600
     assert mode(data / ".encryption_key.20260101T000000Z.bak") == 0o600
