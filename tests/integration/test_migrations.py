@@ -48,7 +48,7 @@ def test_existing_rows_get_the_new_mask_by_the_migration(settings):
     before = client.get("/api/config/sync").headers["ETag"]
     with app.app_context():
         flask_migrate.downgrade(directory=str(MIGRATIONS_DIR),
-                                revision="0002_api_keys_autoincrement")
+                                revision="0005_model_curation")
         db.session.execute(text("UPDATE api_keys SET masked_key = CASE provider "
                                 "WHEN 'openai' THEN 'token-***c123' ELSE 'sk-***WXYZ' END"))
         db.session.commit()

@@ -88,6 +88,7 @@ class ProviderStub:
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
         self.extra_openai_models: tuple[str, ...] = ()  # listed after the usual ones
+        self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -120,6 +121,11 @@ class ProviderStub:
         provider, as HTML or JSON)."""
         self.behaviour = behaviour
         self.redirect_to = redirect_to
+
+    def stop_listing(self, *names: str) -> None:
+        """Leave these models (names without the provider, e.g. gpt-4o) out of listings,
+        as a provider does when it withdraws them."""
+        self.dropped = frozenset(names)
 
     def keys_seen(self) -> set[str]:
         with self._lock:
@@ -203,12 +209,13 @@ class ProviderStub:
 
     def models(self, flavour: str, request: Request, path: str) -> Response:
         if flavour == "openai" and path == "/models":
-            payload = wire.openai_models(self.extra_openai_models)
+            payload = wire.openai_models(self.dropped, self.extra_openai_models)
         elif flavour == "anthropic" and path == "/v1/models":
             payload = wire.anthropic_models(request.args.get("after_id"),
-                                            int(request.args.get("limit", 2)))
+                                            int(request.args.get("limit", 2)), self.dropped)
         elif flavour == "gemini" and path == "/models":
-            payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size)
+            payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size,
+                                         self.dropped)
         elif flavour == "azure" and path == "/openai/models" and request.args.get("api-version"):
             payload = wire.azure_models(self.extra_openai_models)
         else:

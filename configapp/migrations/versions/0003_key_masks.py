@@ -8,7 +8,7 @@ The sync revision moves, so the extension replaces the masks it cached. Going do
 the new masks: the old ones told too much.
 
 Revision ID: 0003_key_masks
-Revises: 0002_api_keys_autoincrement
+Revises: 0005_model_curation (chained after main's 0004 and 0005)
 Create Date: 2026-12-02
 """
 
@@ -21,7 +21,7 @@ from configapp.adapters.fernet import pending_key_file, read_key_file
 from configapp.domain import PUBLIC_KEY_PREFIXES, SealedKey, mask_key
 
 revision = "0003_key_masks"
-down_revision = "0002_api_keys_autoincrement"
+down_revision = "0005_model_curation"
 branch_labels = None
 depends_on = None
 
