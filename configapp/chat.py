@@ -19,6 +19,7 @@ from configapp.llm import (
     ProviderStream,
     StreamChunk,
     Usage,
+    log_text,
 )
 from configapp.ports import ProviderGatewayPort
 from configapp.pricing import reply_cost
@@ -105,7 +106,8 @@ class ChatService:
             self._log_failure(plan, error, started)
             raise
         latency = elapsed_ms(started)
-        log.info("chat model=%s key_source=%s latency_ms=%s", plan.model.id, plan.key.source,
+        log.info("chat model=%s key_source=%s latency_ms=%s", log_text(plan.model.id),
+                 plan.key.source,
                  latency)
         self._record(plan, "finished", reply.usage, reply.content)
         return ChatResult(plan, reply, latency)
@@ -176,5 +178,5 @@ class ChatService:
 
     @staticmethod
     def _log_failure(plan: ChatPlan, error: ProviderError, started: float) -> None:
-        log.warning("chat failed model=%s kind=%s status=%s after_ms=%s", plan.model.id,
+        log.warning("chat failed model=%s kind=%s status=%s after_ms=%s", log_text(plan.model.id),
                     error.kind, error.status_code, elapsed_ms(started))

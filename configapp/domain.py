@@ -15,12 +15,19 @@ PROVIDER_ENV_VARS: dict[str, tuple[str, ...]] = {
     "mistral": ("MISTRAL_API_KEY",),
     "groq": ("GROQ_API_KEY",),
     "deepseek": ("DEEPSEEK_API_KEY",),
-    "cohere_chat": ("COHERE_API_KEY",),
     "xai": ("XAI_API_KEY",),
     "openrouter": ("OPENROUTER_API_KEY",),
     "together_ai": ("TOGETHERAI_API_KEY", "TOGETHER_API_KEY"),
     "perplexity": ("PERPLEXITYAI_API_KEY",),
     "fireworks_ai": ("FIREWORKS_AI_API_KEY",),
+    "cerebras": ("CEREBRAS_API_KEY",),
+    "deepinfra": ("DEEPINFRA_API_KEY",),
+    "nebius": ("NEBIUS_API_KEY",),
+    "sambanova": ("SAMBANOVA_API_KEY",),
+    "moonshot": ("MOONSHOT_API_KEY",),
+    "dashscope": ("DASHSCOPE_API_KEY",),
+    "zai": ("ZAI_API_KEY",),
+    "novita": ("NOVITA_API_KEY",),
 }
 
 PROVIDER_ALIASES = {"google": "gemini"}
@@ -33,7 +40,11 @@ BASE_URL_PATTERN = (r"^$|^https?://(\[::1\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Z
                     rf"(:{_PORT})?(/[\x21-\x7e]*)?$")
 MIN_KEY_LENGTH = 8
 MAX_KEY_LENGTH = 1000
-MAX_MASK_PREFIX = 6
+MAX_MASK_TAIL = 4
+# Prefixes every key of a provider starts with: showing them tells nothing of the key.
+# Longest first, so that `sk-proj-` wins over `sk-`.
+PUBLIC_KEY_PREFIXES = ("sk-svcacct-", "sk-or-v1-", "sk-admin-", "sk-proj-", "sk-ant-",
+                       "nvapi-", "pplx-", "xai-", "csk-", "gsk_", "AIza", "fw_", "sk-")
 
 
 class ConfigurationError(Exception):
@@ -75,10 +86,12 @@ def normalise_provider(provider: str) -> str:
 
 
 def mask_key(api_key: str) -> str:
-    """`sk-***1234`: the prefix up to the first '-', three stars, the last four characters."""
-    head, dash, _ = api_key.partition("-")
-    prefix = head + dash if dash and len(head) < MAX_MASK_PREFIX else ""
-    return f"{prefix}***{api_key[-4:]}"
+    """`sk-***1234`: a public prefix from a fixed list (never any other part of the key),
+    three stars, and the last characters: at most 4, and at most a quarter of the rest."""
+    prefix = next((p for p in PUBLIC_KEY_PREFIXES if api_key.startswith(p)), "")
+    secret = api_key[len(prefix):]
+    shown = min(MAX_MASK_TAIL, len(secret) // 4)
+    return f"{prefix}***{secret[len(secret) - shown:] if shown else ''}"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from configapp.adapters.data_files import secure_data_files
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
@@ -125,6 +126,7 @@ class ConfigApp:
         if "configapp" in app.extensions:
             raise RuntimeError("ConfigApp is already registered on this app.")
         settings = self.settings or Settings.from_env()
+        app.extensions["configapp.settings"] = settings  # 0007_key_masks decrypts to re-mask
         own_auth = self.authorize is None
         if own_auth:
             check_auth_settings(settings.security.auth_enabled, settings.security.bind)
@@ -132,6 +134,10 @@ class ConfigApp:
 
         with app.app_context():
             engine = database.engine
+            # The data folder 0700; its files and a SQLite database (it holds the encrypted
+            # keys) 0600, before SQLite first opens it.
+            secure_data_files(settings.data_dir,
+                              engine.url.render_as_string(hide_password=True))
             configure_engine(engine)
             is_sqlite = engine.dialect.name == "sqlite"
             if is_sqlite:

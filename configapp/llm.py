@@ -5,19 +5,21 @@ Kept apart from domain.py because none of it is stored: these values live for on
 
 from __future__ import annotations
 
-import ast
-import contextlib
+import base64
+import codecs
+import html
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from configapp.domain import mask_key
 
 CHAT_ROLES = ("system", "user", "assistant")
 MAX_PROVIDER_MESSAGE = 500
+MAX_ERROR_TEXT = 64 * 1024  # what error_detail reads of an error text
 
 # What a key test answers, besides "valid".
 FAILURE_KINDS = ("invalid_key", "forbidden", "rate_limited", "unreachable", "bad_base_url",
@@ -159,12 +161,41 @@ def host_of(url: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
+def _base64_cores(secret: bytes) -> set[str]:
+    """Substrings that the base64 of any text holding the secret contains, whatever the
+    secret's offset in that text (three alignments, standard and URL-safe alphabets)."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret).decode()
+        core = encoded[-(-8 * offset // 6):(8 * (offset + len(secret))) // 6]
+        cores.update({core, core.translate(URLSAFE)})
+    return {core for core in cores if len(core) >= 8}
+
+
+URLSAFE = str.maketrans("+/", "-_")
+
+
+def secret_forms(secret: str) -> tuple[re.Pattern[str], set[str]]:
+    """A pattern matching the secret's text forms in any case (as is, URL-encoded with and
+    without `/` kept, form-encoded, JSON- and HTML-escaped), and its base64 forms."""
+    texts = {secret, quote(secret, safe=""), quote(secret, safe="/"), quote_plus(secret),
+             json.dumps(secret)[1:-1], html.escape(secret), html.escape(secret, quote=False),
+             secret.replace("&", "&#38;").replace("<", "&#60;").replace(">", "&#62;")}
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)),
+                         re.IGNORECASE)
+    return pattern, _base64_cores(secret.encode())
+
+
 def scrub(text: str, *secrets: str | None) -> str:
-    """The text with every secret (also URL-encoded) replaced by its masked form."""
+    """The text with every secret, in every form it is commonly echoed in (URL-encoded,
+    escaped, base64, case changed), replaced by its masked form."""
     for secret in secrets:
         if secret and len(secret) >= 4:
-            for form in {secret, quote(secret, safe=""), json.dumps(secret)[1:-1]}:
-                text = text.replace(form, mask_key(secret))
+            pattern, cores = secret_forms(secret)
+            masked = mask_key(secret)
+            text = pattern.sub(lambda _match, mask=masked: mask, text)  # not a template
+            for core in cores:
+                text = text.replace(core, masked)
     return text
 
 
@@ -174,23 +205,55 @@ LITELLM_SUFFIXES = (" Original exception:", ". Handle with `litellm.", " Receive
                     "Traceback (most recent call last)")
 
 
-def error_detail(text: str | bytes) -> str:
-    """The provider's own words from an error text: the `error.message` of a JSON body,
-    without litellm's prefixes and advice."""
+def bytes_literal(text: str) -> str:
+    """The text of a Python bytes repr (`b'...'`, as litellm quotes some bodies), decoded
+    without evaluating anything; the text itself when it is not one."""
+    if len(text) < 3 or text[:2] not in ("b'", 'b"') or text[-1] != text[1]:
+        return text
+    try:
+        raw = codecs.escape_decode(text[2:-1].encode("utf-8", "backslashreplace"))[0]
+    except (ValueError, UnicodeError):
+        return text
+    return bytes(raw).decode("utf-8", "replace")
+
+
+def _provider_words(text: str | bytes) -> tuple[str, str | None]:
+    """(the text without litellm's wrapping, the `error.message` of its JSON body or None)."""
     if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    text = PROVIDER_PREFIX.sub("", LITELLM_PREFIX.sub("", text.strip()))
+        text = text[:MAX_ERROR_TEXT].decode("utf-8", "replace")
+    text = PROVIDER_PREFIX.sub("", LITELLM_PREFIX.sub("", text[:MAX_ERROR_TEXT].strip()))
     for suffix in LITELLM_SUFFIXES:
         text = text.split(suffix, 1)[0]
-    text = text.strip()
-    if text[:2] in ("b'", 'b"'):
-        with contextlib.suppress(ValueError, SyntaxError, AttributeError):
-            text = ast.literal_eval(text).decode("utf-8", "replace")
+    text = bytes_literal(text.strip())
     try:
         body = json.loads(text)
-    except ValueError:
-        return text
-    return json_error_message(body) or text
+    except (ValueError, RecursionError):
+        return text, None
+    return text, json_error_message(body)
+
+
+def error_detail(text: str | bytes) -> str:
+    """The provider's own words from an error text: the `error.message` of a JSON body,
+    without litellm's prefixes and advice. Never raises, whatever the text."""
+    try:
+        text, words = _provider_words(text)
+    except Exception:  # a detail is a courtesy: it must never turn a failure into a 500
+        return ""
+    return words or text
+
+
+def shown_detail(text: str | bytes, *secrets: str | None) -> str:
+    """What may be shown of an answer from a base URL: a provider's JSON error message,
+    scrubbed and cut; of anything else (a page of a service that is no provider), only
+    its length."""
+    try:
+        _, words = _provider_words(text)
+    except Exception:
+        words = None
+    if words is None:
+        return (f"its answer is not a provider's JSON error ({len(text)} "
+                f"{'bytes' if isinstance(text, bytes) else 'characters'}, not shown)")
+    return _cut(scrub(words, *secrets))
 
 
 def json_error_message(body: Any) -> str | None:
@@ -208,9 +271,14 @@ def json_error_message(body: Any) -> str | None:
     return None
 
 
-def safe_detail(text: str | bytes, *secrets: str | None) -> str:
-    """error_detail, scrubbed of the secrets, cut to a readable length."""
-    detail = scrub(error_detail(text), *secrets)
+def _cut(detail: str) -> str:
     if len(detail) > MAX_PROVIDER_MESSAGE:
         detail = detail[:MAX_PROVIDER_MESSAGE].rstrip() + "…"
     return detail
+
+
+def log_text(value: object, limit: int = 200) -> str:
+    """Provider-supplied text for a log line: control characters (CR, LF, ...) escaped, so
+    it can never forge a line, and cut to `limit` characters."""
+    text = str(value)[:limit]
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text

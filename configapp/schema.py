@@ -56,7 +56,7 @@ def upgrade_with_lock(lock_dir: Path, engine: Engine, version_table: str) -> Non
 @contextmanager
 def _locked(lock_dir: Path) -> Iterator[None]:
     private_folder(lock_dir)  # the database and key live here
-    with open(lock_dir / ".migrate.lock", "w") as lock:
+    with open(os.open(lock_dir / ".migrate.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 

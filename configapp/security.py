@@ -60,6 +60,20 @@ def cross_origin_refusal(origin: str | None) -> str:
     return "Cross-origin writes are not allowed."
 
 
+# GETs that decrypt keys and call providers: guarded like writes (issue 11).
+PROVIDER_CALLING_GETS = {"/api/config/models": ("live", "refresh")}
+FALSE_WORDS = frozenset({"", "false", "0", "no", "off", "f", "n"})
+SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def calls_providers(prefix: str = "") -> bool:
+    """A GET that makes the server decrypt keys and ask providers (`live`, `refresh`)."""
+    flags = PROVIDER_CALLING_GETS.get(request.path.removeprefix(prefix), ())
+    return request.method == "GET" and any(
+        request.args.get(flag, "").strip().lower() not in FALSE_WORDS
+        for flag in flags if flag in request.args)
+
+
 @dataclass(frozen=True)
 class Mount:
     """Where configapp answers in its Flask app, and who may use it there.
@@ -143,6 +157,13 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin in extension_origins:
             return Response(status=204)
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        if calls_providers(mount.prefix) and not bearer:
+            fetch_site = request.headers.get("Sec-Fetch-Site")
+            if not (origin in extension_origins or origin == request.host_url.rstrip("/") or (
+                    origin is None and fetch_site in SAME_ORIGIN_FETCH_SITES | {None})):
+                refuse(403, "Asking the providers (live, refresh) is allowed only from this "
+                            "server's own pages, a listed extension or with the API token.")
         if request.method in WRITE_METHODS:
             same_origin = origin is None or origin == request.host_url.rstrip("/")
             if not (same_origin or origin in extension_origins) or (

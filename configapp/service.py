@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from configapp.domain import (
     API_KEY_PATTERN,
@@ -29,16 +28,16 @@ from configapp.domain import (
     normalise_provider,
     parameter_bounds,
 )
+from configapp.llm import log_text
+from configapp.outbound import check_base_url
 from configapp.ports import ConfigurationStoragePort, EncryptionPort, ModelCatalogPort
+from configapp.providers import SUPPORTED, unsupported_reason
 
 audit = logging.getLogger("configapp.audit")
 log = logging.getLogger(__name__)
 
-# OpenAI-compatible servers that LiteLLM routes by these names (used with an api_base).
-LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"})
 KEY_PATTERN = re.compile(API_KEY_PATTERN)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-MAX_API_BASE_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -56,21 +55,8 @@ class ResolvedKey:
 
 
 def check_api_base(api_base: str | None) -> str | None:
-    """A usable base URL (http or https, a host, no credentials), or None when empty."""
-    if not api_base:
-        return None
-    if len(api_base) > MAX_API_BASE_LENGTH:
-        raise ConfigurationError(f"The base URL is longer than {MAX_API_BASE_LENGTH} characters.")
-    try:
-        parts = urlsplit(api_base.strip())
-        _ = parts.port  # raises on a port that is not a number
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError("The base URL must be an http:// or https:// URL with a host.")
-    if parts.username or parts.password:
-        raise ConfigurationError("Put the key in the key field, not in the base URL.")
-    return api_base.strip().rstrip("/")
+    """A base URL keys may be sent to (configapp/outbound.py), or None when empty."""
+    return check_base_url(api_base)
 
 
 def env_base_url(provider: str, url: str) -> str | None:
@@ -99,13 +85,13 @@ class ConfigurationService:
     # ---- providers -------------------------------------------------------------------
 
     def known_providers(self) -> frozenset[str]:
-        """Providers a key may be added for: the catalogue's and LiteLLM's usual ones."""
-        return self.catalog_source.catalog().providers | set(PROVIDER_ENV_VARS) | LOCAL_PROVIDERS
+        """Providers a key may be added for: those of the support table (providers.py)."""
+        return frozenset(SUPPORTED)
 
     def _known_provider(self, provider: str) -> str:
         name = normalise_provider(provider)
-        if name not in self.known_providers():
-            raise ConfigurationError(f"Unknown provider '{provider[:64]}'.")
+        if name not in SUPPORTED:
+            raise ConfigurationError(unsupported_reason(name))
         return name
 
     def environment_key(self, provider: str) -> tuple[str, str] | None:
@@ -146,6 +132,9 @@ class ConfigurationService:
             raise ConfigurationError(f"The API key must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} "
                                      "printable characters with no spaces.")
         api_base = check_api_base(new.api_base)
+        if api_base is None and SUPPORTED[provider].public_base is None:
+            raise ConfigurationError(f"Keys for {provider} need the base URL of the server "
+                                     "they belong to (for example http://localhost:8000/v1).")
         return NewApiKey(provider, api_key, new.key_name.strip(), api_base, new.is_active)
 
     def sealer(self, clean: NewApiKey) -> Callable[[int], str]:
@@ -203,6 +192,8 @@ class ConfigurationService:
     def resolve_key(self, provider: str) -> ResolvedKey:
         """The key to use: the active stored key, else the environment's, else an error."""
         provider = normalise_provider(provider)
+        if provider not in SUPPORTED:
+            raise ConfigurationError(unsupported_reason(provider))
         record = self.storage.active_api_key(provider)
         if record is not None:
             resolved = ResolvedKey(provider, self.reveal(record), record.api_base,
@@ -278,7 +269,7 @@ class ConfigurationService:
     def select_model(self, model_id: str) -> ModelConfig:
         model = self.get_model(model_id)
         config = self.storage.select_model(model.id, model.provider)
-        audit.info("default model changed model=%s", model.id)
+        audit.info("default model changed model=%s", log_text(model.id))
         return config
 
     def selected_model(self) -> tuple[ModelInfo, ModelConfig]:

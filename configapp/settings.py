@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,12 @@ DEFAULT_BIND = "127.0.0.1:8000"
 # variables): each streaming chat holds a thread while it lasts.
 DEFAULT_WORKERS = 1
 DEFAULT_THREADS = 32
+# A Chromium extension's origin (its id: 32 letters a to p), or a Firefox extension's (its
+# per-install UUID). Anything else (`null`, a web site, a pattern) would let pages that are
+# no extension read and write through CORS.
+EXTENSION_ORIGIN_FORMS = re.compile(
+    r"chrome-extension://[a-p]{32}"
+    r"|moz-extension://[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -38,6 +45,14 @@ class SecuritySettings:
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     extension_origins: tuple[str, ...] = ()
     max_request_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        for origin in self.extension_origins:
+            if not EXTENSION_ORIGIN_FORMS.fullmatch(origin):
+                raise ValueError(
+                    f"CONFIGAPP_EXTENSION_ORIGINS: {origin[:80]!r} is not an extension's "
+                    "origin. Give chrome-extension://<id> (the 32 letters a to p shown in "
+                    "chrome://extensions) or moz-extension://<UUID>, separated by commas.")
 
 
 @dataclass(frozen=True)

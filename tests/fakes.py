@@ -193,3 +193,14 @@ class FakeGateway:
                      text: str) -> tuple[int, int]:
         """One token a word: enough for the rules."""
         return sum(len(m.content.split()) for m in messages), len(text.split())
+
+
+def fake_resolver(*addresses: str):
+    """A getaddrinfo that answers these addresses for any name: the outbound rules under
+    test, without DNS."""
+    import socket
+
+    def resolve(host: str, port: int, type: int = 0) -> list[tuple]:
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, port)) for a in addresses]
+    return resolve

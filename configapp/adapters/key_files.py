@@ -58,7 +58,8 @@ class KeyFiles:
     def lock(self) -> Iterator[None]:
         """One rotation at a time on this folder: two would overwrite each other's key."""
         self.main.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.main.with_name(self.main.name + ".lock"), "w") as handle:
+        lock = self.main.with_name(self.main.name + ".lock")
+        with open(os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 

@@ -24,8 +24,10 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import httpcore
 import httpx
 
+from configapp.adapters.outbound_http import outbound_client, refused_by_rules
 from configapp.adapters.provider_apis import ModelsEndpointClient, provider_api
 from configapp.llm import (
     ChatMessage,
@@ -39,8 +41,9 @@ from configapp.llm import (
     describe_failure,
     host_of,
     kind_for_status,
-    safe_detail,
+    shown_detail,
 )
+from configapp.providers import AZURE_API_VERSION, support, unsupported_reason
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -108,11 +111,13 @@ class Upstream:
 class LiteLLMGateway:
     """Chat through litellm.completion; key tests and discovery through models endpoints."""
 
-    def __init__(self, chat_timeout: float = 60.0, check_timeout: float = 10.0) -> None:
+    def __init__(self, chat_timeout: float = 60.0, check_timeout: float = 10.0,
+                 network: httpcore.NetworkBackend | None = None) -> None:
+        """`network`: how connections are made (the guarded backend unless given)."""
         self.chat_timeout = chat_timeout
         self.check_timeout = check_timeout
-        self._http = httpx.Client(follow_redirects=False, timeout=chat_timeout,
-                                  event_hooks={"response": [self._remember]})
+        self._http = outbound_client(chat_timeout, network,
+                                     event_hooks={"response": [self._remember]})
         self._opening = threading.local()
         self._models = ModelsEndpointClient(self._http, check_timeout)
         self._module: ModuleType | None = None
@@ -251,7 +256,8 @@ class LiteLLMGateway:
             "max_retries": 0,
             "num_retries": 0,
             "drop_params": True,
-            "client": self._client_for(key, base),
+            "client": self._client_for(model_id, key, base),
+            **({"api_version": AZURE_API_VERSION} if key.provider == "azure" else {}),
             **parameters,
         }
         if stream:
@@ -277,13 +283,38 @@ class LiteLLMGateway:
             return (estimate_tokens(" ".join(m.content for m in messages)),
                     estimate_tokens(text))
 
-    def _client_for(self, key: ResolvedKey, base: str | None) -> Any:
-        if key.provider != "openai":
+    def _client_for(self, model_id: str, key: ResolvedKey, base: str | None) -> Any:
+        """What litellm's path for this provider takes as `client` (providers.py), built on
+        the guarded, never-redirecting httpx client: without one, litellm would build its
+        own, which may follow redirects."""
+        row = support(key.provider)
+        if row is None:
+            raise ProviderError("provider_error", unsupported_reason(key.provider))
+        if row.client == "http" or self._bridged_to_responses(model_id, key.provider, base):
             return self._handler
         import openai
 
+        if row.client == "azure":
+            return openai.AzureOpenAI(api_key=key.api_key, azure_endpoint=base,
+                                      api_version=AZURE_API_VERSION, http_client=self._http,
+                                      max_retries=0, timeout=self.chat_timeout)
         return openai.OpenAI(api_key=key.api_key, base_url=base, http_client=self._http,
                              max_retries=0, timeout=self.chat_timeout)
+
+    @staticmethod
+    def _bridged_to_responses(model_id: str, provider: str, base: str | None) -> bool:
+        """Whether litellm sends this chat to the Responses API (gpt-5-pro, codex models):
+        that path takes its HTTP handler, and given an OpenAI client it builds its own
+        httpx client, which follows redirects. When unsure, the handler: a wrong client
+        fails the call, it never sends the key elsewhere."""
+        from litellm.responses.bridge_check import responses_api_bridge_check
+
+        try:
+            info, _ = responses_api_bridge_check(model=model_id.split("/", 1)[-1],
+                                                 custom_llm_provider=provider, api_base=base)
+        except Exception:
+            return True
+        return info.get("mode") == "responses"
 
     # ---- failures -----------------------------------------------------------------------
 
@@ -292,9 +323,14 @@ class LiteLLMGateway:
         return any(isinstance(e, timeouts) for e in _chain(error))
 
     def _failure(self, error: Exception, key: ResolvedKey) -> ProviderError:
-        """A ProviderError that says what went wrong, in the provider's words, keyless."""
+        """A ProviderError that says what went wrong, in the provider's words, keyless. Of
+        an answer that is not a provider's JSON error, only its status and size are told."""
         chain = _chain(error)
         where = host_of(self._base(key))
+        refused = refused_by_rules(error)
+        if refused is not None:
+            return ProviderError("bad_base_url", f"{key.provider}: the base URL {where} is "
+                                                 f"{refused}.")
         if self._is_timeout(error):
             return ProviderTimeoutError(
                 f"{key.provider} did not answer within {self.chat_timeout:g} s at {where}.")
@@ -303,12 +339,31 @@ class LiteLLMGateway:
             return ProviderError("unreachable", f"{key.provider} could not be reached at "
                                                 f"{where}.")
         # Only a status the provider really sent: litellm makes up a 500 for a garbled answer.
-        status = next((e.response.status_code for e in chain
-                       if isinstance(e, httpx.HTTPStatusError)), None)
-        detail = safe_detail(str(error), key.api_key)
+        answer = next((r for r in map(_real_response, chain) if r is not None), None)
+        status = answer.status_code if answer is not None else None
         if status is not None and 300 <= status < 400:
             detail = "it answered with a redirect, which is not followed with a key."
+        else:  # the answer's body, or litellm's text when the body was not kept
+            body = _body_of(answer) if answer is not None else b""
+            detail = shown_detail(body or str(error), key.api_key)
         kind = kind_for_status(status, detail) if status is not None else "provider_error"
         log.warning("provider call failed provider=%s kind=%s status=%s error=%s",
                     key.provider, kind, status, type(error).__name__)
         return ProviderError(kind, describe_failure(key.provider, kind, status, detail), status)
+
+
+def _real_response(error: BaseException) -> Any:
+    """The HTTP answer behind an error, when the provider really sent one: httpx's (the
+    HTTP handler's paths) or the OpenAI SDK's (its paths)."""
+    if isinstance(error, httpx.HTTPStatusError):
+        return error.response
+    if type(error).__module__.startswith("openai") and hasattr(error, "status_code"):
+        return getattr(error, "response", None)
+    return None
+
+
+def _body_of(response: Any) -> bytes:
+    try:
+        return bytes(response.content)
+    except Exception:  # a stream that was not read: its size is unknown, and nothing shown
+        return b""

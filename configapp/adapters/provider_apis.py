@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from configapp.adapters.outbound_http import refused_by_rules
 from configapp.llm import (
     ProviderError,
     ProviderTimeoutError,
@@ -26,8 +27,9 @@ from configapp.llm import (
     describe_failure,
     host_of,
     kind_for_status,
-    safe_detail,
+    shown_detail,
 )
+from configapp.providers import AZURE_API_VERSION, SUPPORTED
 
 MAX_LISTING_BYTES = 8 * 1024 * 1024
 MAX_PAGES = 20
@@ -48,23 +50,13 @@ class ProviderApi:
         return api_base or self.public_base
 
 
-OPENAI_BASE = "https://api.openai.com/v1"
 PROVIDER_APIS: dict[str, ProviderApi] = {
-    "openai": ProviderApi("openai", OPENAI_BASE),
-    "anthropic": ProviderApi("anthropic", "https://api.anthropic.com"),
-    "gemini": ProviderApi("gemini", "https://generativelanguage.googleapis.com/v1beta"),
-    "groq": ProviderApi("openai", "https://api.groq.com/openai/v1"),
-    "mistral": ProviderApi("openai", "https://api.mistral.ai/v1"),
-    "openrouter": ProviderApi("openai", "https://openrouter.ai/api/v1"),
-    # Local OpenAI-compatible servers: only with the base URL saved with the key.
-    "hosted_vllm": ProviderApi("openai", None),
-    "lm_studio": ProviderApi("openai", None),
-    "llamafile": ProviderApi("openai", None),
-}
+    name: ProviderApi(row.wire, row.public_base) for name, row in SUPPORTED.items()}
 BASE_URL_HINTS = {
     "openai": "OpenAI-compatible base URLs usually end in /v1",
     "anthropic": "Anthropic's base URL has no /v1 (https://api.anthropic.com)",
     "gemini": "Gemini's base URL ends in /v1beta",
+    "azure": "Azure's base URL is the resource's endpoint (https://NAME.openai.azure.com)",
 }
 
 
@@ -77,11 +69,25 @@ def auth_headers(dialect: str, api_key: str) -> dict[str, str]:
         return {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
     if dialect == "gemini":
         return {"x-goog-api-key": api_key}
+    if dialect == "azure":
+        return {"api-key": api_key}
     return {"Authorization": f"Bearer {api_key}"}
 
 
 def models_url(dialect: str, base: str) -> str:
-    return f"{base}/v1/models" if dialect == "anthropic" else f"{base}/models"
+    if dialect == "anthropic":
+        return f"{base}/v1/models"
+    if dialect == "azure":
+        return f"{base}/openai/models"
+    return f"{base}/models"
+
+
+def first_query(dialect: str) -> dict[str, str]:
+    if dialect == "anthropic":
+        return {"limit": "1000"}
+    if dialect == "azure":
+        return {"api-version": AZURE_API_VERSION}
+    return {}
 
 
 def _as_int(value: Any) -> int | None:
@@ -101,13 +107,16 @@ def parse_page(dialect: str, body: Any) -> tuple[list[ReachableModel], dict[str,
         ]
         token = body.get("nextPageToken")
         return models, ({"pageToken": str(token)} if token else None)
-    entries = body["data"]
+    entries = body if isinstance(body, list) else body["data"]  # Together answers a list
     if not isinstance(entries, list):
         raise TypeError("data is not a list")
     if dialect == "anthropic":
         models = [ReachableModel(str(entry["id"]), entry.get("display_name")) for entry in entries]
         more = body.get("has_more") and body.get("last_id")
         return models, ({"after_id": str(body["last_id"]), "limit": "1000"} if more else None)
+    if dialect == "azure":  # the resource's models; only those that can chat
+        entries = [entry for entry in entries
+                   if (entry.get("capabilities") or {}).get("chat_completion", True)]
     return [ReachableModel(str(entry["id"])) for entry in entries], None
 
 
@@ -127,7 +136,7 @@ class ModelsEndpointClient:
             raise ProviderError("provider_error",
                                 f"Listing models is not available for {provider}.")
         models: list[ReachableModel] = []
-        query: dict[str, str] | None = {"limit": "1000"} if api.dialect == "anthropic" else {}
+        query: dict[str, str] | None = first_query(api.dialect)
         pages = 0
         while query is not None and pages < MAX_PAGES:
             body = self._get(provider, api.dialect, base, api_key, query)
@@ -137,7 +146,10 @@ class ModelsEndpointClient:
                 raise self._not_a_listing(provider, api.dialect, base) from error
             models.extend(page)
             pages += 1
-        if api.dialect == "openai":
+        # An id with control characters (a line break) is no model id: it could only forge
+        # log lines or break pages.
+        models = [m for m in models if m.model_id.isprintable() and 0 < len(m.model_id) <= 200]
+        if api.dialect in ("openai", "azure"):
             models = [m for m in models if not NOT_CHAT.search(m.model_id)]
         return models
 
@@ -163,6 +175,10 @@ class ModelsEndpointClient:
             raise ProviderError("bad_base_url", f"The base URL of this {provider} key is not "
                                                 "a usable http(s) URL.") from error
         except httpx.TransportError as error:
+            refused = refused_by_rules(error)
+            if refused is not None:
+                raise ProviderError("bad_base_url", f"{provider}: the base URL "
+                                    f"{host_of(base)} is {refused}.") from error
             raise ProviderError("unreachable", f"{provider} could not be reached at "
                                 f"{host_of(base)} ({type(error).__name__}).") from error
         except httpx.HTTPError as error:
@@ -179,7 +195,7 @@ class ModelsEndpointClient:
             body = json.loads(raw)
         except ValueError:
             body = None
-        if 200 <= status < 300 and isinstance(body, dict):
+        if 200 <= status < 300 and isinstance(body, dict | list):
             return body
         if 200 <= status < 300:
             raise self._not_a_listing(provider, dialect, base)
@@ -191,7 +207,7 @@ class ModelsEndpointClient:
             detail = (f"nothing at {host_of(base)} answers the models list "
                       f"({BASE_URL_HINTS[dialect]}).")
         else:
-            detail = safe_detail(raw, api_key)
+            detail = shown_detail(raw, api_key)
         raise ProviderError(kind, describe_failure(provider, kind, status, detail), status)
 
 

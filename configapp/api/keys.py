@@ -42,7 +42,8 @@ class ApiKeys(MethodView):
 
 @blp.route("/api-keys/<int(max=2147483647):key_id>")
 class ApiKeyById(MethodView):
-    @blp.arguments(ApiKeyUpdateSchema)
+    # The body is optional: none (or {}) changes nothing and answers the key as it is.
+    @blp.arguments(ApiKeyUpdateSchema, required=False)
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, description="No such key")
     @blp.alt_response(413, description=TOO_LARGE)

@@ -21,11 +21,11 @@ def test_a_key_goes_in_once_and_comes_out_masked(client):
     response = add(client, key_name="work")
     assert response.status_code == 201
     body = response.get_json()
-    assert body["masked_key"] == "sk-***1234"
+    assert body["masked_key"] == "sk-***234"  # a quarter of "test-abcd1234" at most
     assert body["is_active"] is True and body["key_name"] == "work"
     assert "api_key" not in body and "encrypted_key" not in body
     listed = client.get("/api/config/api-keys").get_json()
-    assert [k["masked_key"] for k in listed] == ["sk-***1234"]
+    assert [k["masked_key"] for k in listed] == ["sk-***234"]
     assert "sk-test-abcd1234" not in client.get("/api/config/api-keys").get_data(as_text=True)
 
 
@@ -135,3 +135,13 @@ def test_providers_say_where_each_key_comes_from(make_settings, backend):
     assert providers["anthropic"]["key_source"] == "environment"
     assert providers["anthropic"]["env_var"] == "ANTHROPIC_API_KEY"
     assert providers["gemini"]["key_source"] is None
+
+
+def test_a_patch_without_a_body_is_documented_and_changes_nothing(client):
+    key = add(client, key_name="work").get_json()
+    operation = client.get("/api/openapi.json").get_json()["paths"][
+        "/api/config/api-keys/{key_id}"]["patch"]
+    assert operation["requestBody"]["required"] is False
+    response = client.patch(f"/api/config/api-keys/{key['id']}")
+    assert response.status_code == 200
+    assert response.get_json() == key

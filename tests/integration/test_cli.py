@@ -61,7 +61,7 @@ def test_keys_add_list_and_delete(app, caplog):
     lines = listed.output.splitlines()
     assert lines[0].split() == ["ID", "PROVIDER", "NAME", "KEY", "ACTIVE", "API", "BASE",
                                 "LAST", "USED"]
-    assert lines[1].split() == ["2", "gemini", "***0000", "no", "https://gw.example/v1"]
+    assert lines[1].split() == ["2", "gemini", "AIza***0000", "no", "https://gw.example/v1"]
     assert lines[2].split() == ["1", "openai", "work", "sk-***E9r0", "yes"]
     only = cli(app, "keys", "list", "--provider", "openai")
     assert len(only.output.splitlines()) == 2
@@ -69,7 +69,7 @@ def test_keys_add_list_and_delete(app, caplog):
     assert refused.exit_code == 1 and "Delete key 1 (openai sk-***E9r0)?" in refused.output
     assert cli(app, "keys", "delete", "1", input="y\n").exit_code == 0
     assert cli(app, "keys", "delete", "2", "--yes").output == (
-        "Deleted key 2 (gemini ***0000).\n")
+        "Deleted key 2 (gemini AIza***0000).\n")
     assert cli(app, "keys", "list").output == "No stored keys.\n"
     missing = cli(app, "keys", "delete", "2", "--yes")
     assert missing.exit_code == 1 and "Error: No API key with id 2." in missing.output
@@ -113,7 +113,7 @@ def test_import_env_dry_run_then_once(make_settings):
     before = snapshot(settings)
     dry = cli(app, "import-env", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "Would import from" in dry.output and "openai sk-***1111" in dry.output
+    assert "Would import from" in dry.output and "openai sk-proj-***1111" in dry.output
     assert "Would import the default model openai/gpt-4o-mini" in dry.output
     assert snapshot(settings) == before
     done = cli(app, "import-env")

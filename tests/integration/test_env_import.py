@@ -52,13 +52,14 @@ def test_the_first_start_imports_both_files_once_and_logs_masked(make_settings, 
     caplog.set_level(logging.INFO)
     app = create_app(settings)
     keys, model, applied = stored(app)
-    assert keys == {"openai": "sk-***1111", "anthropic": "sk-***2222", "gemini": "***3333"}
+    assert keys == {"openai": "sk-proj-***1111", "anthropic": "sk-ant-***2222",
+                    "gemini": "AIza***3333"}
     assert model == "openai/gpt-4o-mini" and applied is not None
     with app.app_context():
         service = app.extensions["configapp"].config
         assert [service.resolve_key(p).api_key for p in ("openai", "anthropic", "gemini")] == [
             OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY]
-    assert "openai sk-***1111 (OPENAI_API_KEY)" in caplog.text
+    assert "openai sk-proj-***1111 (OPENAI_API_KEY)" in caplog.text
     assert "now deprecated" in caplog.text and "Recorded as plan_09_api_keys" in caplog.text
     assert not any(key in caplog.text for key in LEGACY_KEYS)
     before = snapshot(settings)
@@ -97,7 +98,8 @@ def test_the_database_wins_over_the_files(make_settings, caplog):
     caplog.set_level(logging.INFO)
     app = create_app(settings)
     keys, model, _ = stored(app)
-    assert keys == {"openai": "sk-***8888", "anthropic": "sk-***2222", "gemini": "***3333"}
+    assert keys == {"openai": "sk-***888", "anthropic": "sk-ant-***2222",
+                    "gemini": "AIza***3333"}
     assert model == "anthropic/claude-sonnet-4-5"
     assert "Kept the database's key for openai" in caplog.text
     assert "Kept the database's default model anthropic/claude-sonnet-4-5" in caplog.text

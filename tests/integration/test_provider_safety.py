@@ -5,6 +5,7 @@ import logging
 import pytest
 
 from tests.conftest import CANARY_KEY
+from tests.provider_stub import NOT_A_PROVIDER_PAGE
 from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -77,3 +78,48 @@ def test_the_canary_key_leaks_from_no_provider_path(client, stub, flavour, caplo
     text = "\n".join(r.get_data(as_text=True) + str(r.headers) for r in responses)
     assert CANARY_KEY not in text and CANARY_KEY[:-4] not in text
     assert CANARY_KEY not in caplog.text and CANARY_KEY[:-4] not in caplog.text
+
+
+@pytest.mark.parametrize("answer", ["not_a_provider", "not_a_provider_json"])
+def test_nothing_of_an_answer_that_is_no_provider_error_comes_back(client, stub, flavour,
+                                                                   answer):
+    key = add_key(client, stub, flavour)
+    stub.behave(answer)
+    check = client.post(f"/api/config/api-keys/{key['id']}/test").get_json()
+    assert (check["ok"], check["status_code"]) == (False, 500)
+    assert "not shown" in check["message"]
+    texts = [check["message"]]
+    for stream in (False, True):
+        response = client.post("/api/chat", json={"messages": HELLO, "model": MODELS[flavour],
+                                                  "stream": stream})
+        assert response.status_code == 502
+        texts.append(response.get_data(as_text=True))
+    live = client.get("/api/config/models?live=true&refresh=true").get_json()
+    texts.append(live["live"][flavour]["message"])
+    for text in texts:
+        assert "hunter2" not in text and "Admin console" not in text, text
+        assert NOT_A_PROVIDER_PAGE not in text
+    assert "not shown" in texts[1]
+
+
+@pytest.mark.parametrize("api_base", [
+    "http://169.254.169.254/v1", "http://2852039166/v1", "http://0xa9fea9fe/v1",
+    "http://metadata.google.internal/v1", "http://127.0.0.1:5432/v1?x=", "http://h/v1#f"])
+def test_a_base_url_the_outbound_rules_refuse_is_not_saved(client, api_base):
+    response = client.post("/api/config/api-keys", json={
+        "provider": "openai", "api_key": "sk-base-check-1234", "api_base": api_base})
+    assert response.status_code == 422, response.get_json()
+    assert client.get("/api/config/api-keys").get_json() == []
+
+
+def test_a_listed_model_id_with_a_line_break_forges_no_log_line(client, stub, caplog):
+    caplog.set_level(logging.INFO)
+    forged = "evil\nINFO configapp.audit key deleted id=1 provider=openai"
+    stub.extra_openai_models = (forged, "fine-model")
+    add_key(client, stub, "openai")
+    ids = {m["id"] for m in client.get("/api/config/models?live=true").get_json()["models"]}
+    assert "openai/fine-model" in ids and f"openai/{forged}" not in ids
+    assert client.post("/api/config/models/openai/fine-model/select").status_code == 200
+    response = client.post(f"/api/config/models/openai/{forged}/select")
+    assert response.status_code == 404
+    assert all("\n" not in record.getMessage() for record in caplog.records)

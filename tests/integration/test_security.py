@@ -10,7 +10,7 @@ import pytest
 from configapp import create_app
 from configapp.auth import FailureLimiter
 from configapp.settings import SecuritySettings
-from tests.conftest import upgrade_postgres
+from tests.conftest import TEST_API_TOKEN, upgrade_postgres
 from tests.integration.routes import (
     assert_error_shape,
     documented_operations,
@@ -178,3 +178,35 @@ def test_405_answers_carry_allow(client):
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
     assert response.get_json()["code"] == 405
+
+
+@pytest.mark.parametrize("query", ["live=true", "refresh=true", "live=1&refresh=yes",
+                                   "live=True"])
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example"}, {"Origin": "null"},
+    {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+])
+def test_a_foreign_page_cannot_make_the_server_ask_the_providers(client, stub, query,
+                                                                 headers):
+    add_key(client, stub, "openai")
+    # A page of another site has no token to send (and no session cookie: SameSite=Strict).
+    response = client.get(f"/api/config/models?{query}",
+                          headers={"Authorization": "", **headers})
+    assert response.status_code == 403, response.get_json()
+    assert "allowed only from this server's own pages" in response.get_json()["message"]
+    assert not any("models" in r.path for r in stub.requests)
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
+    {"Origin": "http://localhost"}, {"Sec-Fetch-Site": "cross-site",
+                                     "Authorization": f"Bearer {TEST_API_TOKEN}"},
+])
+def test_the_own_pages_tools_and_token_holders_may_ask_the_providers(client, stub, headers):
+    add_key(client, stub, "openai")
+    response = client.get("/api/config/models?live=true&refresh=true", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["live"]["openai"]["status"] == "fresh"
+    plain = client.get("/api/config/models?live=false", headers={"Sec-Fetch-Site": "cross-site"})
+    assert plain.status_code == 200

@@ -9,7 +9,7 @@ def test_sync_gives_a_snapshot_with_a_strong_etag_and_304_when_unchanged(client)
     etag = response.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     body = response.get_json()
-    assert body["keys"]["openai"][0]["masked_key"] == "sk-***9999"
+    assert body["keys"]["openai"][0]["masked_key"] == "sk-***99"
     assert body["selected"]["model"]["id"] == "openai/gpt-4o-mini"
     assert body["revision"] == etag.strip('"')
     again = client.get("/api/config/sync", headers={"If-None-Match": etag})

@@ -1,5 +1,5 @@
-"""A provider stand-in: a real HTTP server on 127.0.0.1 speaking the OpenAI, Anthropic and
-Gemini wire formats (models listing and chat, streaming included).
+"""A provider stand-in: a real HTTP server on 127.0.0.1 speaking the OpenAI, Anthropic,
+Gemini and Azure OpenAI wire formats (models listing and chat, streaming included).
 
 Each format lives under its own prefix, so one server plays all three; `base(format)` is
 the base URL a key is saved with. Every request is recorded with its headers and the key
@@ -29,12 +29,17 @@ from werkzeug.wrappers import Request, Response
 
 from tests.provider_stub import wire
 
-FORMATS = ("openai", "anthropic", "gemini")
-BASE_PATHS = {"openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini/v1beta"}
+FORMATS = ("openai", "anthropic", "gemini", "azure")
+BASE_PATHS = {"openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini/v1beta",
+              "azure": "/azure"}
 GEMINI_CALL = re.compile(r"^/gemini/v1beta/models/(?P<model>[^:]+):(?P<verb>\w+)$")
+# Azure: the deployment is in the path, the API version in the query, the key in `api-key`.
+AZURE_CHAT = re.compile(r"^/azure/openai/deployments/(?P<deployment>[^/]+)/chat/completions$")
 HANG_LIMIT_SECONDS = 60
+# What a service that is no provider answers: none of it may come back to the caller.
+NOT_A_PROVIDER_PAGE = "<html><h1>Admin console</h1><p>db password: hunter2-PRIVATE</p></html>"
 # "stall": the number of events sent (the first piece of text included) before hanging.
-STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1}
+STALL_AT = {"openai": 2, "anthropic": 3, "gemini": 1, "azure": 2}
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ def sent_key(request: Request) -> str | None:
     if auth.lower().startswith("bearer "):
         return auth[7:]
     return (request.headers.get("x-api-key") or request.headers.get("x-goog-api-key")
-            or request.args.get("key"))
+            or request.headers.get("api-key") or request.args.get("key"))
 
 
 def said(flavour: str, body: Any) -> list[str]:
@@ -108,6 +113,7 @@ class ProviderStub:
         self.stream_pace: Pace | None = None
         self.stream_ends: list[str] = []
         self.delay_s = 0.0  # how long every answer waits before it is sent
+        self.extra_openai_models: tuple[str, ...] = ()  # listed after the usual ones
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -136,7 +142,9 @@ class ProviderStub:
 
     def behave(self, behaviour: str | int, redirect_to: str | None = None) -> None:
         """"ok", an HTTP status, "gemini_invalid_key", "garbage", "hang", "stall" (stream
-        one piece, then hang) or "redirect" (307 to redirect_to + the same path)."""
+        one piece, then hang), "redirect" (307 to redirect_to + the same path), or
+        "not_a_provider" / "not_a_provider_json" (a 500 page of a service that is no
+        provider, as HTML or JSON)."""
         self.behaviour = behaviour
         self.redirect_to = redirect_to
 
@@ -190,6 +198,11 @@ class ProviderStub:
         if behaviour == "garbage":
             return Response("<html><body>502 gateway says hi</body></html>", status=200,
                             mimetype="text/html")
+        if behaviour == "not_a_provider":  # a local service that is no provider
+            return Response(NOT_A_PROVIDER_PAGE, status=500, mimetype="text/html")
+        if behaviour == "not_a_provider_json":
+            return Response(json.dumps({"rows": [NOT_A_PROVIDER_PAGE]}), status=500,
+                            mimetype="application/json")
         if isinstance(behaviour, int) or behaviour == "gemini_invalid_key":
             return self.error(flavour, behaviour, sent_key(request))
         return self.route(flavour, request, body)
@@ -211,7 +224,8 @@ class ProviderStub:
         status = int(behaviour)
         message = f"Stand-in refuses with {status}; the key was {key}."
         payload = {"openai": wire.openai_error, "anthropic": wire.anthropic_error,
-                   "gemini": wire.gemini_error}[flavour](status, message)
+                   "gemini": wire.gemini_error, "azure": wire.openai_error}[flavour](status,
+                                                                                    message)
         headers = {"Retry-After": "1"} if status == 429 else {}
         return Response(json.dumps(payload), status=status, mimetype="application/json",
                         headers=headers)
@@ -219,14 +233,24 @@ class ProviderStub:
     def route(self, flavour: str, request: Request, body: Any) -> Response:
         path = request.path[len(BASE_PATHS[flavour]):]
         client = request.environ.get("werkzeug.socket")
-        if request.method == "GET" and path in ("/models", "/v1/models"):
+        if request.method == "GET" and path in ("/models", "/v1/models", "/openai/models"):
             return self.models(flavour, request, path)
+        if flavour in ("openai", "azure") and request.method == "POST" and path in (
+                "/responses", "/openai/responses"):
+            return self.responses(flavour, body or {})
         if flavour == "openai" and request.method == "POST" and path == "/chat/completions":
             return self.chat(flavour, body, bool(body.get("stream")),
                              bool((body.get("stream_options") or {}).get("include_usage")),
                              client)
         if flavour == "anthropic" and request.method == "POST" and path == "/v1/messages":
             return self.chat(flavour, body, bool(body.get("stream")), True, client)
+        azure = AZURE_CHAT.match(request.path)
+        if flavour == "azure" and request.method == "POST" and azure and (
+                request.args.get("api-version")):
+            body = dict(body or {}, model=azure["deployment"])
+            return self.chat("azure", body, bool(body.get("stream")),
+                             bool((body.get("stream_options") or {}).get("include_usage")),
+                             client)
         match = GEMINI_CALL.match(request.path)
         if flavour == "gemini" and request.method == "POST" and match:
             body = dict(body or {}, model=match["model"])
@@ -237,13 +261,15 @@ class ProviderStub:
 
     def models(self, flavour: str, request: Request, path: str) -> Response:
         if flavour == "openai" and path == "/models":
-            payload = wire.openai_models(self.dropped)
+            payload = wire.openai_models(self.dropped, self.extra_openai_models)
         elif flavour == "anthropic" and path == "/v1/models":
             payload = wire.anthropic_models(request.args.get("after_id"),
                                             int(request.args.get("limit", 2)), self.dropped)
         elif flavour == "gemini" and path == "/models":
             payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size,
                                          self.dropped)
+        elif flavour == "azure" and path == "/openai/models" and request.args.get("api-version"):
+            payload = wire.azure_models(self.extra_openai_models)
         else:
             return Response("not found", status=404)
         return Response(json.dumps(payload), mimetype="application/json")
@@ -253,6 +279,7 @@ class ProviderStub:
         model = str(body.get("model", "unknown"))
         texts = said(flavour, body)
         text = wire.reply_text(flavour, texts)
+        flavour = "openai" if flavour == "azure" else flavour  # Azure speaks OpenAI's format
         prompt_tokens = sum(len(t.split()) for t in texts)
         if not stream or usage:
             with self._lock:
@@ -271,6 +298,19 @@ class ProviderStub:
             events = wire.gemini_stream(model, text, prompt_tokens, parts)
         return Response(self._recorded(self._paced(self._maybe_stall(
             events, STALL_AT[flavour]), pace, client)), mimetype="text/event-stream")
+
+    def responses(self, flavour: str, body: Any) -> Response:
+        """The Responses API, where litellm sends gpt-5-pro and the codex models."""
+        model = str(body.get("model", "unknown"))
+        texts = wire.responses_said(body)
+        text = wire.reply_text(flavour, texts)
+        prompt_tokens = sum(len(t.split()) for t in texts)
+        if body.get("stream"):
+            return Response(self._maybe_stall(wire.responses_stream(model, text, prompt_tokens),
+                                              STALL_AT["openai"]),
+                            mimetype="text/event-stream")
+        return Response(json.dumps(wire.responses_answer(model, text, prompt_tokens)),
+                        mimetype="application/json")
 
     def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
         for number, event in enumerate(events):

@@ -47,16 +47,17 @@ def openai_error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def openai_models(dropped: frozenset[str] = frozenset()) -> dict[str, Any]:
+def openai_models(dropped: frozenset[str] = frozenset(), extra: tuple[str, ...] = ()
+                  ) -> dict[str, Any]:
     return {"object": "list", "data": [
         {"id": name, "object": "model", "created": 1700000000, "owned_by": "stub"}
-        for name in OPENAI_MODELS if name not in dropped]}
+        for name in (*OPENAI_MODELS, *extra) if name not in dropped]}
 
 
 def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
     return {
         "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
-        "model": model,
+        "model": model, "service_tier": "default",  # as OpenAI and Groq send it
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
@@ -81,6 +82,16 @@ def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool,
                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
                              "total_tokens": prompt_tokens + 7}})
     yield sse("[DONE]")
+
+
+def azure_models(extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Azure OpenAI's `GET /openai/models`: the resource's models, with what each can do."""
+    return {"object": "list", "data": [
+        {"id": name, "object": "model", "status": "succeeded",
+         "capabilities": {"chat_completion": True, "completion": False, "embeddings": False}}
+        for name in (*OPENAI_MODELS, *extra)] + [
+        {"id": "text-embedding-3-small", "object": "model", "status": "succeeded",
+         "capabilities": {"chat_completion": False, "embeddings": True}}]}
 
 
 # ---- Anthropic -----------------------------------------------------------------------
@@ -172,3 +183,61 @@ def gemini_stream(model: str, text: str, prompt_tokens: int,
             candidate["finishReason"] = "STOP"
         yield sse({"candidates": [candidate], "usageMetadata": gemini_usage(prompt_tokens),
                    "modelVersion": model})
+
+
+# ---- OpenAI Responses API (models litellm bridges there: gpt-5-pro, codex) -----------
+
+def responses_said(body: dict[str, Any]) -> list[str]:
+    """The texts of a Responses API request's input."""
+    given = body.get("input")
+    if isinstance(given, str):
+        return [given]
+    texts: list[str] = []
+    for item in given or []:
+        content = item.get("content") if isinstance(item, dict) else None
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(part.get("text", "") for part in content if isinstance(part, dict))
+    return texts
+
+
+def responses_answer(model: str, text: str, prompt_tokens: int, status: str = "completed"
+                     ) -> dict[str, Any]:
+    done = status == "completed"
+    return {
+        "id": "resp_stub", "object": "response", "created_at": int(time.time()),
+        "status": status, "model": model, "error": None, "incomplete_details": None,
+        "instructions": None, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+        "text": {"format": {"type": "text"}},
+        "output": [{"type": "message", "id": "msg_stub", "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+        if done else [],
+        "usage": {"input_tokens": prompt_tokens, "output_tokens": 7,
+                  "total_tokens": prompt_tokens + 7} if done else None,
+    }
+
+
+def responses_stream(model: str, text: str, prompt_tokens: int) -> Iterator[bytes]:
+    def event(kind: str, **data: Any) -> bytes:
+        return sse({"type": kind, **data}, kind)
+
+    yield event("response.created", response=responses_answer(model, "", 0, "in_progress"))
+    item = {"type": "message", "id": "msg_stub", "status": "in_progress", "role": "assistant",
+            "content": []}
+    yield event("response.output_item.added", output_index=0, item=item)
+    part = {"type": "output_text", "text": "", "annotations": []}
+    yield event("response.content_part.added", item_id="msg_stub", output_index=0,
+                content_index=0, part=part)
+    for piece in pieces(text):
+        yield event("response.output_text.delta", item_id="msg_stub", output_index=0,
+                    content_index=0, delta=piece)
+    yield event("response.output_text.done", item_id="msg_stub", output_index=0,
+                content_index=0, text=text)
+    yield event("response.content_part.done", item_id="msg_stub", output_index=0,
+                content_index=0, part={**part, "text": text})
+    yield event("response.output_item.done", output_index=0, item={
+        **item, "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]})
+    yield event("response.completed", response=responses_answer(model, text, prompt_tokens))

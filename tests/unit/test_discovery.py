@@ -59,11 +59,10 @@ def test_a_refused_key_is_a_result_not_an_error(config, discovery, gateway, fail
     assert check.message == failure.message
 
 
-def test_providers_without_a_models_endpoint_cannot_be_tested(config, discovery, gateway):
-    record = config.add_api_key(NewApiKey("cohere_chat", "co-test-key-1111"))
-    with pytest.raises(ConfigurationError, match="cannot be tested"):
-        discovery.test_key(record.id)
-    assert gateway.calls == []
+def test_providers_that_are_not_offered_get_no_key(config, gateway):
+    with pytest.raises(ConfigurationError, match="not offered: its litellm path follows"):
+        config.add_api_key(NewApiKey("cohere_chat", "co-test-key-1111"))
+    assert config.list_api_keys() == [] and gateway.calls == []
 
 
 def test_listings_are_kept_for_the_ttl(config, discovery, gateway):

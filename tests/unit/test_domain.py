@@ -2,8 +2,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from configapp.domain import (
+    PUBLIC_KEY_PREFIXES,
     ApiKeyConfig,
     ModelInfo,
     ParameterOutOfBoundsError,
@@ -19,13 +22,28 @@ CLAUDE = ModelInfo("anthropic/claude-sonnet-4-5", "anthropic", "claude-sonnet-4-
 
 
 @pytest.mark.parametrize(("key", "masked"), [
-    ("sk-abcdefgh1234", "sk-***1234"),
-    ("sk-ant-api03-verylongsecretWXYZ", "sk-***WXYZ"),
-    ("AIzaSyA-bcdefghijklmnop9876", "***9876"),  # a prefix of 6 or more chars is not shown
+    ("sk-abcdefghijkl1234", "sk-***1234"),
+    ("sk-ant-api03-verylongsecretWXYZ", "sk-ant-***WXYZ"),
+    ("AIzaSyA-bcdefghijklmnop9876", "AIza***9876"),
     ("plainkeywithoutdash5678", "***5678"),
+    ("abcd-efg", "***fg"),  # was shown whole
+    ("token-abc123", "***123"),  # was 10 of its 12 characters
+    ("gsk_abcdefgh", "gsk_***gh"),
+    ("sk-abc", "sk-***"),
 ])
-def test_masking_shows_only_the_prefix_and_the_last_four(key, masked):
+def test_masking_shows_a_listed_prefix_and_at_most_a_quarter_of_the_rest(key, masked):
     assert mask_key(key) == masked
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1,
+               max_size=200))
+def test_a_mask_never_shows_more_than_four_characters_or_a_quarter(key):
+    masked = mask_key(key)
+    prefix, _, tail = masked.partition("***")
+    assert prefix in PUBLIC_KEY_PREFIXES or prefix == ""
+    assert key.startswith(prefix) and key.endswith(tail)
+    secret = key[len(prefix):]
+    assert len(tail) <= 4 and len(tail) <= len(secret) / 4
 
 
 def test_google_is_another_name_for_gemini():

@@ -1,11 +1,25 @@
 """Provider messages: the key scrubbed, litellm's wrapping removed, failures classified."""
 
+import base64
+import html
+import json
+from urllib.parse import quote
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.provider_apis import parse_page, provider_api
-from configapp.domain import ConfigurationError
-from configapp.llm import error_detail, host_of, kind_for_status, safe_detail, scrub
+from configapp.domain import ConfigurationError, mask_key
+from configapp.llm import (
+    error_detail,
+    host_of,
+    kind_for_status,
+    log_text,
+    scrub,
+    shown_detail,
+)
 from configapp.service import ConfigurationService, ResolvedKey
 from configapp.settings import Settings, base_urls
 from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
@@ -16,7 +30,7 @@ KEY = "sk-proj-abcdef123456"
 def test_scrub_masks_the_key_in_every_form():
     text = f"bad key {KEY}; url ?key=sk-proj-abcdef123456&x; json \"{KEY}\""
     cleaned = scrub(text, KEY)
-    assert KEY not in cleaned and cleaned.count("sk-***3456") == 3
+    assert KEY not in cleaned and cleaned.count(mask_key(KEY)) == 3
     assert scrub("nothing", None, "") == "nothing"
 
 
@@ -37,10 +51,10 @@ def test_error_detail_keeps_the_providers_words(raw, detail):
     assert error_detail(raw) == detail
 
 
-def test_safe_detail_scrubs_before_it_cuts():
-    text = "x" * 495 + KEY
-    detail = safe_detail(text, KEY)
-    assert KEY[:5] not in detail.replace("sk-***", "") and len(detail) <= 501
+def test_what_is_shown_is_scrubbed_before_it_is_cut():
+    body = json.dumps({"error": {"message": "x" * 495 + KEY}})
+    detail = shown_detail(body, KEY)
+    assert detail.startswith("xxx") and "abcdef" not in detail and len(detail) <= 501
 
 
 @pytest.mark.parametrize(("status", "body", "kind"), [
@@ -99,3 +113,54 @@ def test_the_environment_base_urls_setting_is_read_and_checked():
     with pytest.raises(ConfigurationError, match="CONFIGAPP_ENV_KEY_BASE_URLS"):
         ConfigurationService(FakeStorage(), FakeEncryption(), FakeCatalog(), {},
                              {"openai": "file:///etc/passwd"})
+
+
+TEXT_OR_BYTES = st.one_of(st.text(max_size=3000), st.binary(max_size=3000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT_OR_BYTES)
+def test_error_detail_and_what_is_shown_never_raise(text):
+    assert isinstance(error_detail(text), str)
+    assert len(shown_detail(text, KEY)) <= 501
+
+
+@pytest.mark.parametrize("text", [
+    "b'a'" + "+b'a'" * 6000,  # was a RecursionError in ast.literal_eval
+    "litellm.APIError: b'" + "\\x" * 5000 + "'",
+    "[" * 100_000, '{"error": ' * 30_000, "b'\\N{bad}'",
+])
+def test_error_detail_survives_hostile_bodies(text):
+    assert isinstance(error_detail(text), str)
+    assert isinstance(shown_detail(text.encode(), KEY), str)
+
+
+def test_a_bytes_literal_is_read_without_evaluating_it():
+    text = "AnthropicException - b'{\"error\": {\"message\": \"caf\\xc3\\xa9 closed\"}}'"
+    assert error_detail(text) == "café closed"
+
+
+def forms_of(key: str, left: str, right: str) -> list[str]:
+    echoed = f"{left}{key}{right}"
+    return [key, key.upper(), key.lower(), key.swapcase(), quote(key, safe=""),
+            quote(key, safe="/"), quote(key, safe="").lower(), html.escape(key),
+            json.dumps(key)[1:-1], base64.b64encode(echoed.encode()).decode(),
+            base64.urlsafe_b64encode(echoed.encode()).decode()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8,
+               max_size=60),
+       st.text(max_size=3), st.text(max_size=3))
+def test_the_scrubber_catches_every_common_echo_of_the_key(key, left, right):
+    for form in forms_of(key, left, right):
+        cleaned = scrub(f"the key was <{form}> here", key)
+        secret = key[len(mask_key(key).partition("***")[0]):]
+        assert form not in cleaned or len(secret) < 8, (form, cleaned)
+
+
+def test_provider_text_in_a_log_line_is_escaped():
+    assert log_text("openai/evil\nINFO configapp.audit key deleted") == (
+        "openai/evil\\nINFO configapp.audit key deleted")
+    assert log_text("openai/gpt-4o") == "openai/gpt-4o"
+    assert "\r" not in log_text("a\rb") and len(log_text("x" * 1000)) == 200

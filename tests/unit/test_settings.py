@@ -1,6 +1,28 @@
 from pathlib import Path
 
+import pytest
+
 from configapp.settings import Settings
+
+EXTENSION_ID = "abcdefghijklmnopabcdefghijklmnop"
+
+
+@pytest.mark.parametrize("origins", [
+    "null", "*", "https://evil.example", "chrome-extension://abc",
+    f"chrome-extension://{EXTENSION_ID}/", f"chrome-extension://{EXTENSION_ID.upper()}",
+    "chrome-extension://qrstuvwxyzqrstuvwxyzqrstuvwxyzqr", f"chrome-extension://{EXTENSION_ID},null",
+    "moz-extension://not-a-uuid", "file://",
+])
+def test_only_extension_origins_are_accepted_for_cors(origins):
+    with pytest.raises(ValueError, match="is not an extension's origin"):
+        Settings.from_env({"CONFIGAPP_EXTENSION_ORIGINS": origins})
+
+
+def test_chrome_and_firefox_extension_origins_are_accepted():
+    firefox = "moz-extension://0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    settings = Settings.from_env({
+        "CONFIGAPP_EXTENSION_ORIGINS": f"chrome-extension://{EXTENSION_ID}, {firefox}"})
+    assert settings.security.extension_origins == (f"chrome-extension://{EXTENSION_ID}", firefox)
 
 
 def test_settings_come_from_the_environment(tmp_path: Path):
@@ -9,7 +31,7 @@ def test_settings_come_from_the_environment(tmp_path: Path):
         "ENCRYPTION_KEY": "new-key, old-key",
         "CONFIGAPP_API_TOKEN": "tok",
         "CONFIGAPP_ALLOWED_HOSTS": "configapp.internal, localhost",
-        "CONFIGAPP_EXTENSION_ORIGINS": "chrome-extension://abc",
+        "CONFIGAPP_EXTENSION_ORIGINS": f"chrome-extension://{EXTENSION_ID}",
         "CONFIGAPP_MODEL_CACHE_TTL": "60",
         "CONFIGAPP_ENV_FILE": str(tmp_path / "missing.env"),
     })
@@ -17,7 +39,7 @@ def test_settings_come_from_the_environment(tmp_path: Path):
     assert settings.encryption_keys == ("new-key", "old-key")
     assert settings.security.api_token == "tok"
     assert settings.security.allowed_hosts == ("configapp.internal", "localhost")
-    assert settings.security.extension_origins == ("chrome-extension://abc",)
+    assert settings.security.extension_origins == (f"chrome-extension://{EXTENSION_ID}",)
     assert settings.model_cache_ttl == 60
     assert settings.key_file == tmp_path / ".encryption_key"
     assert "new-key" not in repr(settings) and "tok" not in repr(settings.security)

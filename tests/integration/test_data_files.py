@@ -1,0 +1,49 @@
+"""The data folder and its files are the owner's alone, whatever the umask."""
+
+import os
+import stat
+
+import pytest
+
+from configapp import create_app
+from tests.integration.support import dispose
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def open_umask():
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_database_wal_shm_key_file_and_locks_are_0600_in_a_0700_folder(settings, open_umask):
+    app = create_app(settings)
+    client = app.test_client()
+    assert client.post("/api/config/api-keys", json={
+        "provider": "openai", "api_key": "sk-private-files-0001"}).status_code == 201
+    data = settings.data_dir
+    names = {entry.name for entry in data.iterdir()}
+    assert {"configapp.db", "configapp.db-wal", "configapp.db-shm",
+            ".encryption_key"} <= names, names
+    assert mode(data) == 0o700
+    assert {name: mode(data / name) for name in names} == dict.fromkeys(names, 0o600)
+    dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_files_left_open_by_an_older_version_are_made_private_at_start(settings):
+    """The files, whatever the folder: an operator's folder keeps the mode they chose
+    (schema.private_folder), but what configapp keeps in it is made private."""
+    data = settings.data_dir
+    data.mkdir(mode=0o750, parents=True)
+    for name in ("configapp.db", ".encryption_key.20260101T000000Z.bak"):
+        (data / name).touch()
+        os.chmod(data / name, 0o644)
+    dispose(create_app(settings))
+    assert mode(data / "configapp.db") == 0o600
+    assert mode(data / ".encryption_key.20260101T000000Z.bak") == 0o600
