@@ -9,7 +9,7 @@ import pytest
 
 from configapp.chat import ChatService
 from configapp.domain import ConfigurationError, ModelInfo, NewApiKey
-from configapp.llm import ChatMessage, ProviderError, StreamChunk, Usage
+from configapp.llm import ChatMessage, ProviderError, ProviderStream, StreamChunk, Usage
 from configapp.pricing import reply_cost
 from configapp.service import ConfigurationService
 from configapp.usage import (
@@ -73,8 +73,9 @@ class StoppingGateway(FakeGateway):
 
     def stream(self, model_id, messages, parameters, key):
         self._note("stream", model=model_id, parameters=parameters, key=key.api_key)
-        return iter([StreamChunk("one "), StreamChunk("two "), StreamChunk("three", "stop"),
-                     StreamChunk("", None, Usage(2, 3, 5))])
+        return ProviderStream(iter([StreamChunk("one "), StreamChunk("two "),
+                                    StreamChunk("three", "stop"),
+                                    StreamChunk("", None, Usage(2, 3, 5))]))
 
 
 class BreakingGateway(FakeGateway):
@@ -82,7 +83,7 @@ class BreakingGateway(FakeGateway):
         def pieces():
             yield StreamChunk("partial answer")
             raise ProviderError("unreachable", "the provider went away")
-        return pieces()
+        return ProviderStream(pieces())
 
 
 @pytest.fixture
