@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension reliability clean
+.PHONY: run test lint lock bench extension vendor reliability clean
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same
 
 extension:  ## the browser extension: extension/vendor/ from playground/, and a zip in dist/
 	python3 scripts/build_extension.py
+
+vendor:  ## the front-end libraries of vendor.json, fetched with npm and checked by hash
+	python3 scripts/vendor.py $(VENDOR_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, send_from_directory
 
 PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
 PAGES = {"chat": "index.html", "settings": "settings.html"}
-ASSET_FOLDERS = ("css/", "js/", "img/")
+ASSET_FOLDERS = ("css/", "js/", "img/", "vendor/")
 
 blp = Blueprint("pages", __name__)
 
