@@ -82,6 +82,9 @@ class ProviderStub:
         self.behaviour: str | int = "ok"
         self.redirect_to: str | None = None
         self.gemini_page_size = 2
+        self.reply: str | None = None
+        self.reply_pieces = 3
+        self.reply_pace = 0.0
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -112,6 +115,11 @@ class ProviderStub:
         one piece, then hang) or "redirect" (307 to redirect_to + the same path)."""
         self.behaviour = behaviour
         self.redirect_to = redirect_to
+
+    def say(self, text: str | None, pieces: int = 3, pace: float = 0.0) -> None:
+        """Answer every chat with `text` (None: the usual echo); an OpenAI stream sends it in
+        `pieces`, `pace` seconds apart."""
+        self.reply, self.reply_pieces, self.reply_pace = text, pieces, pace
 
     def keys_seen(self) -> set[str]:
         with self._lock:
@@ -193,14 +201,15 @@ class ProviderStub:
     def chat(self, flavour: str, body: Any, stream: bool, usage: bool) -> Response:
         model = str(body.get("model", "unknown"))
         texts = said(flavour, body)
-        text = wire.reply_text(flavour, texts)
+        text = self.reply if self.reply is not None else wire.reply_text(flavour, texts)
         prompt_tokens = sum(len(t.split()) for t in texts)
         if not stream:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
                        "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens)
             return Response(json.dumps(payload), mimetype="application/json")
         if flavour == "openai":
-            events = wire.openai_stream(model, text, prompt_tokens, usage)
+            events = wire.openai_stream(model, text, prompt_tokens, usage, self.reply_pieces,
+                                        self.reply_pace)
         elif flavour == "anthropic":
             events = wire.anthropic_stream(model, text, prompt_tokens)
         else:

@@ -5,6 +5,7 @@
 import { ApiError } from "./api-client.js";
 import { busyButton, el, replaceChildren, statusLine, uniqueId } from "./dom.js";
 import { formatError, formatTokens } from "./format.js";
+import { renderMarkdown } from "./markdown.js";
 import { providerLabel } from "./providers.js";
 import { readEvents } from "./sse.js";
 
@@ -80,7 +81,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
   replaceChildren(root, el("div", { className: "chat-ui" }, modelBar, log, status.node, form));
 
   function bubble(role, text = "") {
-    const body = el("div", { className: "bubble-text" });
+    const body = el("div", { className: role === "user" ? "bubble-text" : "bubble-text prose" });
     const textNode = document.createTextNode(text);
     body.append(textNode);
     const item = el("li", { className: `message message-${role}` },
@@ -131,6 +132,13 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     let received = "";
     let info = null;
     let outcome = "done";
+    let frame = 0;
+    const show = () => {
+      frame = 0;
+      answer.body.replaceChildren(renderMarkdown(received));
+      if (controller) answer.body.append(el("span", { className: "cursor", "aria-hidden": "true" }));
+    };
+    const showSoon = () => { if (!frame) frame = requestAnimationFrame(show); };
     try {
       const response = await client.chatStream({ messages: history }, { signal: controller.signal });
       const type = response.headers.get("Content-Type") || "";
@@ -141,7 +149,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
           if (!meaning) continue;
           if (meaning.type === "delta") {
             received += meaning.text;
-            answer.textNode.data = received;
+            showSoon();
           } else if (meaning.type === "error") {
             throw new ApiError(meaning.status, meaning.message);
           } else if (meaning.type === "done") {
@@ -153,7 +161,6 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
       } else {
         info = await response.json();
         received = (info.message && info.message.content) || "";
-        answer.textNode.data = received;
       }
     } catch (error) {
       outcome = error && error.name === "AbortError" ? "stopped" : error;
@@ -161,8 +168,8 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
       controller = null;
       setStreaming(false);
       answer.item.classList.remove("streaming");
-      const cursor = answer.body.querySelector(".cursor");
-      if (cursor) cursor.remove();
+      cancelAnimationFrame(frame);
+      show();
     }
 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
