@@ -6,6 +6,7 @@ following a long answer; and the first-run checklist."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -87,13 +88,13 @@ def test_a_conversation_is_kept_with_its_cost_system_prompt_and_edits(
     with page.expect_download() as download:
         sidebar.get_by_role("button", name="Markdown").click()
     assert download.value.suggested_filename == "pirate-talk.md"
-    exported = open(download.value.path(), encoding="utf-8").read()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
     assert exported.startswith("# Pirate talk\n")
     assert "## System prompt\n\nAnswer like a pirate." in exported
     assert "## You\n\nHello again" in exported
     with page.expect_download() as download:
         sidebar.get_by_role("button", name="JSON").click()
-    assert '"title": "Pirate talk"' in open(download.value.path(), encoding="utf-8").read()
+    assert '"title": "Pirate talk"' in Path(download.value.path()).read_text(encoding="utf-8")
 
     sidebar.get_by_role("button", name="New conversation").click()
     expect(page.get_by_label("Message", exact=True)).to_be_focused()

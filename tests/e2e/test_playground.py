@@ -231,7 +231,7 @@ def test_the_token_is_asked_once_and_kept_for_the_browser_session(make_server,
     other.page.keyboard.press("Escape")
     expect(other_dialog).to_be_hidden()
     expect(other.page.get_by_role("status").filter(has_text="API token")).to_contain_text(
-        "Could not load the default model: This server needs its API token")
+        "Could not load the models: This server needs its API token")
 
 
 @pytest.mark.parametrize(("path", "ready", "name"), [

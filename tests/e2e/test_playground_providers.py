@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.chat_support import FIRST_ANSWER_MS
 from tests.e2e.harness import Browsing, Server
 from tests.provider_stub import ProviderStub
 from tests.provider_stub.fixtures import KEYS, MODELS
@@ -15,8 +16,7 @@ pytestmark = pytest.mark.e2e
 
 OPENAI_KEY = KEYS["openai"]
 MASKED = "sk-***0001"
-# A worker imports litellm on its first chat (seconds, more on a loaded machine).
-FIRST_ANSWER_MS = 30_000
+
 
 
 @pytest.fixture
@@ -109,7 +109,8 @@ def test_chat_streams_stops_and_explains_provider_failures_and_a_missing_key(
     page.goto(server.url + "/")
     send(page, "Still there?")
     problem = page.get_by_role("status").filter(has_text="No API key")
-    expect(problem).to_have_text("No API key for OpenAI. Add one in Settings.")
+    expect(problem).to_have_text("No API key is stored yet. Add one in Settings, then choose "
+                                 "a model.")
     browsing.screenshot("chat-no-key")
     problem.get_by_role("link", name="Add one in Settings").click()
     expect(page).to_have_url(server.url + "/settings#settings-keys")

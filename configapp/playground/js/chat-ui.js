@@ -138,7 +138,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
 
   function showPicker() {
     const options = [el("option", { value: "" }, setup.defaultModel
-      ? `Default: ${setup.defaultModel.display_name}` : "Default model (none chosen yet)")];
+      ? `Default: ${setup.defaultModel.display_name}` : "No default model chosen yet")];
     const ids = new Set();
     for (const model of setup.keyed) {
       ids.add(model.id);

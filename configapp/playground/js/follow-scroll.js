@@ -39,6 +39,8 @@ export function followScroll(scroller, jumpButton) {
     toBottom();
   });
   jumpButton.hidden = true;
+  // The log's own size changes too (a resized window, the system prompt opened).
+  new ResizeObserver(() => { if (following) toBottom(); }).observe(scroller);
 
   return {
     /** Call after content was added: scrolls down if the reader is following. */
