@@ -128,6 +128,7 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
     page.locator(f'.model-list input[type=radio][value="{MODEL}"]').check()
     page.get_by_label("Temperature value").fill("0.5")
     page.get_by_role("button", name="Save as default model").click()
+    page.get_by_role("button", name="Make it the default anyway").click()  # no Anthropic key
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
         "claude-sonnet-4-5 is the default model")
     assert server.api("GET", "/api/config/models/selected")[1]["parameters"][
@@ -170,6 +171,7 @@ def choose_in_the_playground(page: Page, server: Server, model_id: str) -> None:
     page.get_by_label("Search models").fill(model_id.split("/", 1)[1])
     page.locator(f'.model-list input[type=radio][value="{model_id}"]').check()
     page.get_by_role("button", name="Save as default model").click()
+    page.get_by_role("button", name="Make it the default anyway").click()  # no key stored
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
         "is the default model")
 

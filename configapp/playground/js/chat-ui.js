@@ -372,8 +372,9 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
   }
 
   // ---- the composer and the settings of the conversation ----------------------------
-  form.addEventListener("submit", (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    await ready; // what is set up decides whether a message can go
     const text = input.value.trim();
     if (!text || controller) return;
     const missing = missingStep({ ...setup, hasModel: setup.hasModel || Boolean(conversation.model),
@@ -445,7 +446,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     }
   }
 
-  start();
+  const ready = start();
   input.focus();
 
   return { newConversation: () => startNew() };

@@ -22,6 +22,20 @@ function field(labelText, control, hint) {
     el("label", { for: control.id }, labelText), control, hintNode);
 }
 
+/** A Show/Hide button after a password field, to check what was pasted. */
+function withShowHide(fieldNode, input) {
+  const toggle = el("button", { type: "button", className: "quiet show-hide",
+                                "aria-pressed": "false", "aria-controls": input.id }, "Show");
+  toggle.addEventListener("click", () => {
+    const show = input.type === "password";
+    input.type = show ? "text" : "password";
+    toggle.textContent = show ? "Hide" : "Show";
+    toggle.setAttribute("aria-pressed", String(show));
+  });
+  input.replaceWith(el("div", { className: "secret-input" }, input, toggle));
+  return fieldNode;
+}
+
 function timeNode(iso, fallback) {
   if (!iso) return el("span", {}, fallback);
   return el("time", { dateTime: iso, title: formatDateTime(iso) }, formatRelative(iso));
@@ -57,7 +71,8 @@ export function createKeysSection(context) {
   const form = el("form", { className: "key-form", "aria-label": "Add an API key" },
     field("Provider", providerSelect),
     field("Key name (optional)", nameInput),
-    field("API key", keyInput, "Stored encrypted; never shown again, only its last four characters."),
+    withShowHide(field("API key", keyInput,
+      "Stored encrypted; never shown again, only its last four characters."), keyInput),
     field("Base URL (optional)", baseInput,
       "Only for OpenAI-compatible servers (vLLM, LM Studio, a proxy)."),
     el("div", { className: "form-actions" }, addButton),
@@ -69,6 +84,8 @@ export function createKeysSection(context) {
   // Per key: the last outcome and test result, kept across re-renders of the list.
   const notes = new Map();
   const testResults = new Map();
+  // Where the focus goes once the list is redrawn after an action: { keyId, control }.
+  let focusAfterRender = null;
   const keyList = el("ul", { className: "key-list", "aria-label": "Stored API keys" });
 
   const node = el("section", { className: "card", id: "settings-keys",
@@ -91,12 +108,13 @@ export function createKeysSection(context) {
     const provider = providerSelect.value;
     const body = { provider, api_key: keyInput.value.trim(), key_name: nameInput.value.trim(),
                    api_base: baseInput.value.trim() || null };
-    keyInput.value = ""; // the plaintext leaves the page with this request, and only there
     const done = busyButton(addButton, "Adding…");
     formStatus.show("busy", `Adding the ${providerLabel(provider)} key…`);
     try {
       const added = await client.addKey(body);
       body.api_key = "";
+      keyInput.value = ""; // stored: the plaintext leaves the page for good
+      keyInput.type = "password";
       nameInput.value = "";
       baseInput.value = "";
       formStatus.show("ok", `Added ${added.masked_key} for ${providerLabel(added.provider)}`
@@ -104,7 +122,9 @@ export function createKeysSection(context) {
       await context.changed("keys");
     } catch (error) {
       body.api_key = "";
-      formStatus.show("error", `Not added: ${formatError(error)} Enter the key again to retry.`);
+      // The key stays in its field, to correct it rather than paste it again.
+      formStatus.show("error", `Not added: ${formatError(error)}`);
+      keyInput.focus();
     } finally {
       done();
       context.applyReadOnly();
@@ -150,6 +170,18 @@ export function createKeysSection(context) {
     }
     replaceChildren(keyList, keys.map(keyCard));
     context.applyReadOnly();
+    restoreFocus();
+  }
+
+  /** After a redraw, put the focus back on the control the action started from. */
+  function restoreFocus() {
+    const wanted = focusAfterRender;
+    focusAfterRender = null;
+    if (!wanted) return;
+    const card = keyList.querySelector(`[data-key-id="${wanted.keyId}"]`)
+      || keyList.querySelector(".key-card");
+    const target = card && card.querySelector(wanted.control);
+    (target || keyInput).focus();
   }
 
   function keyCard(key) {
@@ -204,11 +236,13 @@ export function createKeysSection(context) {
         await client.updateKey(key.id, { is_active: wanted });
         notes.clear();
         notes.set(key.id, { kind: "ok", text: wanted ? "Active." : "Inactive." });
+        focusAfterRender = { keyId: key.id, control: "input.switch" };
         await context.changed("keys"); // the redrawn card shows the note
       } catch (error) {
         activeToggle.checked = !wanted;
         activeToggle.disabled = false;
         rowStatus.show("error", `Not changed: ${formatError(error)}`);
+        activeToggle.focus();
       }
     });
 
@@ -226,6 +260,10 @@ export function createKeysSection(context) {
         rowStatus.show("error", `The test could not run: ${formatError(error)}`);
       } finally {
         done();
+        // The busy button was disabled, which drops the focus: give it back.
+        if (!document.activeElement || document.activeElement === document.body) {
+          testButton.focus();
+        }
       }
     });
 
@@ -263,6 +301,8 @@ export function createKeysSection(context) {
         notes.delete(key.id);
         testResults.delete(key.id);
         listStatus.show("ok", `Deleted ${key.masked_key} (${providerLabel(key.provider)}).`);
+        // The next key's Delete, or the key field when none is left.
+        focusAfterRender = { keyId: null, control: "button.danger" };
         await context.changed("keys");
       } catch (error) {
         done();
@@ -283,7 +323,6 @@ export function createKeysSection(context) {
     area.dataset.result = kind;
     replaceChildren(area,
       el("strong", { className: "result-class" }, RESULT_LABELS[kind] || kind),
-      " ", el("code", {}, kind),
       result.message ? el("span", { className: "result-message" }, ` ${result.message}`) : null,
       facts ? el("span", { className: "result-facts" }, ` (${facts})`) : null);
     area.hidden = false;
