@@ -32,7 +32,9 @@ function withShowHide(fieldNode, input) {
     toggle.textContent = show ? "Hide" : "Show";
     toggle.setAttribute("aria-pressed", String(show));
   });
-  input.replaceWith(el("div", { className: "secret-input" }, input, toggle));
+  const wrapper = el("div", { className: "secret-input" });
+  input.replaceWith(wrapper);
+  wrapper.append(input, toggle);
   return fieldNode;
 }
 
@@ -166,6 +168,7 @@ export function createKeysSection(context) {
     if (!keys.length) {
       replaceChildren(keyList, el("li", { className: "empty" },
         "No keys stored yet. Add one above."));
+      restoreFocus();
       return;
     }
     replaceChildren(keyList, keys.map(keyCard));
