@@ -13,7 +13,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.harness import Extension, Server
+from scripts.build_extension import EXTENSION, copy_sources
+from tests.e2e.harness import Extension, Server, load_extension
 from tests.provider_stub import ProviderStub, closed_port_url
 
 pytestmark = pytest.mark.e2e
@@ -352,3 +353,26 @@ def test_an_address_where_no_configapp_answers_is_named(extension: Extension,
         f"{stub.url} answers (HTTP 404), but not as a configapp backend: check the address "
         "and port.")
     assert extension.storage()["local"] == {}  # nothing saved for an address that failed
+
+
+def test_the_source_folder_loaded_before_a_build_says_what_to_run(playwright, tmp_path):
+    """extension/ as it is in git (no vendor/): the page says to run `make extension`."""
+    unbuilt = tmp_path / "unbuilt"
+    copy_sources(EXTENSION, unbuilt)
+    assert not (unbuilt / "vendor").exists()
+    loaded = load_extension(playwright, unbuilt, tmp_path / "profile")
+    try:
+        page = loaded.page
+        page.goto(loaded.url("settings.html"))
+        note = page.get_by_role("alert")
+        expect(note).to_contain_text("This extension is not built yet")
+        expect(note).to_contain_text("make extension")
+        loaded.browsing.screenshot("extension-unbuilt")
+    finally:
+        loaded.context.close()
+
+
+def test_the_built_page_hides_the_build_note(extension: Extension):
+    page = open_settings(extension)
+    expect(page.get_by_label("Backend URL")).to_be_visible()
+    expect(page.get_by_text("This extension is not built yet")).to_be_hidden()
