@@ -141,6 +141,7 @@ export function createModelsSection(context) {
       query: search.value,
       onlyWithKey: onlyWithKey.checked,
       hasKey: context.hasKey,
+      defaultId: selected ? selected.model.id : null,
     });
     limit = PAGE_SIZE;
     renderList();
