@@ -5,7 +5,14 @@ import pytest
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.provider_apis import parse_page, provider_api
 from configapp.domain import ConfigurationError
-from configapp.llm import error_detail, host_of, kind_for_status, safe_detail, scrub
+from configapp.llm import (
+    describe_failure,
+    error_detail,
+    host_of,
+    kind_for_status,
+    safe_detail,
+    scrub,
+)
 from configapp.service import ConfigurationService, ResolvedKey
 from configapp.settings import Settings, base_urls
 from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
@@ -99,3 +106,11 @@ def test_the_environment_base_urls_setting_is_read_and_checked():
     with pytest.raises(ConfigurationError, match="CONFIGAPP_ENV_KEY_BASE_URLS"):
         ConfigurationService(FakeStorage(), FakeEncryption(), FakeCatalog(), {},
                              {"openai": "file:///etc/passwd"})
+
+
+def test_a_failure_names_the_provider_as_people_know_it():
+    assert describe_failure("openai", "provider_error", 500, "") == "OpenAI failed (HTTP 500)."
+    assert describe_failure("gemini", "invalid_key", 400, "bad") == (
+        "Google (Gemini) refused the API key (HTTP 400): bad")
+    assert describe_failure("some_new_one", "unreachable", None, "") == (
+        "some_new_one could not be reached.")
