@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from configapp import create_app
+from configapp.llm import provider_name
 from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello"}]
@@ -127,7 +128,7 @@ def test_a_provider_failure_is_a_502_with_its_message_and_no_key(client, stub, f
             body = response.get_json()
             assert body["code"] == 502 and body["status"] == "Bad Gateway"
             assert body["errors"] == {"provider": [kind]}
-            assert body["message"].startswith(flavour)
+            assert body["message"].startswith(provider_name(flavour))  # "OpenAI", not "openai"
             if isinstance(behaviour, int):
                 assert f"Stand-in refuses with {behaviour}" in body["message"]
                 assert f"HTTP {behaviour}" in body["message"]
@@ -152,7 +153,7 @@ def test_a_stream_that_stalls_ends_with_an_error_event(client, stub, flavour):
     assert response.status_code == 200
     name, error = events(response)[-1]
     assert name == "error" and error["code"] in (502, 504)
-    assert flavour in error["message"]
+    assert provider_name(flavour) in error["message"]
 
 
 @pytest.mark.parametrize(("body", "status", "field"), [
