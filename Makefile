@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension vendor reliability clean
+.PHONY: run test lint lock bench extension vendor reliability clean dist
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(VENV)/.dev  ## benchmarks, as ratios to a baseline measured in the same
 	scripts/install-bench-deps
 	$(PY) -m bench $(BENCH_ARGS)
 
+dist: $(VENV)/.dev  ## the wheel and the sdist in dist/ (no download: the backend is in the dev lock)
+	$(PY) -m build --no-isolation --outdir dist .
+
 extension:  ## the browser extension: extension/vendor/ from playground/, and a zip in dist/
 	python3 scripts/build_extension.py
 
@@ -39,7 +42,7 @@ vendor:  ## the front-end libraries of vendor.json, fetched with npm and checked
 	python3 scripts/vendor.py $(VENDOR_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist build configapp.egg-info
 
 # The long reliability runs, with their figures (docs/reliability.md): ten times the load
 # and the kills, five times the fuzzing examples, on SQLite and PostgreSQL (about 15 min

@@ -1,28 +1,3 @@
-"""gunicorn settings: local-first (127.0.0.1), the app built once and forked."""
+"""gunicorn's settings for a checkout (`make run`, `gunicorn wsgi:app`): the package's own."""
 
-import gc
-import os
-
-bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("CONFIGAPP_WORKERS", "2"))
-preload_app = True
-timeout = 120
-accesslog = "-"
-# gunicorn 27 shares one control socket per user by default: two instances on one machine
-# would steer each other. configapp needs no runtime control.
-control_socket_disable = True
-
-
-def post_worker_init(worker):
-    """Import litellm in the background of each new worker, so the first chat need not wait
-    for it (seconds); start and the other endpoints never wait."""
-    components = getattr(worker.wsgi, "extensions", {}).get("configapp")
-    if components is not None:
-        components.gateway.warm_up()
-
-
-def pre_fork(server, worker):
-    """Hide the preloaded app's objects from the garbage collector before forking: a
-    worker's collections would otherwise write to every object it inherited and so copy
-    the pages it shares with the master (Python's gc.freeze() documentation)."""
-    gc.freeze()
+from configapp.gunicorn_config import *  # noqa: F403

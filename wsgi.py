@@ -1,8 +1,5 @@
-"""WSGI entry point: `gunicorn wsgi:app` and `flask --app wsgi ...`."""
+"""WSGI entry point in a checkout: `gunicorn wsgi:app` and `flask --app wsgi ...`."""
 
-import logging
+from configapp.wsgi import app
 
-from configapp import create_app
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-app = create_app()
+__all__ = ["app"]

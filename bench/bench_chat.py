@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.harness import API_TOKEN
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "openai/gpt-4o-mini"
 KEY = "sk-bench-key-00000001"
@@ -39,6 +41,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None) -> tup
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers["Authorization"] = f"Bearer {API_TOKEN}"
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         return response.status, response.read()
@@ -78,9 +81,9 @@ def gunicorn_app(data_dir: Path) -> Iterator[int]:
            "CONFIGAPP_ENV_FILE": str(data_dir / "absent.env"),
            "CONFIGAPP_CONFIG_FILE": str(data_dir / "absent.yaml"),
            "CONFIGAPP_BIND": f"127.0.0.1:{port}", "CONFIGAPP_WORKERS": "1"}
-    for name in ("OPENAI_API_KEY", "CONFIGAPP_DATABASE_URL", "ENCRYPTION_KEY",
-                 "CONFIGAPP_API_TOKEN"):
+    for name in ("OPENAI_API_KEY", "CONFIGAPP_DATABASE_URL", "ENCRYPTION_KEY"):
         env.pop(name, None)
+    env["CONFIGAPP_API_TOKEN"] = API_TOKEN
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

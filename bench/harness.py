@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -26,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 HOST = "127.0.0.1"
 WORKERS = 2
+# configapp is locked by default: the benchmarks' servers get this token and every request
+# sends it (the hello-world baseline ignores the header).
+API_TOKEN = secrets.token_urlsafe(32)
+AUTHORIZATION = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def free_port() -> int:
@@ -37,13 +42,15 @@ def free_port() -> int:
 
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment without anything that would change configapp's answers:
-    no CONFIGAPP_* settings, no ENCRYPTION_KEY, no provider keys."""
+    no CONFIGAPP_* settings, no ENCRYPTION_KEY, no provider keys; the API token is
+    API_TOKEN, which `request` and `wrk` send (so the figures include authentication)."""
     from configapp.domain import PROVIDER_ENV_VARS
 
     dropped = {name for names in PROVIDER_ENV_VARS.values() for name in names}
     dropped |= {"ENCRYPTION_KEY"}
     env = {name: value for name, value in os.environ.items()
            if name not in dropped and not name.startswith("CONFIGAPP_")}
+    env["CONFIGAPP_API_TOKEN"] = API_TOKEN
     env.update(extra or {})
     return env
 
@@ -59,7 +66,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None,
             headers: Mapping[str, str] | None = None, timeout: float = 10.0) -> Response:
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        connection.request(method, path, body=body, headers=dict(headers or {}))
+        connection.request(method, path, body=body, headers={**AUTHORIZATION, **(headers or {})})
         answer = connection.getresponse()
         return Response(answer.status, dict(answer.getheaders()), answer.read())
     finally:
@@ -323,7 +330,7 @@ def wrk(url: str, connections: int, seconds: float, headers: Mapping[str, str] |
     cpu_before = {server.port: server_cpu_seconds(server) for server in servers}
     command = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
                "--timeout", "10s"]
-    for name, value in (headers or {}).items():
+    for name, value in {**AUTHORIZATION, **(headers or {})}.items():
         command += ["-H", f"{name}: {value}"]
     before = _children_cpu()
     process = subprocess.Popen([*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

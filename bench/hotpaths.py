@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_core import BENCH_KEY, CATALOGUE_PATH, SYNC_PATH
+from bench.harness import API_TOKEN
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -32,7 +33,8 @@ def environ(path_and_query: str, headers: dict[str, str] | None = None) -> dict[
            "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False}
     env.update({f"HTTP_{name.upper().replace('-', '_')}": value
-                for name, value in (headers or {}).items()})
+                for name, value in {"Authorization": f"Bearer {API_TOKEN}",
+                                    **(headers or {})}.items()})
     return env
 
 
@@ -58,8 +60,9 @@ def targets(data_dir: Path) -> dict[str, tuple[Wsgi, dict[str, Any], str]]:
 
     app = create_app(Settings(data_dir=data_dir, env_file=data_dir / "absent.env",
                               config_file=data_dir / "absent.yaml", provider_env={},
-                              security=SecuritySettings()))
+                              security=SecuritySettings(api_token=API_TOKEN)))
     client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {API_TOKEN}"
     assert client.post("/api/config/api-keys", json=BENCH_KEY).status_code == 201
     etag = client.get(SYNC_PATH).headers["ETag"]
     return {"hello": (hello, environ("/"), "200 OK"),

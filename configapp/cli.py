@@ -19,6 +19,7 @@ from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.env_import import LegacyImport
 from configapp.key_rotation import Rotation, check_keys, configured_keys, rotate_key
+from configapp.schema import current_revision, upgrade
 
 audit = logging.getLogger("configapp.audit")
 
@@ -157,6 +158,22 @@ def show_model() -> None:
     click.echo(f"Parameters: {parameters or '(provider defaults)'}")
     for name, bound in service.bounds(model).items():
         click.echo(f"  {name}: {bound['low']:g} to {bound['high']:g}")
+
+
+# ---- the schema ------------------------------------------------------------------------
+
+@config_commands.command("upgrade-schema")
+def upgrade_schema() -> None:
+    """Build or upgrade configapp's tables (in the standalone app, `flask db upgrade` too).
+
+    The revision is kept in configapp's own Alembic version table, so that in a host app's
+    database the host's migrations are not disturbed.
+    """
+    parts = components()
+    engine, table = parts.database.engine, parts.version_table
+    upgrade(engine, table)
+    click.echo(f"configapp's schema is at {current_revision(engine, table)} (version "
+               f"table {table}).")
 
 
 # ---- the legacy import -----------------------------------------------------------------

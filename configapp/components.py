@@ -10,7 +10,7 @@ from flask_smorest import Api
 from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
+from configapp.adapters.sql_storage import Database, SqlAlchemyConfigurationStorage
 from configapp.chat import ChatService
 from configapp.discovery import ModelDiscovery
 from configapp.service import ConfigurationService
@@ -29,6 +29,10 @@ class Components:
     gateway: LiteLLMGateway
     chat: ChatService
     discovery: ModelDiscovery
+    # The database the app uses (the standalone `db`, the host's, or configapp's own) and
+    # the Alembic version table configapp's revision is kept in there.
+    database: Database
+    version_table: str
 
 
 def components() -> Components:

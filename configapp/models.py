@@ -1,4 +1,9 @@
-"""SQLAlchemy rows. The domain never sees these; the storage adapter converts them."""
+"""SQLAlchemy rows. The domain never sees these; the storage adapter converts them.
+
+The rows are mapped on configapp's own declarative base, not on a Flask-SQLAlchemy `db`,
+so that any session can hold them: the standalone app's (`db` below) or a host app's
+(`ConfigApp(app, db=host_db)`).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +16,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    pass
+    """configapp's tables (the Alembic revisions in configapp/migrations build them)."""
 
 
-db = SQLAlchemy(model_class=Base)
+# The standalone app's database (create_app); a host app brings its own.
+db = SQLAlchemy()
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class ApiKeyRecord(db.Model):
+class ApiKeyRecord(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
         # One active key per provider, held by the database itself.
@@ -44,7 +50,7 @@ class ApiKeyRecord(db.Model):
                                                           nullable=True)
 
 
-class ModelConfigRecord(db.Model):
+class ModelConfigRecord(Base):
     __tablename__ = "model_configs"
     __table_args__ = (
         # One default model, held by the database itself.
@@ -61,7 +67,7 @@ class ModelConfigRecord(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class MigrationVersionRecord(db.Model):
+class MigrationVersionRecord(Base):
     """One-time data migrations that have run (the .env import is `plan_09_api_keys`)."""
 
     __tablename__ = "migration_versions"
@@ -71,7 +77,7 @@ class MigrationVersionRecord(db.Model):
     details: Mapped[str] = mapped_column(Text, default="")
 
 
-class SettingsRevisionRecord(db.Model):
+class SettingsRevisionRecord(Base):
     """A single row whose counter moves with every change: the sync ETag."""
 
     __tablename__ = "settings_revision"

@@ -15,7 +15,7 @@ PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
 PAGES = {"chat": "index.html", "settings": "settings.html"}
 ASSET_FOLDERS = ("css/", "js/", "img/", "vendor/")
 
-blp = Blueprint("pages", __name__)
+blp = Blueprint("configapp_pages", __name__)
 
 
 def _send(filename: str) -> Response:

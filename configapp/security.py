@@ -1,9 +1,16 @@
-"""The HTTP safety net: Host allow-list, same-origin writes, bearer token, CORS, headers."""
+"""The HTTP safety net: Host allow-list, same-origin writes, bearer token, CORS, headers.
+
+In the standalone app it covers every request. Mounted in a host app (ConfigApp), it covers
+configapp's own routes and leaves the host's alone, and a host's `authorize` hook replaces
+the bearer token: the host's login decides who may use configapp.
+"""
 
 from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from flask import Flask, Response, request
@@ -13,7 +20,9 @@ from werkzeug.exceptions import HTTPException
 from configapp.settings import SecuritySettings
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Under the mount's prefix: what anyone may read without signing in.
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz"}
 # A Chromium extension's origin: its id is 32 letters from a to p.
 EXTENSION_ORIGIN = re.compile(r"chrome-extension://[a-p]{32}")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,7 +53,43 @@ def cross_origin_refusal(origin: str | None) -> str:
     return "Cross-origin writes are not allowed."
 
 
-def install_security(app: Flask, settings: SecuritySettings) -> None:
+@dataclass(frozen=True)
+class Mount:
+    """Where configapp answers in its Flask app, and who may use it there.
+
+    prefix: the URL prefix of the API, the pages and the health checks ("" = at the root).
+    authorize: the host's hook; it returns whether the current request may use configapp
+        (it may also abort with a response of its own, e.g. a redirect to its login).
+        None: configapp's own bearer token (CONFIGAPP_API_TOKEN), on the API.
+    whole_app: the safety net covers every request of the app (the standalone app), not
+        only configapp's routes.
+    blueprints: the names of configapp's blueprints in the app.
+    """
+
+    prefix: str = ""
+    authorize: Callable[[], bool] | None = None
+    whole_app: bool = True
+    blueprints: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def api_root(self) -> str:
+        return f"{self.prefix}/api/"
+
+    def owns(self) -> bool:
+        """Whether the current request is configapp's (its routes, or a path under them)."""
+        if self.whole_app or request.blueprint in self.blueprints:
+            return True
+        path = request.path
+        return path.startswith(f"{self.prefix}/") if self.prefix else path.startswith("/api/")
+
+    def is_open(self, path: str) -> bool:
+        """Readable without signing in: the API's description, health, the pages' files."""
+        local = path[len(self.prefix):]
+        return local in OPEN_PATHS or local.startswith("/assets/")
+
+
+def install_security(app: Flask, settings: SecuritySettings, mount: Mount | None = None) -> None:
+    mount = mount or Mount()
     allowed_hosts = {host.lower() for host in settings.allowed_hosts}
     extension_origins = set(settings.extension_origins)
 
@@ -67,6 +112,9 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
 
     @app.before_request
     def guard() -> Response | None:
+        if not mount.owns():
+            return None
+        request.max_content_length = settings.max_request_bytes
         # Werkzeug's request.host is the raw Host header, port included.
         if host_name(request.host) not in allowed_hosts:
             refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
@@ -80,8 +128,13 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
                 refuse(403, cross_origin_refusal(origin))
             if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
-        if settings.api_token and request.path.startswith("/api/") and (
-                request.path not in OPEN_API_PATHS) and request.method != "OPTIONS":
+        if mount.authorize is not None:
+            if request.method != "OPTIONS" and not mount.is_open(request.path) and (
+                    not mount.authorize()):
+                refuse(401, "Sign in first: this app's login does not let this request use "
+                            "configapp.")
+        elif settings.api_token and request.path.startswith(mount.api_root) and (
+                not mount.is_open(request.path)) and request.method != "OPTIONS":
             sent = request.headers.get("Authorization", "")
             expected = f"Bearer {settings.api_token}"
             if not hmac.compare_digest(sent.encode(), expected.encode()):
@@ -91,6 +144,8 @@ def install_security(app: Flask, settings: SecuritySettings) -> None:
 
     @app.after_request
     def harden(response: Response) -> Response:
+        if not mount.owns():
+            return response
         headers = response.headers
         # One pass over the headers: Headers.setdefault raises and catches an exception
         # for each header that is missing, which is every one of them, on every answer.

@@ -21,6 +21,26 @@ pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch"]
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
 CANARY_KEY = "sk-canary-" + "c4n4ry" * 5 + "Zq9W"
+# The API token of every app the suite starts unless a test says otherwise (in-process apps
+# through make_settings, gunicorns through tests/e2e/harness.py), and sent by default.
+TEST_API_TOKEN = "t3st-T0ken-" + "Qw8rTy2u" * 4
+
+
+class SignedInClient(FlaskClient):
+    """The suite's test client: it sends the app's API token as a bearer token, so that a
+    test of anything but authentication need not think of it. A test's own Authorization
+    header wins; an empty one (`headers={"Authorization": ""}`) sends no credentials."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        parts = self.application.extensions.get("configapp")
+        token = parts.settings.security.api_token if parts is not None else None
+        if token:
+            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+
+# Every `app.test_client()` of the suite, the fixtures' and the tests' own.
+Flask.test_client_class = SignedInClient
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +103,7 @@ def make_settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest,
             "env_file": tmp_path / ".env",
             "config_file": tmp_path / "default.yaml",
             "provider_env": {},
-            "security": SecuritySettings(),
+            "security": SecuritySettings(api_token=TEST_API_TOKEN),
         }
         if backend == "postgresql":
             values["encryption_keys"] = (fernet_key,)

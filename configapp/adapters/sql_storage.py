@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Dialect, Engine, Select, event, func, select, text, update
 from sqlalchemy.orm import Session
@@ -28,7 +28,6 @@ from configapp.models import (
     MigrationVersionRecord,
     ModelConfigRecord,
     SettingsRevisionRecord,
-    db,
     utcnow,
 )
 
@@ -93,12 +92,26 @@ def _model_config(row: ModelConfigRecord) -> ModelConfig:
                        updated_at=_aware(row.updated_at))
 
 
+class Database(Protocol):
+    """What the storage needs of a database: a Flask-SQLAlchemy `db` has both (the
+    standalone app's, or a host app's), and so has configapp.database.OwnDatabase."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def session(self) -> Any: ...  # a scoped session: call it for the current one
+
+
 class SqlAlchemyConfigurationStorage:
-    """The ConfigurationStoragePort on Flask-SQLAlchemy's session."""
+    """The ConfigurationStoragePort on the app context's session of `database`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     @property
     def session(self) -> Session:
-        return db.session()
+        return self.database.session()
 
     def _fetch(self, statement: Select) -> list[tuple[Any, ...]]:
         """The rows of one parameterless read, on a pooled connection's DBAPI cursor.
@@ -108,7 +121,7 @@ class SqlAlchemyConfigurationStorage:
         Closing the connection rolls it back and returns it to the pool (on SQLite, where
         BEGIN is ours to issue, the SELECT runs on its own, in autocommit mode).
         """
-        engine = db.engine
+        engine = self.database.engine
         connection = engine.raw_connection()
         try:
             cursor = connection.cursor()

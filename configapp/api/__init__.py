@@ -6,14 +6,28 @@ from flask import Flask
 
 from configapp.api import chat, health, keys, models, sync
 from configapp.api.errors import ConfigApi, register_domain_errors
+from configapp.security import Mount
+
+API_BLUEPRINTS = (keys.blp, models.blp, sync.blp, chat.blp)
+# Read by flask-smorest as CONFIGAPP_API_TITLE, ...: a host's own Api keeps its settings.
+CONFIG_PREFIX = "CONFIGAPP_"
 
 
-def register_api(app: Flask, providers: list[str]) -> ConfigApi:
-    """Register the blueprints; `providers` (known at start) become the document's enum."""
-    api = ConfigApi(app)
-    for module in (keys, models, sync, chat):
-        api.register_blueprint(module.blp)
+def api_blueprint_names() -> frozenset[str]:
+    return frozenset(blueprint.name for blueprint in (*API_BLUEPRINTS, health.blp))
+
+
+def register_api(app: Flask, providers: list[str], mount: Mount) -> ConfigApi:
+    """Register the blueprints under the mount's prefix; `providers` (known at start)
+    become the document's enum."""
+    for name, value in (("API_TITLE", "configapp"), ("API_VERSION", "1.0"),
+                        ("OPENAPI_VERSION", "3.0.3"), ("OPENAPI_URL_PREFIX", f"{mount.prefix}/api"),
+                        ("OPENAPI_JSON_PATH", "openapi.json")):
+        app.config.setdefault(CONFIG_PREFIX + name, value)
+    api = ConfigApi(app, mount.owns, config_prefix=CONFIG_PREFIX)
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=mount.prefix + blueprint.url_prefix)
     api.spec.components.schemas["ApiKeyCreate"]["properties"]["provider"]["enum"] = providers
-    app.register_blueprint(health.blp)
+    app.register_blueprint(health.blp, url_prefix=mount.prefix or None)
     register_domain_errors(app)
     return api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -60,7 +61,25 @@ def _summary(errors: dict[str, Any]) -> str:
 
 
 class ConfigApi(Api):
-    """flask-smorest's Api with a message on every error and the Allow header on 405."""
+    """flask-smorest's Api with a message on every error and the Allow header on 405.
+
+    `owns()` says whether the current request is configapp's: in a host app, the host's
+    own routes keep their error pages (or the host's handler, if it has one).
+    """
+
+    def __init__(self, app: Flask, owns: Callable[[], bool], *, config_prefix: str) -> None:
+        self.owns = owns
+        super().__init__(app, config_prefix=config_prefix)
+
+    def _register_error_handlers(self) -> None:
+        hosts = self._app.error_handler_spec[None][None].get(HTTPException)
+
+        def handle(error: HTTPException) -> Any:
+            if self.owns():
+                return self.handle_http_exception(error)
+            return hosts(error) if hosts is not None else error
+
+        self._app.register_error_handler(HTTPException, handle)
 
     def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, Any], int, dict]:
         code = error.code or 500

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from sqlalchemy import text
 
 from configapp.components import components
 from configapp.domain import ConfigurationError
-from configapp.models import db
 from configapp.schema import current_revision
 
-blp = Blueprint("health", __name__)
+# The docs page's template is the package's, wherever the blueprint is mounted.
+blp = Blueprint("configapp_health", __name__,
+                template_folder=str(Path(__file__).resolve().parents[1] / "templates"))
 
 
 @blp.get("/healthz")
@@ -25,16 +27,18 @@ def healthz() -> dict[str, str]:
 def readyz() -> tuple[dict[str, Any], int]:
     """The database answers, its schema is at head, and the encryption key opens the keys."""
     checks: dict[str, str] = {}
+    parts = components()
+    db = parts.database
     try:
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
         checks["database"] = "ok"
-        revision = current_revision(db.engine)
-        head = components().schema_head
+        revision = current_revision(db.engine, parts.version_table)
+        head = parts.schema_head
         checks["schema"] = "ok" if revision == head else (
-            f"at {revision}, head is {head}: run `flask --app wsgi db upgrade`")
+            f"at {revision}, head is {head}: run `flask config upgrade-schema`")
         if checks["schema"] == "ok":
-            components().config.check_encryption_key()
+            parts.config.check_encryption_key()
             checks["encryption_key"] = "ok"
     except ConfigurationError as error:
         checks["encryption_key"] = str(error)
@@ -48,5 +52,5 @@ def readyz() -> tuple[dict[str, Any], int]:
 @blp.get("/api/docs")
 def api_docs() -> str:
     """A readable page of the OpenAPI document (no CDN script: it works offline)."""
-    spec = current_app.extensions["configapp"].api.spec.to_dict()
+    spec = components().api.spec.to_dict()
     return render_template("api_docs.html", spec=spec)

@@ -1,23 +1,37 @@
-"""Alembic environment: the engine and metadata come from the Flask app (Flask-Migrate)."""
+"""Alembic environment, for the two ways configapp's revisions run.
+
+- `configapp.schema.upgrade` (the start, `flask config upgrade-schema`, a host app's
+  ConfigApp): it gives the connection and the version table in `config.attributes`.
+- `flask db ...` (Flask-Migrate, in the standalone app): the engine comes from the app's
+  `db`, the options (version table, batch mode) from its `Migrate(...)`.
+"""
 
 from alembic import context
-from flask import current_app
 
-migrate = current_app.extensions["migrate"]
+from configapp.models import Base
+
+attributes = context.config.attributes
 
 
-def run_migrations_online() -> None:
-    with migrate.db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=migrate.db.metadata,
+def run(connection, **options) -> None:
+    context.configure(connection=connection, target_metadata=Base.metadata, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if "connection" in attributes:
+    run(attributes["connection"], render_as_batch=True,
+        version_table=attributes["version_table"])
+else:
+    from flask import current_app
+
+    migrate = current_app.extensions["migrate"]
+    if context.is_offline_mode():
+        context.configure(url=migrate.db.engine.url.render_as_string(hide_password=False),
+                          target_metadata=Base.metadata, literal_binds=True,
                           **migrate.configure_args)
         with context.begin_transaction():
             context.run_migrations()
-
-
-if context.is_offline_mode():
-    context.configure(url=migrate.db.engine.url.render_as_string(hide_password=False),
-                      target_metadata=migrate.db.metadata, literal_binds=True)
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    run_migrations_online()
+    else:
+        with migrate.db.engine.connect() as connection:
+            run(connection, **migrate.configure_args)

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from scripts.build_extension import build as build_extension
+from tests.conftest import TEST_API_TOKEN
 from tests.e2e.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -67,13 +68,14 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_browsing(browser: Browser) -> Iterator[Callable[[], Browsing]]:
-    """new_browsing() -> a fresh context (a new browser session) and page. After the test,
+def new_browsing(browser: Browser) -> Iterator[Callable[..., Browsing]]:
+    """new_browsing() -> a fresh context (a new browser session) and page, sending the
+    suite's API token; new_browsing(token=None) -> one with no credentials. After the test,
     any problem any of them reported fails it."""
     opened: list[Browsing] = []
 
-    def open_one() -> Browsing:
-        opened.append(open_browsing(browser))
+    def open_one(token: str | None = TEST_API_TOKEN) -> Browsing:
+        opened.append(open_browsing(browser, token))
         return opened[-1]
 
     yield open_one
@@ -84,7 +86,7 @@ def new_browsing(browser: Browser) -> Iterator[Callable[[], Browsing]]:
 
 
 @pytest.fixture
-def browsing(new_browsing: Callable[[], Browsing]) -> Browsing:
+def browsing(new_browsing: Callable[..., Browsing]) -> Browsing:
     """A fresh context and page, watched for console errors and CSP violations."""
     return new_browsing()
 

@@ -33,6 +33,7 @@ from playwright.sync_api import (
 )
 
 from configapp.domain import PROVIDER_ENV_VARS
+from tests.conftest import TEST_API_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = ROOT / "test-results"
@@ -119,7 +120,9 @@ class Server:
 
 def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
     """The parent's environment without configapp's settings or any provider key, so that
-    the machine running the tests cannot leak into them; then this test's settings."""
+    the machine running the tests cannot leak into them; then this test's settings. Unless
+    the test sets CONFIGAPP_API_TOKEN or CONFIGAPP_AUTH itself, the server's token is the
+    suite's TEST_API_TOKEN, which `Server.api` and the browsing contexts send."""
     provider_vars = {name for names in PROVIDER_ENV_VARS.values() for name in names}
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("CONFIGAPP_") and name != "ENCRYPTION_KEY"
@@ -132,6 +135,8 @@ def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict
         "CONFIGAPP_CONFIG_FILE": str(data_dir.parent / "absent.yaml"),
         "PYTHONUNBUFFERED": "1",
     })
+    if "CONFIGAPP_API_TOKEN" not in extra and "CONFIGAPP_AUTH" not in extra:
+        env["CONFIGAPP_API_TOKEN"] = TEST_API_TOKEN
     env.update(extra)
     return env
 
@@ -167,8 +172,8 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:
     log_path = folder / "gunicorn.log"
     full_env = server_environment(data_dir, port, env or {})
     server = Server(f"http://127.0.0.1:{port}", data_dir, log_path,
-                    spawn_gunicorn(full_env, log_path), (env or {}).get("CONFIGAPP_API_TOKEN"),
-                    full_env)
+                    spawn_gunicorn(full_env, log_path),
+                    full_env.get("CONFIGAPP_API_TOKEN") or None, full_env)
     wait_until_ready(server)
     return server
 
@@ -219,8 +224,14 @@ class Browsing:
         return path
 
 
-def open_browsing(browser: Browser) -> Browsing:
-    return watch(browser.new_context(viewport={"width": 1280, "height": 900}))
+def open_browsing(browser: Browser, token: str | None = TEST_API_TOKEN) -> Browsing:
+    """A new context; every request it makes carries `Authorization: Bearer <token>` (by
+    default the suite's token, which servers of the harness have unless a test says
+    otherwise), so that pages work without signing in. token=None: a browser with no
+    credentials, as a user's is at first."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return watch(browser.new_context(viewport={"width": 1280, "height": 900},
+                                     extra_http_headers=headers))
 
 
 def watch(context: BrowserContext, page: Page | None = None) -> Browsing:

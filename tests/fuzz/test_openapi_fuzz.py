@@ -10,11 +10,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from configapp import create_app
-from configapp.settings import Settings
-from tests.conftest import CANARY_KEY
+from configapp.settings import SecuritySettings, Settings
+from tests.conftest import CANARY_KEY, TEST_API_TOKEN
 from tests.provider_stub import ProviderStub
 
 EXAMPLES = int(os.environ.get("CONFIGAPP_FUZZ_EXAMPLES", "200"))
+# The fuzzer signs in (the contract under test is the API's; its lock has its own tests).
+AUTHORIZATION = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
 
 
 def fuzz_app(stub: ProviderStub):
@@ -26,7 +28,8 @@ def fuzz_app(stub: ProviderStub):
     root = Path(tempfile.mkdtemp(prefix="configapp-fuzz-"))
     app = create_app(Settings(data_dir=root / "data", env_file=root / ".env",
                               config_file=root / "none.yaml", provider_timeout=2.0,
-                              provider_check_timeout=2.0))
+                              provider_check_timeout=2.0,
+                              security=SecuritySettings(api_token=TEST_API_TOKEN)))
     client = app.test_client()
     for provider in ("openai", "anthropic", "gemini"):
         response = client.post("/api/config/api-keys", json={
@@ -89,10 +92,10 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 @schema.parametrize()
 @FUZZ
 def test_the_api_holds_its_contract_under_fuzzing(case):
-    case.call_and_validate(additional_checks=[no_canary_key])
+    case.call_and_validate(headers=AUTHORIZATION, additional_checks=[no_canary_key])
 
 
 @provider_schema.parametrize()
 @FUZZ
 def test_provider_calls_hold_their_contract_under_fuzzing(case):
-    case.call_and_validate(additional_checks=[no_canary_key])
+    case.call_and_validate(headers=AUTHORIZATION, additional_checks=[no_canary_key])

@@ -113,7 +113,8 @@ def test_the_token_is_needed_on_every_api_call_when_set(guarded_client):
                if route.path.startswith("/api/") and route.method != "OPTIONS"
                and route.path not in ("/api/openapi.json", "/api/docs")]
     for route in guarded:
-        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN},
+        for headers in ({"Authorization": ""}, {"Authorization": "Bearer nope"},
+                        {"Authorization": TOKEN},
                         {"Authorization": f"Basic {TOKEN}"}):
             response = guarded_client.open(route.path, method=route.method, json=route.body,
                                            headers=headers)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.conftest import TEST_API_TOKEN
 from tests.reliability.store import Store
 
 PROVIDERS = ("openai", "anthropic", "gemini", "mistral")
@@ -45,10 +46,12 @@ class Answer:
 
 def call(base: str, method: str, path: str, body: Any = None,
          headers: dict[str, str] | None = None) -> Answer | None:
-    """One request on a new connection; None when no answer came (reset, closed)."""
+    """One request on a new connection, with the harness's API token; None when no answer
+    came (reset, closed)."""
     parts = urlsplit(base)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT_S)
-    sent = {"Accept": "application/json", **(headers or {})}
+    sent = {"Accept": "application/json", "Authorization": f"Bearer {TEST_API_TOKEN}",
+            **(headers or {})}
     data = None
     if body is not None:
         data = json.dumps(body).encode()

@@ -45,9 +45,10 @@ def send(server: Server, head: str, body: bytes = b"", half_close: bool = False)
 
 def head(server: Server, method: str, path: str, *headers: str,
          host: str | None = None) -> str:
+    """The request's head, with the server's API token (the refusals tested are others)."""
     host = host or urlsplit(server.url).netloc
     return "\r\n".join([f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close",
-                        *headers, ""])
+                        f"Authorization: Bearer {server.token}", *headers, ""])
 
 
 def chunked(*pieces: bytes) -> bytes:

@@ -25,8 +25,10 @@ ROUNDS = 3
 
 def sync(server: Server, etag: str | None = None) -> tuple[int, str | None]:
     """(status, ETag) of the sync, conditional on `etag` when given."""
-    request = urllib.request.Request(server.url + "/api/config/sync",
-                                     headers={"If-None-Match": etag} if etag else {})
+    headers = {"Authorization": f"Bearer {server.token}"}
+    if etag:
+        headers["If-None-Match"] = etag
+    request = urllib.request.Request(server.url + "/api/config/sync", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.headers["ETag"]

@@ -33,7 +33,8 @@ async function errorFrom(response) {
 /**
  * createApiClient({ baseUrl, getToken, askToken }) -> client
  *
- * baseUrl: "" for the page's own origin, or "http://127.0.0.1:8000".
+ * baseUrl: "" for the page's own origin, "http://127.0.0.1:8000", or where configapp is
+ *   mounted in a host app ("https://host/llm").
  * getToken(): the bearer token to send, or null.
  * askToken(reason): optional; asks for a token after a 401 and resolves to it (already
  *   stored where getToken finds it) or to null when the user declines. Concurrent 401s
@@ -63,7 +64,9 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
-        credentials: "omit",
+        // The page's own cookies (a host app's login, when configapp is mounted in one);
+        // never another origin's: the extension's calls carry none.
+        credentials: "same-origin",
         cache: "no-store",
       });
       return { response, token };

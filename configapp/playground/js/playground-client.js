@@ -1,4 +1,5 @@
-// The Playground's API client: the page's own origin, and the token asked once and kept in
+// The Playground's API client: the server that serves the page, under the same URL prefix
+// (this module is at <prefix>/assets/js/), and the token asked once and kept in
 // sessionStorage for the browser session.
 
 import { createApiClient } from "./api-client.js";
@@ -24,9 +25,12 @@ function keepToken(token) {
   memory = token;
 }
 
+/** The URL the pages and the API are mounted at ("http://host/prefix/"). */
+export const mountUrl = new URL("../../", import.meta.url).href;
+
 export function playgroundClient() {
   return createApiClient({
-    baseUrl: "",
+    baseUrl: mountUrl,
     getToken: () => readToken() || memory,
     async askToken(reason) {
       const token = await askForToken(reason);

@@ -1,0 +1,155 @@
+"""ConfigApp: configapp as a Flask extension, the composition root of every configapp app.
+
+    ConfigApp(app)                       # or: configapp = ConfigApp(...); configapp.init_app(app)
+    ConfigApp(app, url_prefix="/llm", db=host_db, authorize=lambda: current_user.is_admin)
+
+It mounts the configuration API (and, unless `pages=False`, the Playground pages) under
+`url_prefix`, on a database: the host's Flask-SQLAlchemy `db`, a URL of its own, or the
+settings' (CONFIGAPP_DATABASE_URL, else SQLite in the data folder). Its tables are migrated
+with their own Alembic version table, so the host's migrations are not disturbed.
+`create_app()` (configapp/__init__.py) is the standalone app built on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+from configapp.adapters.fernet import FernetEncryption, load_keys
+from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.adapters.litellm_gateway import LiteLLMGateway
+from configapp.adapters.sql_storage import (
+    Database,
+    SqlAlchemyConfigurationStorage,
+    configure_engine,
+)
+from configapp.api import api_blueprint_names, register_api
+from configapp.chat import ChatService
+from configapp.cli import config_commands
+from configapp.components import Components
+from configapp.database import OwnDatabase
+from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
+from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
+from configapp.pages import blp as pages_blueprint
+from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
+from configapp.security import Mount, install_security
+from configapp.service import ConfigurationService
+from configapp.settings import Settings
+from configapp.startup import run_start_checks
+
+log = logging.getLogger(__name__)
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """hide_parameters: a failed statement's message never carries a token."""
+    return {"pool_pre_ping": not url.startswith("sqlite"), "hide_parameters": True}
+
+
+class ConfigApp:
+    """configapp in a Flask app.
+
+    settings: everything else (keys, the data folder, hosts, timeouts); default: from the
+        environment (Settings.from_env).
+    url_prefix: where the API (`<prefix>/api/config/...`), the health checks and the pages
+        (`<prefix>/`, `<prefix>/settings`) answer; "" mounts them at the root.
+    pages: serve the Playground pages too.
+    db: the host's Flask-SQLAlchemy `db`: configapp's tables go into its database.
+    database_url: a database of configapp's own instead (default: the settings').
+    authorize: the host's hook, called in a request to configapp: True lets it through,
+        False answers 401 (the hook may also abort with its own response, e.g. a redirect
+        to the host's login). Without it, CONFIGAPP_API_TOKEN guards the API.
+    version_table: where configapp's Alembic revision is kept.
+    whole_app: apply configapp's HTTP safety net (Host allow-list, same-origin writes,
+        security headers) to every request of the app, not only to configapp's: what the
+        standalone app does.
+    """
+
+    def __init__(self, app: Flask | None = None, *, settings: Settings | None = None,
+                 url_prefix: str = "", pages: bool = True, db: Database | None = None,
+                 database_url: str | None = None, authorize: Callable[[], bool] | None = None,
+                 version_table: str = VERSION_TABLE, whole_app: bool = False) -> None:
+        if db is not None and database_url is not None:
+            raise ValueError("ConfigApp: give either db (the host's) or database_url, not both.")
+        self.settings = settings
+        self.url_prefix = url_prefix.rstrip("/")
+        if self.url_prefix and not self.url_prefix.startswith("/"):
+            raise ValueError(f"ConfigApp: url_prefix must start with '/': {url_prefix!r}.")
+        self.pages = pages
+        self.db = db
+        self.database_url = database_url
+        self.authorize = authorize
+        self.version_table = version_table
+        self.whole_app = whole_app
+        if app is not None:
+            self.init_app(app)
+
+    def _database(self, app: Flask, settings: Settings) -> Database:
+        if self.db is not None:
+            return self.db
+        url = self.database_url or settings.database_url
+        database = OwnDatabase(url, engine_options(url))
+        database.init_app(app)
+        return database
+
+    def init_app(self, app: Flask) -> None:
+        """Build configapp on `app`: database, encryption key, services, routes.
+
+        On SQLite the schema is upgraded here. A wrong encryption key, or a failed import of
+        the legacy .env / default.yaml, stops the start with a message that says what to do
+        (configapp/startup.py). The database connections opened here are closed before
+        returning, so that gunicorn can fork workers from a preloaded app.
+        """
+        if "configapp" in app.extensions:
+            raise RuntimeError("ConfigApp is already registered on this app.")
+        settings = self.settings or Settings.from_env()
+        database = self._database(app, settings)
+
+        with app.app_context():
+            engine = database.engine
+            configure_engine(engine)
+            is_sqlite = engine.dialect.name == "sqlite"
+            if is_sqlite:
+                upgrade_with_lock(settings.data_dir, engine, self.version_table)
+            head = head_revision()
+            schema_current = current_revision(engine, self.version_table) == head
+            storage = SqlAlchemyConfigurationStorage(database)
+            if not is_sqlite and not settings.encryption_keys and not (
+                    settings.key_file.is_file()):
+                raise InvalidEncryptionKeyError(
+                    "Set ENCRYPTION_KEY: with a shared database every instance needs the "
+                    "same key.")
+            stored = storage.count_api_keys() if schema_current else 0
+            encryption = FernetEncryption(load_keys(settings.encryption_keys, settings.key_file,
+                                                    stored))
+            catalog = LiteLLMMetadataCatalog(settings.model_cache_ttl)
+            discovered = DiscoveredModels()
+            service = ConfigurationService(storage, encryption,
+                                           MergedCatalog(catalog, discovered),
+                                           settings.provider_env, settings.env_key_base_urls)
+            try:
+                if schema_current:
+                    run_start_checks(settings, service, storage)
+                else:
+                    log.warning("configapp's database schema is not at head (%s): run "
+                                "`flask config upgrade-schema`.", head)
+            finally:
+                database.session.remove()
+                engine.dispose()
+
+        blueprints = api_blueprint_names() | ({pages_blueprint.name} if self.pages else set())
+        mount = Mount(self.url_prefix, self.authorize, self.whole_app, frozenset(blueprints))
+        gateway = LiteLLMGateway(settings.provider_timeout, settings.provider_check_timeout)
+        api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()),
+                           mount)
+        if self.pages:
+            app.register_blueprint(pages_blueprint, url_prefix=self.url_prefix or None)
+        app.cli.add_command(config_commands)
+        app.extensions["configapp"] = Components(
+            settings, storage, encryption, catalog, service, api, head, gateway,
+            ChatService(service, gateway),
+            ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl),
+            database=database, version_table=self.version_table)
+        install_security(app, settings.security, mount)
