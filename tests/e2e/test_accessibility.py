@@ -151,3 +151,23 @@ def test_settings_actions_leave_the_focus_somewhere_sensible(server: Server,
     page.keyboard.press("Enter")
     expect(page.locator(".key-card")).to_have_count(0)
     expect(page.get_by_label("API key", exact=True)).to_be_focused()
+
+
+def test_nothing_moves_under_reduced_motion(server: Server, browsing: Browsing,
+                                            stub: ProviderStub):
+    page = browsing.page
+    key_and_model(server, stub)
+    stub.behave("stall")  # one piece, then the answer waits: the cursor and status show
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(server.url + "/")
+    send(page, "Take your time")
+    cursor = page.locator(".message-assistant .cursor")
+    expect(cursor).to_be_attached(timeout=FIRST_ANSWER_MS)
+    moving = page.evaluate("""() => [...document.querySelectorAll("*")].flatMap((node) =>
+        [null, "::before", "::after"].map((pseudo) => getComputedStyle(node, pseudo))
+            .filter((style) => style.animationName !== "none")
+            .map(() => node.className))""")
+    assert moving == []
+    page.emulate_media(reduced_motion="no-preference")
+    assert cursor.evaluate("(node) => getComputedStyle(node).animationName") == "blink"
+    page.get_by_role("button", name="Stop").click()
