@@ -168,6 +168,8 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     conversation.updatedAt = new Date().toISOString();
     if (store && (conversation.messages.length || conversation.system)) {
       await store.put(conversation);
+    } else if (store) {
+      await store.remove(conversation.id); // emptied again (a question that got no answer)
     }
     await refreshList();
   }
