@@ -100,7 +100,8 @@ def test_a_conversation_is_kept_with_its_cost_system_prompt_and_edits(
     expect(page.get_by_label("Message", exact=True)).to_be_focused()
     expect(page.locator(".message")).to_have_count(0)
     send(page, "Another topic")
-    expect(answers(page)).to_have_count(1, timeout=FIRST_ANSWER_MS)
+    expect(answers(page).last.locator(".message-meta")).to_have_text(PRICED,
+                                                                     timeout=FIRST_ANSWER_MS)
     expect(sidebar.locator(".conversation-open")).to_have_count(2)
     sidebar.get_by_role("button", name="Pirate talk").click()
     expect(page.locator(".message-user")).to_have_text(re.compile("Hello again"))

@@ -333,8 +333,8 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
         status.show("error", ...explain(outcome));
       }
       asked.messages.push(reply);
+      await save(); // kept before it shows as done: a reload right after loses nothing
       if (asked === conversation) showLog();
-      await save();
       follow.follow();
       return;
     }
