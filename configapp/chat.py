@@ -7,12 +7,15 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from configapp.domain import ConfigurationError, ModelInfo, check_parameters
 from configapp.llm import CHAT_ROLES, ChatMessage, ChatReply, ProviderError, StreamChunk
 from configapp.ports import ProviderGatewayPort
 from configapp.service import ConfigurationService, ResolvedKey
+
+if TYPE_CHECKING:
+    from configapp.curation import ModelCuration
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +44,30 @@ def elapsed_ms(started: float) -> float:
 class ChatService:
     """The plan's OrchestratorService: the chat rules, no HTTP and no litellm."""
 
-    def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort) -> None:
+    def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
+                 curation: ModelCuration | None = None) -> None:
         self.config = config
         self.gateway = gateway
+        self.curation = curation  # aliases, purposes, hidden models (None: plain model ids)
 
     def plan(self, messages: list[ChatMessage], model_id: str | None = None,
-             overrides: dict[str, Any] | None = None) -> ChatPlan:
-        """The model (named, else the selected one), its stored parameters with the
-        request's overrides (within the model's bounds), and the key by the priority rule.
-        The key is resolved last, so a refused request does not count as a use of it."""
+             overrides: dict[str, Any] | None = None, purpose: str | None = None) -> ChatPlan:
+        """The model (named, an alias, a purpose's, else the selected one), its stored
+        parameters (and an alias's) with the request's overrides (within the model's bounds),
+        and the key by the priority rule. The key is resolved last, so a refused request
+        does not count as a use of it."""
         if not messages:
             raise ConfigurationError("Send at least one message.")
         unknown = sorted({m.role for m in messages} - set(CHAT_ROLES))
         if unknown:
             raise ConfigurationError(f"Unknown role {unknown[0][:20]!r}; use one of "
                                      f"{', '.join(CHAT_ROLES)}.")
-        if model_id:
+        if self.curation is not None:
+            target = self.curation.chat_target(model_id, purpose)
+            model, stored = target.model, self.curation.parameters_of(target)
+        elif purpose:
+            raise ConfigurationError("Purposes need the model curation.")
+        elif model_id:
             model = self.config.get_model(model_id)
             stored = self.config.stored_parameters(model.id)
         else:

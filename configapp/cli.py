@@ -15,6 +15,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from configapp.auth import login_link, new_token
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.env_import import LegacyImport
@@ -35,7 +36,8 @@ class ConfigGroup(AppGroup):
 
 
 config_commands = ConfigGroup(
-    "config", help="Provider keys, models, the legacy .env import and the encryption key.")
+    "config", help="Provider keys, models, the legacy .env import, the encryption key and "
+                   "the API token.")
 
 
 def read_secret(label: str) -> str:
@@ -127,9 +129,13 @@ def _price(value: float | None) -> str:
 @click.option("--provider", help="Only this provider's models.")
 @click.option("--configured", is_flag=True, help="Only providers that have a key.")
 @click.option("-q", "--query", help="Text to look for in the model's id.")
-def list_models(provider: str | None, configured: bool, query: str | None) -> None:
+@click.option("--include-hidden", is_flag=True, help="Also the models hidden in Settings.")
+def list_models(provider: str | None, configured: bool, query: str | None,
+                include_hidden: bool) -> None:
     """The catalogue of chat models (GET /api/config/models)."""
     source, models = components().config.catalog(provider, query, configured)
+    if not include_hidden:
+        models = components().curation.visible(models)
     click.echo(f"{len(models)} model(s) from {source} metadata.")
     if models:
         click.echo(table(
@@ -141,17 +147,21 @@ def list_models(provider: str | None, configured: bool, query: str | None) -> No
 @models_commands.command("select")
 @click.argument("model_id")
 def select_model(model_id: str) -> None:
-    """Make a model the default, as provider/model (POST /api/config/models/{model}/select)."""
-    config = components().config.select_model(model_id)
-    click.echo(f"Default model: {config.model_id}.")
+    """Make a model (provider/model) or an alias the default: the chat purpose
+    (POST /api/config/models/{model}/select)."""
+    resolved, _ = components().curation.select(model_id)
+    via = f" (alias {resolved.alias})" if resolved.alias else ""
+    click.echo(f"Default model: {resolved.model.id}{via}.")
 
 
 @models_commands.command("show")
 def show_model() -> None:
     """The default model, its parameters and their bounds (GET /api/config/models/selected)."""
     service = components().config
-    model, config = service.selected_model()
-    click.echo(f"Default model: {model.id} ({model.provider})")
+    resolved, config = components().curation.selected()
+    model = resolved.model
+    via = f", through the alias {resolved.alias}" if resolved.alias else ""
+    click.echo(f"Default model: {model.id} ({model.provider}{via})")
     click.echo(f"Context window: {model.context_window or 'unknown'}; "
                f"max output tokens: {model.max_output_tokens or 'unknown'}")
     parameters = ", ".join(f"{name}={value}" for name, value in sorted(config.parameters.items()))
@@ -286,3 +296,33 @@ def rotation_lines(rotation: Rotation) -> list[str]:
         lines.append(f"{rotation.stale_pending} is no longer needed (its key is configured): "
                      "delete it.")
     return lines
+
+
+# ---- the API token ---------------------------------------------------------------------
+
+@config_commands.command("token")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def token_command(yes: bool) -> None:
+    """Make a new API token and print its login link (alone on stdout, this once).
+
+    The old token stops working at once on every instance, and every session ends: each
+    browser signs in again with the new link, and the extension is given the new token.
+    """
+    parts = components()
+    tokens = parts.gate.tokens
+    if tokens.fixed:
+        raise click.ClickException(
+            "The token comes from CONFIGAPP_API_TOKEN: change it there (on every instance) "
+            "and restart. Unset it to use a token kept in the database instead.")
+    if not parts.gate.enabled:
+        click.echo("Note: CONFIGAPP_AUTH=off, so the server asks for no token until it is "
+                   "turned back on.", err=True)
+    if not yes:
+        click.confirm("Make a new API token? The current one, and every session, stops "
+                      "working.", abort=True, err=True)
+    token = new_token()
+    state = tokens.replace(token)
+    audit.info("API token rotated generation=%s", state.generation)
+    click.echo("New API token made; every session has ended. Sign in with this link (the "
+               "token is the part after #token=, for the extension):", err=True)
+    click.echo(login_link(parts.settings.security.bind, token))

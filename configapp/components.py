@@ -10,9 +10,12 @@ from flask_smorest import Api
 from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import Database, SqlAlchemyConfigurationStorage
+from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_storage import Database
 from configapp.chat import ChatService
+from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
+from configapp.gate import Gate
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
 
@@ -20,7 +23,7 @@ from configapp.settings import Settings
 @dataclass
 class Components:
     settings: Settings
-    storage: SqlAlchemyConfigurationStorage
+    storage: SqlAlchemyCurationStorage
     encryption: FernetEncryption
     catalog: LiteLLMMetadataCatalog
     config: ConfigurationService
@@ -33,6 +36,8 @@ class Components:
     # the Alembic version table configapp's revision is kept in there.
     database: Database
     version_table: str
+    curation: ModelCuration
+    gate: Gate
 
 
 def components() -> Components:

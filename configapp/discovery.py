@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,11 +116,14 @@ class ModelDiscovery:
     """Key tests and live listings, through the gateway, with keys from the configuration."""
 
     def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
-                 discovered: DiscoveredModels, ttl_seconds: float = 300) -> None:
+                 discovered: DiscoveredModels, ttl_seconds: float = 300,
+                 on_listing: Callable[[str, Iterable[str]], None] | None = None) -> None:
         self.config = config
         self.gateway = gateway
         self.discovered = discovered
         self.ttl = ttl_seconds
+        # Told each fresh listing's model ids (curation marks what a provider dropped).
+        self.on_listing = on_listing
 
     # ---- key test ---------------------------------------------------------------------
 
@@ -198,8 +202,11 @@ class ModelDiscovery:
 
     def _store_good(self, provider: str, identity: tuple[Any, ...],
                     models: list[ReachableModel]) -> None:
-        self.discovered.put(Listing(provider, identity, tuple(models), "fresh",
-                                    time.monotonic(), datetime.now(UTC)))
+        listing = Listing(provider, identity, tuple(models), "fresh", time.monotonic(),
+                          datetime.now(UTC))
+        self.discovered.put(listing)
+        if self.on_listing is not None:
+            self.on_listing(provider, listing.model_ids)
 
     def _store_failure(self, provider: str, identity: tuple[Any, ...], message: str) -> None:
         last = self.discovered.get(provider)

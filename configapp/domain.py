@@ -160,6 +160,7 @@ class ModelInfo:
     max_output_tokens: int | None = None
     input_price_per_million: float | None = None
     output_price_per_million: float | None = None
+    deprecation_date: str | None = None  # LiteLLM's `deprecation_date`, YYYY-MM-DD
 
 
 @dataclass(frozen=True)
@@ -233,3 +234,36 @@ def check_parameters(model: ModelInfo, parameters: dict[str, Any]) -> dict[str, 
         name: int(value) if bounds[name].integer else float(value)
         for name, value in parameters.items()
     }
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which models are hidden: per model, or all of a provider's but the chosen few."""
+
+    only_chosen: frozenset[str] = frozenset()  # providers that show only their shown models
+    shown: frozenset[str] = frozenset()
+    hidden: frozenset[str] = frozenset()
+
+    def hides(self, model_id: str, provider: str) -> bool:
+        if provider in self.only_chosen:
+            return model_id not in self.shown
+        return model_id in self.hidden
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    target: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VisibilityChange:
+    """One request's change of a provider's shown models, applied in this order:
+    show_all (forget every choice), only (show just these), hide, show."""
+
+    provider: str
+    hide: tuple[str, ...] = ()
+    show: tuple[str, ...] = ()
+    only: tuple[str, ...] | None = None
+    show_all: bool = False

@@ -13,6 +13,7 @@ with their own Alembic version table, so the host's migrations are not disturbed
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -21,23 +22,26 @@ from flask import Flask
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.sql_storage import (
-    Database,
-    SqlAlchemyConfigurationStorage,
-    configure_engine,
-)
+from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
+from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_storage import Database, configure_engine
 from configapp.api import api_blueprint_names, register_api
+from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
 from configapp.chat import ChatService
 from configapp.cli import config_commands
+from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
+from configapp.curation import ModelCuration
 from configapp.database import OwnDatabase
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
+from configapp.gate import Gate
 from configapp.pages import blp as pages_blueprint
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
 from configapp.security import Mount, install_security
 from configapp.service import ConfigurationService
-from configapp.settings import Settings
+from configapp.settings import SecuritySettings, Settings
+from configapp.signin import blp as signin_blueprint
 from configapp.startup import run_start_checks
 
 log = logging.getLogger(__name__)
@@ -60,7 +64,8 @@ class ConfigApp:
     database_url: a database of configapp's own instead (default: the settings').
     authorize: the host's hook, called in a request to configapp: True lets it through,
         False answers 401 (the hook may also abort with its own response, e.g. a redirect
-        to the host's login). Without it, CONFIGAPP_API_TOKEN guards the API.
+        to the host's login). Without it, configapp is locked by its own API token
+        (CONFIGAPP_API_TOKEN, or one made at first start; ADR 0006).
     version_table: where configapp's Alembic revision is kept.
     whole_app: apply configapp's HTTP safety net (Host allow-list, same-origin writes,
         security headers) to every request of the app, not only to configapp's: what the
@@ -97,14 +102,19 @@ class ConfigApp:
     def init_app(self, app: Flask) -> None:
         """Build configapp on `app`: database, encryption key, services, routes.
 
-        On SQLite the schema is upgraded here. A wrong encryption key, or a failed import of
-        the legacy .env / default.yaml, stops the start with a message that says what to do
-        (configapp/startup.py). The database connections opened here are closed before
-        returning, so that gunicorn can fork workers from a preloaded app.
+        On SQLite the schema is upgraded here. A wrong encryption key, a failed import of
+        the legacy .env / default.yaml (configapp/startup.py), or CONFIGAPP_AUTH=off on an
+        address that is not loopback stops the start with a message that says what to do.
+        A first start makes the API token and prints its login link. The database
+        connections opened here are closed before returning, so that gunicorn can fork
+        workers from a preloaded app.
         """
         if "configapp" in app.extensions:
             raise RuntimeError("ConfigApp is already registered on this app.")
         settings = self.settings or Settings.from_env()
+        own_auth = self.authorize is None
+        if own_auth:
+            check_auth_settings(settings.security.auth_enabled, settings.security.bind)
         database = self._database(app, settings)
 
         with app.app_context():
@@ -115,15 +125,17 @@ class ConfigApp:
                 upgrade_with_lock(settings.data_dir, engine, self.version_table)
             head = head_revision()
             schema_current = current_revision(engine, self.version_table) == head
-            storage = SqlAlchemyConfigurationStorage(database)
+            storage = SqlAlchemyCurationStorage(database)
             if not is_sqlite and not settings.encryption_keys and not (
                     settings.key_file.is_file()):
                 raise InvalidEncryptionKeyError(
                     "Set ENCRYPTION_KEY: with a shared database every instance needs the "
                     "same key.")
             stored = storage.count_api_keys() if schema_current else 0
-            encryption = FernetEncryption(load_keys(settings.encryption_keys, settings.key_file,
-                                                    stored))
+            keys = load_keys(settings.encryption_keys, settings.key_file, stored)
+            encryption = FernetEncryption(keys)
+            tokens = (FixedTokenStore(settings.security.api_token)
+                      if settings.security.api_token else SqlTokenStore(database))
             catalog = LiteLLMMetadataCatalog(settings.model_cache_ttl)
             discovered = DiscoveredModels()
             service = ConfigurationService(storage, encryption,
@@ -132,6 +144,8 @@ class ConfigApp:
             try:
                 if schema_current:
                     run_start_checks(settings, service, storage)
+                    if own_auth and not settings.cli:
+                        announce_token(settings.security, tokens)
                 else:
                     log.warning("configapp's database schema is not at head (%s): run "
                                 "`flask config upgrade-schema`.", head)
@@ -146,10 +160,43 @@ class ConfigApp:
                            mount)
         if self.pages:
             app.register_blueprint(pages_blueprint, url_prefix=self.url_prefix or None)
+        add_curation_commands()
+        # Under a host's hook too: /session tells the pages there is no sign-out of ours.
+        app.register_blueprint(signin_blueprint, url_prefix=self.url_prefix or None)
         app.cli.add_command(config_commands)
+        curation = ModelCuration(service, storage)
+        # The session key: the server's first encryption key, which every instance shares.
+        gate = Gate(settings.security.auth_enabled, tokens, Sessions(keys[0].encode()),
+                    FailureLimiter(), own_auth=own_auth)
         app.extensions["configapp"] = Components(
-            settings, storage, encryption, catalog, service, api, head, gateway,
-            ChatService(service, gateway),
-            ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl),
-            database=database, version_table=self.version_table)
-        install_security(app, settings.security, mount)
+            settings=settings, storage=storage, encryption=encryption, catalog=catalog,
+            config=service, api=api, schema_head=head, gateway=gateway,
+            chat=ChatService(service, gateway, curation),
+            discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
+                                     on_listing=curation.record_listing),
+            database=database, version_table=self.version_table, curation=curation, gate=gate)
+        install_security(app, settings.security, gate, mount)
+
+
+def announce_token(security: SecuritySettings, tokens: FixedTokenStore | SqlTokenStore) -> None:
+    """Say how to sign in. A first start makes the token and prints its login link on the
+    standard output, once (never through logging: log files and collectors keep lines);
+    later starts only say how to get a new one."""
+    if not security.auth_enabled:
+        log.warning("Authentication is OFF (CONFIGAPP_AUTH=off): any program or user on this "
+                    "machine can read and change the settings. Bound to %s.", security.bind)
+        return
+    if tokens.fixed:
+        log.info("Sign in with the token of CONFIGAPP_API_TOKEN.")
+        return
+    token = new_token()
+    if isinstance(tokens, SqlTokenStore) and tokens.create_if_absent(token):
+        print(f"\nconfigapp is locked: sign in once with this link (shown only now):\n\n"
+              f"    {login_link(security.bind, token)}\n\n"
+              "Run `flask --app wsgi config token` for a new one.\n", file=sys.stdout,
+              flush=True)
+        log.warning("A new API token was made: its login link is printed on the standard "
+                    "output, this once.")
+    else:
+        log.info("Sign in with the login link printed at the first start, or run "
+                 "`flask --app wsgi config token` for a new one (it ends every session).")

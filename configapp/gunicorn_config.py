@@ -31,3 +31,21 @@ def pre_fork(server, worker):
     worker's collections would otherwise write to every object it inherited and so copy
     the pages it shares with the master (Python's gc.freeze() documentation)."""
     gc.freeze()
+
+
+def when_ready(server):
+    """CONFIGAPP_AUTH=off only on loopback, checked on the addresses gunicorn really bound
+    (a `-b` on the command line overrides CONFIGAPP_BIND, which the app checked)."""
+    import ipaddress
+
+    app = server.app.wsgi() if server.cfg.preload_app else None
+    components = getattr(app, "extensions", {}).get("configapp")
+    if components is None or components.gate.enabled or not components.gate.own_auth:
+        return
+    for listener in server.LISTENERS:
+        address = listener.getsockname()
+        host = address[0] if isinstance(address, tuple) else None
+        if host is None or not ipaddress.ip_address(host).is_loopback:
+            server.halt(f"CONFIGAPP_AUTH=off is allowed only on a loopback address, and "
+                        f"gunicorn is bound to {listener}: remove CONFIGAPP_AUTH, or bind "
+                        "to 127.0.0.1.", exit_status=1)

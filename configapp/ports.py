@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from configapp.domain import ApiKeyConfig, Catalog, ModelConfig, NewApiKey
+from configapp.domain import (
+    Alias,
+    ApiKeyConfig,
+    Catalog,
+    ModelConfig,
+    NewApiKey,
+    Visibility,
+    VisibilityChange,
+)
 from configapp.llm import ChatMessage, ChatReply, ReachableModel, StreamChunk
 
 if TYPE_CHECKING:
@@ -83,3 +92,46 @@ class ProviderGatewayPort(Protocol):
                key: ResolvedKey) -> Iterator[StreamChunk]:
         """Opens the stream (a refusal raises here), then yields its pieces."""
         ...
+
+
+class CurationStoragePort(Protocol):
+    """Curation's rows. Every write is one transaction that moves the sync revision; the
+    `check` callbacks run inside it, on the rows as they are then, and may raise."""
+
+    def visibility(self) -> Visibility: ...
+
+    def change_visibility(self, change: VisibilityChange) -> None: ...
+
+    def aliases(self) -> dict[str, Alias]: ...
+
+    def put_alias(self, alias: Alias,
+                  check: Callable[[dict[str, Alias]], tuple[str, str]]) -> Alias:
+        """check gives the (model id, provider) the alias comes to, stored if new."""
+        ...
+
+    def delete_alias(self, name: str,
+                     check: Callable[[dict[str, Alias], dict[str, str]], None]) -> None:
+        """ModelNotFoundError when there is no such alias."""
+        ...
+
+    def purposes(self) -> dict[str, str]:
+        """Purpose -> model id or alias; `chat` is the default model unless an alias."""
+        ...
+
+    def set_purpose(self, name: str, target: str, provider: str | None,
+                    check: Callable[[dict[str, Alias]], None]) -> None:
+        """provider is None when target is an alias."""
+        ...
+
+    def clear_purpose(self, name: str) -> None: ...
+
+    def record_listing(self, provider: str, listed: frozenset[str]) -> list[str]:
+        """Remember what a provider lists; mark what it listed before and no longer does
+        withdrawn (and unmark what is back). The ids newly withdrawn."""
+        ...
+
+    def listed_models(self) -> dict[str, str]:
+        """Model id -> provider of every model a live listing named, withdrawn or not."""
+        ...
+
+    def withdrawn(self) -> dict[str, datetime]: ...

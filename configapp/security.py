@@ -1,28 +1,35 @@
-"""The HTTP safety net: Host allow-list, same-origin writes, bearer token, CORS, headers.
+"""The HTTP safety net: Host allow-list, same-origin writes, credentials, CORS, headers.
 
 In the standalone app it covers every request. Mounted in a host app (ConfigApp), it covers
 configapp's own routes and leaves the host's alone, and a host's `authorize` hook replaces
-the bearer token: the host's login decides who may use configapp.
+configapp's own sign-in (the API token or its session, configapp/gate.py): the host's
+login decides who may use configapp.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
+from configapp.auth import TooManyFailures
 from configapp.settings import SecuritySettings
+
+if TYPE_CHECKING:
+    from configapp.gate import Gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Under the mount's prefix: what anyone may read without signing in.
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
-OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz"}
+OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz", "/login", "/logout", "/session"}
+UNAUTHORIZED = ("Sign in first: send Authorization: Bearer <API token>, or open the login "
+                "link the server printed at its first start (`flask --app wsgi config token` "
+                "makes a new one).")
 # A Chromium extension's origin: its id is 32 letters from a to p.
 EXTENSION_ORIGIN = re.compile(r"chrome-extension://[a-p]{32}")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -60,7 +67,8 @@ class Mount:
     prefix: the URL prefix of the API, the pages and the health checks ("" = at the root).
     authorize: the host's hook; it returns whether the current request may use configapp
         (it may also abort with a response of its own, e.g. a redirect to its login).
-        None: configapp's own bearer token (CONFIGAPP_API_TOKEN), on the API.
+        None: configapp's own sign-in (the API token or its session), on the API and
+        the pages.
     whole_app: the safety net covers every request of the app (the standalone app), not
         only configapp's routes.
     blueprints: the names of configapp's blueprints in the app.
@@ -88,7 +96,21 @@ class Mount:
         return local in OPEN_PATHS or local.startswith("/assets/")
 
 
-def install_security(app: Flask, settings: SecuritySettings, mount: Mount | None = None) -> None:
+def signed_in(gate: Gate) -> bool:
+    """Whether this request has valid credentials (kept in `g` for the answer's cookie
+    renewal); too many wrong tokens from its address is a 429."""
+    try:
+        identity = gate.identify(request)
+    except TooManyFailures as refusal:
+        abort(429, message="Too many wrong API tokens from this address: try again in "
+                           f"{refusal.retry_after} s.",
+              headers={"Retry-After": str(refusal.retry_after)})
+    g.configapp_identity = identity
+    return identity is not None
+
+
+def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
+                     mount: Mount | None = None) -> None:
     mount = mount or Mount()
     allowed_hosts = {host.lower() for host in settings.allowed_hosts}
     extension_origins = set(settings.extension_origins)
@@ -133,19 +155,18 @@ def install_security(app: Flask, settings: SecuritySettings, mount: Mount | None
                     not mount.authorize()):
                 refuse(401, "Sign in first: this app's login does not let this request use "
                             "configapp.")
-        elif settings.api_token and request.path.startswith(mount.api_root) and (
-                not mount.is_open(request.path)) and request.method != "OPTIONS":
-            sent = request.headers.get("Authorization", "")
-            expected = f"Bearer {settings.api_token}"
-            if not hmac.compare_digest(sent.encode(), expected.encode()):
-                refuse(401, "This server needs its API token: "
-                                   "send Authorization: Bearer <token>.")
+        elif request.path.startswith(mount.api_root) and not mount.is_open(request.path) and (
+                request.method != "OPTIONS") and not signed_in(gate):
+            refuse(401, UNAUTHORIZED)
         return None
 
     @app.after_request
     def harden(response: Response) -> Response:
         if not mount.owns():
             return response
+        identity = g.get("configapp_identity")
+        if identity is not None and identity.renew:
+            gate.renew_session(request, response)
         headers = response.headers
         # One pass over the headers: Headers.setdefault raises and catches an exception
         # for each header that is missing, which is every one of them, on every answer.

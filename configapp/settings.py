@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 from configapp.domain import PROVIDER_ENV_VARS
 
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+DEFAULT_BIND = "127.0.0.1:8000"
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -20,9 +21,16 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class SecuritySettings:
-    """What the HTTP layer enforces: hosts, origins, token and sizes."""
+    """What the HTTP layer enforces: hosts, origins, authentication and sizes.
+
+    api_token: CONFIGAPP_API_TOKEN; None means the token kept (hashed) in the database,
+    made at first start. auth_enabled: False only with CONFIGAPP_AUTH=off, which the start
+    refuses unless `bind` (CONFIGAPP_BIND, also gunicorn's) is a loopback address.
+    """
 
     api_token: str | None = field(default=None, repr=False)
+    auth_enabled: bool = True
+    bind: str = DEFAULT_BIND
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     extension_origins: tuple[str, ...] = ()
     max_request_bytes: int = 1024 * 1024
@@ -77,11 +85,21 @@ class Settings:
             provider_check_timeout=float(env.get("CONFIGAPP_PROVIDER_CHECK_TIMEOUT", "10")),
             security=SecuritySettings(
                 api_token=env.get("CONFIGAPP_API_TOKEN") or None,
+                auth_enabled=auth_switch(env.get("CONFIGAPP_AUTH")),
+                bind=env.get("CONFIGAPP_BIND") or DEFAULT_BIND,
                 allowed_hosts=_split(env.get("CONFIGAPP_ALLOWED_HOSTS")) or DEFAULT_ALLOWED_HOSTS,
                 extension_origins=_split(env.get("CONFIGAPP_EXTENSION_ORIGINS")),
             ),
             cli=env.get("FLASK_RUN_FROM_CLI") == "true",
         )
+
+
+def auth_switch(value: str | None) -> bool:
+    """CONFIGAPP_AUTH: unset or `on` -> True; `off` -> False; anything else is a mistake."""
+    word = (value or "on").strip().lower()
+    if word not in ("on", "off"):
+        raise ValueError(f"CONFIGAPP_AUTH must be on or off, not {value[:20]!r}.")
+    return word == "on"
 
 
 def base_urls(value: str | None) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from configapp import create_app
+from configapp.gate import COOKIE_PREFIX
 from configapp.settings import SecuritySettings, Settings
 
 pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch"]
@@ -27,16 +28,29 @@ TEST_API_TOKEN = "t3st-T0ken-" + "Qw8rTy2u" * 4
 
 
 class SignedInClient(FlaskClient):
-    """The suite's test client: it sends the app's API token as a bearer token, so that a
-    test of anything but authentication need not think of it. A test's own Authorization
-    header wins; an empty one (`headers={"Authorization": ""}`) sends no credentials."""
+    """The suite's test client, signed in, so that a test of anything but authentication
+    need not think of it: it sends the app's configured API token as a bearer token (a
+    test's own Authorization header wins; an empty one sends none), or, when the token is
+    the one the app made at its first start, carries a valid session cookie
+    (`signed_out()` drops it)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         parts = self.application.extensions.get("configapp")
-        token = parts.settings.security.api_token if parts is not None else None
-        if token:
-            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        if parts is None or not parts.gate.enabled:
+            return
+        if parts.settings.security.api_token:
+            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {parts.settings.security.api_token}"
+            return
+        with self.application.app_context():
+            state = parts.gate.tokens.current()
+        if state is not None:
+            self.set_cookie(f"{COOKIE_PREFIX}_80", parts.gate.sessions.issue(state))
+
+    def signed_out(self) -> SignedInClient:
+        self.environ_base.pop("HTTP_AUTHORIZATION", None)
+        self.delete_cookie(f"{COOKIE_PREFIX}_80")
+        return self
 
 
 # Every `app.test_client()` of the suite, the fixtures' and the tests' own.
@@ -81,6 +95,25 @@ def stopping_servers() -> Iterator[list]:
     yield stopping
     for server in stopping:
         server.reap()
+
+
+@pytest.fixture
+def make_server(tmp_path_factory: pytest.TempPathFactory, stopping_servers: list):
+    """make_server(env={...}) -> a started gunicorn (tests/e2e/harness.py) with a fresh data
+    folder; stopped after."""
+    from tests.e2e.harness import start_server
+
+    started: list = []
+
+    def start(env: dict[str, str] | None = None):
+        server = start_server(tmp_path_factory.mktemp("server"), env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop(wait=False)
+        stopping_servers.append(server)
 
 
 @pytest.fixture(params=BACKENDS)

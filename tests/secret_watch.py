@@ -11,6 +11,10 @@ What it reads:
 
 What it looks for:
 - any Fernet token (`gAAAAA...`), in answers and logs (databases hold them by design);
+- the API tokens: the suite's TEST_API_TOKEN, every app's configured one, and those that
+  first starts made (tests/e2e/harness.py learns them from the login link): in a log file
+  only the login link line the start printed may hold one (docs/adr/0006 lists where the
+  token lives);
 - every secret the suite used: API keys as the app seals them for storage or receives them
   as `api_key`, provider keys in an app's settings, the API token, every Fernet key any
   FernetEncryption was built with, the canary; at the end also the keys found by opening
@@ -46,9 +50,13 @@ from flask import Flask
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
-from tests.conftest import CANARY_KEY
+from tests.conftest import CANARY_KEY, TEST_API_TOKEN
 
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}")
+# The one line where a first start (or `config token`) shows the API token, by design.
+# The extension's chrome.storage.local in a Chromium profile: where ADR 0006 keeps the token.
+EXTENSION_STORAGE = "Local Extension Settings"
+LOGIN_LINK_LINE = re.compile(r"^ *http://\S+/login#token=\S+$", re.MULTILINE)
 MIN_DISTINCT = 8
 MAX_READ_BODY = 2 * 1024 * 1024
 
@@ -66,23 +74,32 @@ class Watch:
         self.apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self.fuzzing = threading.local()  # in a fuzzer's request: learn no key from it
         self.summary = ""
+        self.api_tokens: set[str] = set()  # allowed where ADR 0006 says the token lives
 
-    def add(self, secret: Any, what: str, masked_tail: bool = False) -> None:
+    def add(self, secret: Any, what: str, masked_tail: bool = False,
+            api_token: bool = False) -> None:
         if not isinstance(secret, str) or getattr(self.fuzzing, "on", False):
             return
+        if api_token:
+            self.api_tokens.add(secret)
         needle = secret[:-4] if masked_tail and len(secret) >= 12 else secret
         if len(set(needle)) >= MIN_DISTINCT and needle not in self.needles:
             self.needles[needle] = what
             self.order.append(needle)
 
-    def scan(self, where: str, text: str, tokens: bool = True) -> None:
-        """Look for every needle not yet looked for in this very text (answers repeat)."""
+    def scan(self, where: str, text: str, tokens: bool = True,
+             api_tokens_allowed: bool = False) -> None:
+        """Look for every needle not yet looked for in this very text (answers repeat).
+        api_tokens_allowed: a place where ADR 0006 keeps the API token (the extension's
+        storage): every other secret is still looked for."""
         digest = (len(text), hashlib.blake2b(text.encode(errors="replace"),
                                              digest_size=16).hexdigest())
         start = self.checked.get(digest, 0)
         if start == 0 and tokens and FERNET_TOKEN.search(text):
             self.leaks.append(f"{self.test}: a Fernet token in {where}")
         for needle in self.order[start:]:
+            if api_tokens_allowed and needle in self.api_tokens:
+                continue
             if needle in text:
                 self.leaks.append(f"{self.test}: {self.needles[needle]} in {where}")
         self.checked[digest] = len(self.order)
@@ -96,7 +113,7 @@ class Watch:
             return
         for value in parts.settings.provider_env.values():
             self.add(value, "a provider key from the environment", masked_tail=True)
-        self.add(parts.settings.security.api_token, "the API token")
+        self.add(parts.settings.security.api_token, "the API token", api_token=True)
 
     def register_request(self, environ: dict[str, Any]) -> None:
         """The `api_key` of a JSON body, before the app sees it (a refused key counts)."""
@@ -197,6 +214,7 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SealedKey, "to_plaintext", sealed)
     monkeypatch.setattr(FernetEncryption, "__init__", built)
     watch.add(CANARY_KEY, "the canary key", masked_tail=True)
+    watch.add(TEST_API_TOKEN, "the suite's API token", api_token=True)
 
 
 def open_rows(database: Path, watch: Watch) -> None:
@@ -235,7 +253,9 @@ def scan_files(root: Path, watch: Watch) -> None:
     watch.test = "(end of session)"
     for path in sorted(root.rglob("*.log")):
         watch.counts["files"] += 1
-        watch.scan(str(path.relative_to(root)), path.read_bytes().decode(errors="replace"))
+        text = LOGIN_LINK_LINE.sub("(the login link)", path.read_bytes().decode(errors="replace"))
+        watch.scan(str(path.relative_to(root)), text,
+                   api_tokens_allowed=EXTENSION_STORAGE in path.parts)
     for path in databases + sorted(root.rglob("*.db-wal")):
         watch.counts["files"] += 1
         # Tokens are what a database holds by design; plaintext and keys are not.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from configapp.domain import Catalog, ModelInfo
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "model_prices_and_context_window_backup.json"
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FALLBACK_FILE = Path(__file__).resolve().parent.parent / "data" / "fallback_models.json"
 
 
@@ -43,6 +45,11 @@ def _as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _as_date(value: Any) -> str | None:
+    """A YYYY-MM-DD date as the metadata writes it, or None for anything else."""
+    return value if isinstance(value, str) and DATE.match(value) else None
+
+
 def model_from_metadata(name: str, entry: dict[str, Any]) -> ModelInfo | None:
     """A catalogue entry for one of LiteLLM's chat models, with its `provider/model` id."""
     provider = entry.get("litellm_provider")
@@ -57,6 +64,7 @@ def model_from_metadata(name: str, entry: dict[str, Any]) -> ModelInfo | None:
         max_output_tokens=_as_int(entry.get("max_output_tokens") or entry.get("max_tokens")),
         input_price_per_million=_per_million(entry.get("input_cost_per_token")),
         output_price_per_million=_per_million(entry.get("output_cost_per_token")),
+        deprecation_date=_as_date(entry.get("deprecation_date")),
     )
 
 

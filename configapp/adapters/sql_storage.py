@@ -269,15 +269,18 @@ class SqlAlchemyConfigurationStorage:
 
     def select_model(self, model_id: str, provider: str) -> ModelConfig:
         with self._write() as session:
-            session.execute(update(ModelConfigRecord)
-                            .where(ModelConfigRecord.is_default,
-                                   ModelConfigRecord.model_id != model_id)
-                            .values(is_default=False))
-            row = self._config_row(session, model_id, provider)
-            row.is_default = True
-            row.updated_at = utcnow()
-            session.flush()
-            return _model_config(row)
+            return self._make_default(session, model_id, provider)
+
+    def _make_default(self, session: Session, model_id: str, provider: str) -> ModelConfig:
+        session.execute(update(ModelConfigRecord)
+                        .where(ModelConfigRecord.is_default,
+                               ModelConfigRecord.model_id != model_id)
+                        .values(is_default=False))
+        row = self._config_row(session, model_id, provider)
+        row.is_default = True
+        row.updated_at = utcnow()
+        session.flush()
+        return _model_config(row)
 
     def selected_model(self) -> ModelConfig | None:
         query = select(ModelConfigRecord).where(ModelConfigRecord.is_default)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from configapp.api import chat, health, keys, models, sync
+from configapp.api import chat, curation, health, keys, models, sync
 from configapp.api.errors import ConfigApi, register_domain_errors
 from configapp.security import Mount
 
-API_BLUEPRINTS = (keys.blp, models.blp, sync.blp, chat.blp)
+API_BLUEPRINTS = (keys.blp, models.blp, curation.blp, sync.blp, chat.blp)
 # Read by flask-smorest as CONFIGAPP_API_TITLE, ...: a host's own Api keeps its settings.
 CONFIG_PREFIX = "CONFIGAPP_"
 
@@ -28,6 +28,14 @@ def register_api(app: Flask, providers: list[str], mount: Mount) -> ConfigApi:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=mount.prefix + blueprint.url_prefix)
     api.spec.components.schemas["ApiKeyCreate"]["properties"]["provider"]["enum"] = providers
+    # Locked by default (ADR 0006): every operation needs one of these; 401 otherwise.
+    api.spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer",
+        "description": "The API token (CONFIGAPP_API_TOKEN, or the one made at first start)."})
+    api.spec.components.security_scheme("sessionCookie", {
+        "type": "apiKey", "in": "cookie", "name": "configapp_session_8000",
+        "description": "The Playground's session (POST /login); named after the port."})
+    api.spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
     app.register_blueprint(health.blp, url_prefix=mount.prefix or None)
     register_domain_errors(app)
     return api

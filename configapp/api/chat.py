@@ -67,18 +67,20 @@ class Chat(MethodView):
     @blp.response(200, ChatReplySchema)
     @blp.alt_response(200, content_type="text/event-stream", success=True, **SSE_DOC)
     @blp.alt_response(404, description="Unknown model, or no model selected")
-    @blp.alt_response(409, description="No API key for the model's provider")
+    @blp.alt_response(409, description="No API key for the model's provider, or no model for "
+                                       "the purpose")
     @blp.alt_response(413, description=TOO_LARGE)
-    @blp.alt_response(422, description="Invalid messages or parameters")
+    @blp.alt_response(422, description="Invalid messages or parameters, or a hidden model")
     @blp.alt_response(502, description="The provider failed (its message, without the key)")
     @blp.alt_response(504, description="The provider did not answer in time")
     def post(self, body: dict[str, Any]) -> Response | dict[str, Any]:
-        """Send messages to the selected model (or `model`), with its stored parameters and
-        the request's overrides, using its provider's configured key."""
+        """Send messages to the selected model (or `model`, an alias, or a `purpose`'s
+        model), with its stored parameters and the request's overrides, using its
+        provider's configured key. A purpose never falls back to another model."""
         started = time.perf_counter()
         chat = components().chat
         plan = chat.plan([ChatMessage(**message) for message in body["messages"]],
-                         body.get("model"), body["parameters"])
+                         body.get("model"), body["parameters"], body.get("purpose"))
         if not body["stream"]:
             return reply_view(chat.complete(plan))
         stream = events(plan, chat.stream(plan), started)

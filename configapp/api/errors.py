@@ -10,12 +10,12 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from configapp.curation import ModelUnavailableError
 from configapp.domain import (
     ApiKeyNotFoundError,
     ConfigurationError,
     InvalidEncryptionKeyError,
     ModelNotFoundError,
-    ParameterOutOfBoundsError,
     ProviderKeyMissingError,
 )
 from configapp.llm import ProviderError
@@ -23,6 +23,7 @@ from configapp.llm import ProviderError
 # Most specific first: the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ProviderKeyMissingError, 409),
+    (ModelUnavailableError, 409),
     (ApiKeyNotFoundError, 404),
     (ModelNotFoundError, 404),
     (InvalidEncryptionKeyError, 503),
@@ -98,7 +99,7 @@ class ConfigApi(Api):
 def register_domain_errors(app: Flask) -> None:
     def handle(error: ConfigurationError) -> tuple[dict[str, Any], int]:
         code = next(status for kind, status in DOMAIN_STATUS if isinstance(error, kind))
-        errors = error.errors if isinstance(error, ParameterOutOfBoundsError) else None
+        errors = getattr(error, "errors", None)  # ParameterOutOfBounds, CurationInput
         return error_payload(code, str(error), errors), code
 
     def too_deep(_error: RecursionError) -> tuple[dict[str, Any], int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict
 from typing import Any
 
@@ -75,6 +75,30 @@ def model_config_view(model: ModelInfo, config: ModelConfig) -> dict[str, Any]:
             "bounds": components().config.bounds(model), "updated_at": config.updated_at}
 
 
+def curated_entries(models: list[ModelInfo], include_hidden: bool,
+                    extra: Callable[[ModelInfo], dict[str, Any]] | None = None,
+                    ) -> list[dict[str, Any]]:
+    """The catalogue entries as JSON objects: hidden ones left out (or flagged, when asked
+    for), and the date a provider stopped listing a model where it did."""
+    curation = components().curation
+    visibility = curation.visibility()
+    withdrawn = curation.withdrawn()
+    entries = []
+    for model in models:
+        hidden = visibility.hides(model.id, model.provider)
+        if hidden and not include_hidden:
+            continue
+        entry = asdict(model)
+        if extra is not None:
+            entry.update(extra(model))
+        if include_hidden:
+            entry["hidden"] = hidden
+        if model.id in withdrawn:
+            entry["withdrawn_at"] = withdrawn[model.id].isoformat()
+        entries.append(entry)
+    return entries
+
+
 def live_catalogue_body(provider: str | None, text: str | None,
                         query: dict[str, Any]) -> bytes:
     """The catalogue with each configured provider's live listing (never cached here: the
@@ -82,9 +106,10 @@ def live_catalogue_body(provider: str | None, text: str | None,
     parts = components()
     listings = parts.discovery.listings(query["refresh"])
     source, models = parts.config.catalog(provider, text, query["configured"])
+    entries = curated_entries(models, query["include_hidden"],
+                              lambda model: reachability(model, listings))
     return json.dumps({
-        "source": source, "count": len(models),
-        "models": [{**asdict(model), **reachability(model, listings)} for model in models],
+        "source": source, "count": len(entries), "models": entries,
         "live": {name: listing_view(item) for name, item in listings.items()},
     }, separators=(",", ":")).encode()
 
@@ -107,16 +132,17 @@ class Models(MethodView):
                             mimetype="application/json")
         configured = (frozenset(parts.config.configured_providers())
                       if query["configured"] else None)
-        key = (provider, text, configured)
+        # The revision moves with every hide, show and withdrawn mark, on any instance.
+        key = (provider, text, configured, query["include_hidden"], parts.config.revision())
         catalog = parts.config.catalog_source.catalog()
         body = catalogue_bodies().get(key, catalog)
         if body is None:
             source, models = parts.config.catalog(provider, text)
             if configured is not None:  # the set in the key, so the body matches its key
                 models = [model for model in models if model.provider in configured]
+            entries = curated_entries(models, query["include_hidden"])
             # Serialised by hand: thousands of entries through marshmallow cost tens of ms.
-            body = json.dumps({"source": source, "count": len(models),
-                               "models": [asdict(model) for model in models]},
+            body = json.dumps({"source": source, "count": len(entries), "models": entries},
                               separators=(",", ":")).encode()
             catalogue_bodies().put(key, catalog, body)
         return Response(body, mimetype="application/json")
@@ -127,27 +153,33 @@ class SelectedModel(MethodView):
     @blp.response(200, ModelConfigSchema)
     @blp.alt_response(404, description="No default model is chosen")
     def get(self) -> dict[str, Any]:
-        """The default model with its parameters and their bounds."""
-        model, config = components().config.selected_model()
-        return model_config_view(model, config)
+        """The default model (the chat purpose; an alias gives its model) with its
+        parameters and their bounds, and warnings about any purpose or alias whose model
+        is going away or cannot be used."""
+        curation = components().curation
+        resolved, config = curation.selected()
+        return {**model_config_view(resolved.model, config), "alias": resolved.alias,
+                "warnings": curation.warnings()}
 
 
 @blp.route("/models/<path:model_id>/select")
 class SelectModel(MethodView):
     @blp.response(200, ModelConfigSchema)
     @blp.alt_response(404, description="Unknown model")
+    @blp.alt_response(422, description="The model is hidden")
     def post(self, model_id: str) -> dict[str, Any]:
-        """Make this model the default."""
+        """Make this model (or alias) the default: the chat purpose."""
         parts = components()
+        curation = parts.curation
         try:
-            config = parts.config.select_model(model_id)
+            resolved, config = curation.select(model_id)
         except ModelNotFoundError:
             # A model only a provider lists is known to the processes that asked it: this
             # worker may not have yet. Ask the provider the name names, if it is configured
             # (cached for the TTL; no other provider's key goes out), then decide.
             parts.discovery.listings(only=normalise_provider(model_id.split("/", 1)[0]))
-            config = parts.config.select_model(model_id)
-        return model_config_view(parts.config.model_info_for(config), config)
+            resolved, config = curation.select(model_id)
+        return {**model_config_view(resolved.model, config), "alias": resolved.alias}
 
 
 @blp.route("/models/<path:model_id>/parameters")

@@ -37,6 +37,10 @@ class CatalogModelSchema(ModelSchema):
     stale = fields.Boolean(metadata={
         "description": "with live=true: the provider could not be asked just now; "
                        "`reachable` is from its last good answer"})
+    hidden = fields.Boolean(metadata={
+        "description": "with include_hidden=true: the model is hidden in Settings"})
+    withdrawn_at = fields.DateTime(metadata={
+        "description": "present when the provider's live listing stopped naming the model"})
 
 
 class ListingSchema(ma.Schema):
@@ -61,8 +65,12 @@ class ChatRequestSchema(StrictSchema):
     messages = fields.List(fields.Nested(ChatMessageSchema), required=True,
                            validate=validate.Length(1, MAX_MESSAGES))
     model = fields.String(validate=validate.Length(1, MAX_MODEL_ID), metadata={
-        "description": "LiteLLM's `provider/model`; the selected model when left out",
+        "description": "LiteLLM's `provider/model`, or an alias; the selected model when "
+                       "left out",
         "example": "openai/gpt-4o-mini"})
+    purpose = fields.String(validate=validate.Length(1, 40), metadata={
+        "description": "use this purpose's model (409 when it has none); not with `model`",
+        "example": "title"})
     parameters = fields.Nested(ParametersSchema, load_default=dict, metadata={
         "description": "overrides of the model's stored parameters, within its bounds"})
     stream = JsonBoolean(load_default=False, metadata={

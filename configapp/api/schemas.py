@@ -100,6 +100,8 @@ class ModelQuerySchema(StrictSchema):
         "description": "also ask each configured provider which models its key can reach"})
     refresh = fields.Boolean(load_default=False, metadata={
         "description": "with live: ask now, even if the last answer is younger than the TTL"})
+    include_hidden = fields.Boolean(load_default=False, metadata={
+        "description": "also the models hidden in Settings (each then says `hidden`)"})
 
 
 class ModelSchema(ma.Schema):
@@ -110,6 +112,9 @@ class ModelSchema(ma.Schema):
     max_output_tokens = fields.Integer(allow_none=True)
     input_price_per_million = fields.Float(allow_none=True)
     output_price_per_million = fields.Float(allow_none=True)
+    deprecation_date = fields.String(allow_none=True, metadata={
+        "description": "the provider's announced deprecation date (LiteLLM's metadata)",
+        "example": "2027-01-14"})
 
 
 class CatalogSchema(ma.Schema):
@@ -141,6 +146,11 @@ class ModelConfigSchema(ma.Schema):
     parameters = fields.Dict(keys=fields.String())
     bounds = fields.Dict(keys=fields.String(), values=fields.Nested(BoundSchema))
     updated_at = fields.DateTime()
+    alias = fields.String(allow_none=True, metadata={
+        "description": "the alias the chat purpose points at, when it does"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "purposes and aliases whose model is going away or cannot be used "
+                       "(see the Warning schema)"})
 
 
 class SyncKeySchema(ma.Schema):
@@ -154,12 +164,19 @@ class SyncKeySchema(ma.Schema):
 class SyncSelectedSchema(ma.Schema):
     model = fields.Nested(ModelSchema)
     parameters = fields.Dict(keys=fields.String())
+    alias = fields.String(allow_none=True)
 
 
 class SyncSchema(ma.Schema):
     revision = fields.String()
     keys = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(SyncKeySchema)))
     selected = fields.Nested(SyncSelectedSchema, allow_none=True)
+    purposes = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "each purpose's {target, alias, model, parameters}"})
+    aliases = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "each alias's {target, parameters}"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "what to do about purposes and aliases whose model is going away"})
 
 
 class HealthSchema(ma.Schema):

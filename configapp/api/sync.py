@@ -20,13 +20,14 @@ class Sync(MethodView):
     @blp.response(200, SyncSchema)
     @blp.alt_response(304, description="Not modified (If-None-Match matched)")
     def get(self) -> Response | dict[str, Any]:
-        """Masked keys per provider, the selected model and its parameters, a revision."""
+        """Masked keys per provider, the selected model and its parameters, the purposes,
+        aliases and warnings, a revision."""
         service = components().config
         revision = service.revision()
         if request.if_none_match.contains(revision):
             response = Response(status=304, headers={"Cache-Control": "no-cache"})
             response.set_etag(revision)
             return response
-        snapshot = service.snapshot()
+        snapshot = components().curation.extend_snapshot(service.snapshot())
         return snapshot, 200, {"ETag": f'"{snapshot["revision"]}"',
                                "Cache-Control": "no-cache"}

@@ -4,6 +4,7 @@
 import { el, replaceChildren, statusLine, uniqueId } from "../vendor/js/dom.js";
 import { formatDateTime, formatRelative } from "../vendor/js/format.js";
 import { providerLabel } from "../vendor/js/providers.js";
+import { tokenFrom } from "../vendor/js/token-dialog.js";
 
 const BADGES = { online: "Online", offline: "Offline · read-only", "read-only": "Read-only" };
 
@@ -32,6 +33,23 @@ function modelSummary(snapshot) {
   return `${model.id}${values.length ? ` (${values.join(", ")})` : ""}`;
 }
 
+/** "chat: openai/gpt-4o-mini, title: fast (anthropic/claude-haiku-4-5)" from the snapshot. */
+function purposesSummary(snapshot) {
+  const parts = Object.entries(snapshot.purposes || {}).filter(([, purpose]) => purpose.target)
+    .map(([name, purpose]) => `${name}: ${purpose.target}`
+      + (purpose.alias && purpose.model ? ` (${purpose.model})` : ""));
+  return parts.length ? parts.join(", ") : "none set";
+}
+
+/** The snapshot's warnings: what points at a model going away, and what to do. */
+function warningsNode(snapshot) {
+  const warnings = snapshot.warnings || [];
+  if (!warnings.length) return el("dd", { className: "synced-warnings" }, "none");
+  return el("dd", { className: "synced-warnings" },
+    el("ul", {}, warnings.map((warning) => el("li", { dataset: { kind: warning.kind } },
+      `${warning.message} ${warning.action}`))));
+}
+
 /**
  * createBackendPanel({ onConnect({ url, token }), onSyncNow() }) -> panel
  * panel: { node, badge(mode), setUrl(url), connection, writes, sync (status lines),
@@ -49,9 +67,10 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
   const writes = statusLine();
   const form = el("form", { className: "backend-form", "aria-label": "Backend" },
     field("Backend URL", urlInput, "Where configapp runs, for example http://127.0.0.1:8000."),
-    field("API token (if the server has one)", tokenInput,
-      "The value of CONFIGAPP_API_TOKEN. Kept for this browser session only; leave empty to "
-      + "keep the one given before."),
+    field("API token or login link", tokenInput,
+      "The login link the server printed (or `flask --app wsgi config token` prints), or "
+      + "the value of CONFIGAPP_API_TOKEN. Kept by the extension across browser restarts; "
+      + "leave empty to keep the one given before."),
     el("div", { className: "form-actions" }, connectButton));
 
   const facts = el("dl", { className: "sync-facts" });
@@ -77,8 +96,8 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const token = tokenInput.value.trim();
-    tokenInput.value = ""; // kept in chrome.storage.session by the page, not in the form
+    const token = tokenFrom(tokenInput.value);
+    tokenInput.value = ""; // kept in chrome.storage.local by the page, not in the form
     connectButton.disabled = true;
     try {
       await onConnect({ url: urlInput.value, token });
@@ -127,6 +146,9 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
         el("dt", {}, "Last sync"), el("dd", { className: "last-sync" }, timeNode(cache.syncedAt)),
         el("dt", {}, "Default model"), el("dd", { className: "synced-model" }, modelSummary(snapshot)),
         el("dt", {}, "Keys"), el("dd", { className: "synced-keys" }, keysSummary(snapshot)),
+        el("dt", {}, "Purposes"),
+        el("dd", { className: "synced-purposes" }, purposesSummary(snapshot)),
+        el("dt", {}, "Warnings"), warningsNode(snapshot),
         el("dt", {}, "Revision"), el("dd", {}, el("code", {}, snapshot.revision)));
     },
   };

@@ -17,8 +17,8 @@ function keysOf(snapshot) {
 
 /**
  * createCachedClient(cache) -> client for mountSettings, answering from cache.snapshot.
- * What the snapshot does not hold: the catalogue (only the default model is known) and
- * keys taken from the server's environment variables.
+ * What the snapshot does not hold: the catalogue (only the default model is known), which
+ * models are hidden, and keys taken from the server's environment variables.
  */
 export function createCachedClient(cache, { reason = "The backend cannot be reached." } = {}) {
   const { snapshot } = cache;
@@ -66,11 +66,35 @@ export function createCachedClient(cache, { reason = "The backend cannot be reac
       return copy(snapshot);
     },
 
+    async purposes() {
+      const purposes = Object.entries(snapshot.purposes || {}).map(([name, purpose]) => ({
+        name, builtin: ["chat", "title", "extension"].includes(name), target: purpose.target,
+        alias: purpose.alias, parameters: purpose.parameters,
+        model: purpose.model ? { id: purpose.model } : null,
+      }));
+      return copy({ purposes, warnings: snapshot.warnings || [] });
+    },
+
+    async aliases() {
+      return copy(Object.entries(snapshot.aliases || {}).map(([name, alias]) => ({
+        name, target: alias.target, parameters: alias.parameters })));
+    },
+
+    async curation() {
+      return { providers: [], note: "From the cache: which models are shown is not kept "
+        + "there." };
+    },
+
     addKey: refuse,
     updateKey: refuse,
     deleteKey: refuse,
     testKey: refuse,
     selectModel: refuse,
     setParameters: refuse,
+    setPurpose: refuse,
+    clearPurpose: refuse,
+    setAlias: refuse,
+    deleteAlias: refuse,
+    curate: refuse,
   };
 }

@@ -1,18 +1,19 @@
-// Where the backend is and how to talk to it: its URL (chrome.storage.local, it is not a
-// secret), the API token (chrome.storage.session: memory only, gone when the browser
-// closes), the host permission for a backend that is not on this machine, and the checks
-// that the address really is a configapp backend. No DOM: the service worker uses it too.
+// Where the backend is and how to talk to it: its URL and the API token (both in
+// chrome.storage.local, so that the background sync goes on after a browser restart: see
+// docs/adr/0006-api-token-locked-by-default.md), the host permission for
+// a backend that is not on this machine, and the checks that the address really is a
+// configapp backend. No DOM: the service worker uses it too.
 
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 
 const BACKEND_KEY = "configapp.backendUrl"; // chrome.storage.local
-const TOKEN_KEY = "configapp.apiToken"; // chrome.storage.session
+const TOKEN_KEY = "configapp.apiToken"; // chrome.storage.local (ADR 0006)
+export const SIGN_IN_KEY = "configapp.signInNeeded"; // chrome.storage.local: { at, hadToken }
 
 /** { backendUrl, token }: each null until the user gave one. */
 export async function loadConnection() {
-  const [{ [BACKEND_KEY]: backendUrl = null }, { [TOKEN_KEY]: token = null }] =
-    await Promise.all([chrome.storage.local.get(BACKEND_KEY),
-                       chrome.storage.session.get(TOKEN_KEY)]);
+  const { [BACKEND_KEY]: backendUrl = null, [TOKEN_KEY]: token = null } =
+    await chrome.storage.local.get([BACKEND_KEY, TOKEN_KEY]);
   return { backendUrl, token };
 }
 
@@ -20,10 +21,10 @@ export async function saveBackendUrl(backendUrl) {
   await chrome.storage.local.set({ [BACKEND_KEY]: backendUrl });
 }
 
-/** Keep the token for this browser session; null forgets it. */
+/** Keep the token (across browser restarts, ADR 0006); null forgets it. */
 export async function saveToken(token) {
-  if (token) await chrome.storage.session.set({ [TOKEN_KEY]: token });
-  else await chrome.storage.session.remove(TOKEN_KEY);
+  if (token) await chrome.storage.local.set({ [TOKEN_KEY]: token });
+  else await chrome.storage.local.remove(TOKEN_KEY);
 }
 
 /**

@@ -49,11 +49,13 @@ document.getElementById("backend-root").replaceWith(panel.node);
 // ---- the token --------------------------------------------------------------------------
 
 let pendingToken = null;
+const TOKEN_HINT = "Kept by this extension (in its local storage) until you change it, so "
+  + "that syncing goes on after a browser restart.";
 
-/** Ask for the API token once (the Playground's dialog), keep it for the browser session. */
+/** Ask for the API token (the Playground's dialog); keep it in chrome.storage.local. */
 function askToken(reason) {
   if (!pendingToken) {
-    pendingToken = askForToken(reason).then(async (token) => {
+    pendingToken = askForToken(reason, { hint: TOKEN_HINT }).then(async (token) => {
       if (token) {
         state.token = token;
         await saveToken(token);
@@ -154,8 +156,12 @@ function schedule() {
 
 const OFFLINE_WHY = {
   offline: (url) => `Offline: cannot reach ${url}.`,
-  unauthorized: () => (state.token ? "The backend refused the API token."
-    : "The backend needs its API token, and none was given."),
+  unauthorized: () => (state.token
+    ? "Sign in again: the backend refused the extension's API token (it was changed, perhaps "
+      + "by `flask --app wsgi config token`). Give the new token or login link in the "
+      + "Backend card and press Connect."
+    : "Sign in: the backend needs its API token. Give it (or the login link the server "
+      + "printed) in the Backend card and press Connect."),
 };
 
 /**

@@ -8,6 +8,8 @@
 // a Web Lock runs one sync at a time across them, so an older answer never overwrites a
 // newer one.
 
+import { SIGN_IN_KEY } from "./connection.js";
+
 const CACHE_KEY = "configapp.cache";
 const LOCK_NAME = "configapp-sync";
 
@@ -69,6 +71,8 @@ export async function syncNow({ backendUrl, token = null }) {
                message: `Cannot reach ${backendUrl}.` };
     }
     const syncedAt = new Date().toISOString();
+    // Any answer but a 401: the token (or no token) was taken.
+    if (response.status !== 401) await chrome.storage.local.remove(SIGN_IN_KEY);
     if (response.status === 304 && previous) {
       const cache = { ...previous, syncedAt };
       await chrome.storage.local.set({ [CACHE_KEY]: cache });
@@ -76,6 +80,8 @@ export async function syncNow({ backendUrl, token = null }) {
                message: "Up to date: the backend answered 304 Not Modified." };
     }
     if (response.status === 401) {
+      // Remembered, so that the page says "sign in again" even when the worker met it.
+      await chrome.storage.local.set({ [SIGN_IN_KEY]: { at: syncedAt, hadToken: !!token } });
       return { outcome: "unauthorized", cache: previous, status: 401,
                message: await messageOf(response) };
     }

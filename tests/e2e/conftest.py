@@ -26,25 +26,7 @@ from tests.e2e.harness import (
     Server,
     load_extension,
     open_browsing,
-    start_server,
 )
-
-
-@pytest.fixture
-def make_server(tmp_path_factory: pytest.TempPathFactory,
-                stopping_servers: list[Server]) -> Iterator[Callable[..., Server]]:
-    """make_server(env={...}) -> a started Server with a fresh data folder; stopped after."""
-    started: list[Server] = []
-
-    def start(env: dict[str, str] | None = None) -> Server:
-        server = start_server(tmp_path_factory.mktemp("server"), env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop(wait=False)
-        stopping_servers.append(server)
 
 
 @pytest.fixture

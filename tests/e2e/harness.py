@@ -42,6 +42,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 START_TIMEOUT_S = 30
+# The line a first start prints (configapp/__init__.py: announce_token).
+LOGIN_LINK = re.compile(r"http://[^\s/]+/login#token=([A-Za-z0-9_-]+)")
 NETWORK_ERROR = re.compile(r"Failed to load resource: the server responded with a status of "
                            r"(\d+)")
 # Reports CSP violations from every page of a context, across navigations.
@@ -70,6 +72,7 @@ class Server:
     process: subprocess.Popen
     token: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    login_link: str | None = None  # printed by a first start that made the token
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -116,6 +119,7 @@ class Server:
         self.stop()
         self.process = spawn_gunicorn(self.env, self.log_path, append=True)
         wait_until_ready(self)
+        watch_token(self.env.get("CONFIGAPP_API_TOKEN"))
 
 
 def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
@@ -175,7 +179,30 @@ def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:
                     spawn_gunicorn(full_env, log_path),
                     full_env.get("CONFIGAPP_API_TOKEN") or None, full_env)
     wait_until_ready(server)
+    if server.token is None:
+        learn_login_link(server)
+    watch_token(full_env.get("CONFIGAPP_API_TOKEN"))
     return server
+
+
+def watch_token(token: str | None) -> None:
+    """The secret watch looks for a server's API token in every log and file."""
+    from tests.secret_watch import WATCH
+
+    if token:
+        WATCH.add(token, "a server's API token", api_token=True)
+
+
+def learn_login_link(server: Server) -> None:
+    """The token a first start made, from the link it printed: `Server.api` sends it, and
+    the secret watch looks for it everywhere but that line."""
+    found = LOGIN_LINK.search(server.log())
+    if found:
+        from tests.secret_watch import WATCH
+
+        server.login_link = found.group(0)
+        server.token = found.group(1)
+        WATCH.add(server.token, "the API token made at a first start", api_token=True)
 
 
 @dataclass

@@ -44,7 +44,7 @@ def connect(page: Page, server: Server, token: str | None = TOKEN) -> None:
     """First run: the backend's address and token in the Backend card, then Connect."""
     page.get_by_label("Backend URL").fill(server.url)
     if token:
-        page.get_by_label("API token (if the server has one)").fill(token)
+        page.get_by_label("API token or login link").fill(token)
     page.get_by_role("button", name="Connect").click()
     expect(page.locator("#backend").get_by_role("status").first).to_have_text(
         f"Connected to the configapp backend at {server.url}.")
@@ -148,11 +148,14 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
     assert len(fernet_tokens) == 1
     assert fernet_tokens[0] not in everything
     assert "gAAAAA" not in everything  # no Fernet token of any kind
-    # What is kept: the backend's address and the cache locally, the API token for the
-    # session only.
-    assert set(stored["local"]) == {"configapp.backendUrl", "configapp.cache"}
-    assert stored["session"] == {"configapp.apiToken": TOKEN}
+    # What is kept, all in storage.local: the backend's address, the cache, and the API
+    # token (ADR 0006: the one place the extension keeps it; not in the cache).
+    assert set(stored["local"]) == {"configapp.backendUrl", "configapp.cache",
+                                    "configapp.apiToken"}
+    assert stored["local"]["configapp.apiToken"] == TOKEN
+    assert stored["session"] == {}
     cache = stored["local"]["configapp.cache"]
+    assert TOKEN not in json.dumps(cache)
     assert set(cache) == {"backendUrl", "etag", "snapshot", "syncedAt"}
     assert cache["snapshot"]["keys"]["openai"][0]["masked_key"] == "sk-***Zq9W"
 
@@ -166,9 +169,6 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
 def choose_in_the_playground(page: Page, server: Server, model_id: str) -> None:
     """The Playground's Settings page, in another browser: make model_id the default."""
     page.goto(server.url + "/settings")
-    dialog = page.get_by_role("dialog", name="API token")
-    dialog.get_by_label("Token").fill(TOKEN)
-    dialog.get_by_role("button", name="Use token").click()
     page.get_by_label("Search models").fill(model_id.split("/", 1)[1])
     page.locator(f'.model-list input[type=radio][value="{model_id}"]').check()
     page.get_by_role("button", name="Save as default model").click()
@@ -187,15 +187,14 @@ def wait_for(condition: Callable[[], bool], page: Page, timeout_ms: int = 10_000
 
 
 def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_a_304(
-        extension: Extension, make_server: Callable[..., Server], browsing):
+        extension: Extension, make_server: Callable[..., Server], new_browsing):
     server = make_server(listed(extension))
     server.api("POST", f"/api/config/models/{MODEL}/select")
     page = open_settings(extension)
     connect(page, server)
     expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
 
-    browsing.expect_status(401)  # the Playground asks for the token after a first 401
-    choose_in_the_playground(browsing.page, server, OTHER_MODEL)
+    choose_in_the_playground(new_browsing(token=TOKEN).page, server, OTHER_MODEL)
     sync_now(page)
     expect(sync_status(page)).to_contain_text("the cache holds the backend's current settings")
     expect(page.locator(".synced-model")).to_contain_text(OTHER_MODEL)
@@ -243,7 +242,7 @@ def test_offline_the_cached_settings_are_read_only_and_writes_come_back_with_the
     server.api("POST", f"/api/config/models/{MODEL}/select")
     server.api("PUT", f"/api/config/models/{MODEL}/parameters", {"max_tokens": 1024})
     page = open_settings(extension)
-    connect(page, server, token=None)
+    connect(page, server, token=server.token)
     expect(key_card(page, "AIza-***4321")).to_be_visible()
     expect(page.locator(".model-count")).to_contain_text("models")  # the catalogue is drawn
     synced_at = page.locator(".last-sync time").get_attribute("datetime")
@@ -288,34 +287,65 @@ def test_offline_the_cached_settings_are_read_only_and_writes_come_back_with_the
     extension.browsing.screenshot("extension-back-online")
 
 
-def test_the_token_lasts_a_browser_session_and_is_asked_for_again_after(
-        extension: Extension, make_server: Callable[..., Server]):
+def kept(extension: Extension) -> dict:
+    """chrome.storage.local, read by the service worker (no page of the extension open)."""
+    return extension.worker.evaluate("() => chrome.storage.local.get(null)")
+
+
+def alarm_now(extension: Extension) -> None:
+    """What the 5-minute timer does, now: the service worker's alarm fires a sync."""
+    extension.worker.evaluate(
+        "() => chrome.alarms.create('configapp-sync', { when: Date.now() + 50 })")
+
+
+def test_the_token_outlives_a_browser_restart_and_a_refusal_says_sign_in_again(
+        extension: Extension, make_server: Callable[..., Server], playwright,
+        extension_dir, tmp_path):
     server = make_server(listed(extension))
     server.api("POST", f"/api/config/models/{MODEL}/select")
-    extension.browsing.expect_status(401)
     page = open_settings(extension)
-    connect(page, server)
+    connect(page, server)  # the token, given once
     expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
+    syncs = count(SYNC_200, server) + count(SYNC_304, server)
 
-    page.evaluate("chrome.storage.session.clear()")  # what closing the browser does
-    page.reload()
-    dialog = page.get_by_role("dialog", name="API token")
-    expect(dialog).to_contain_text("This server needs its API token")
-    page.keyboard.press("Escape")
-    # Declined: the cached settings, read-only, and why.
-    expect(page.locator("#connection-badge")).to_have_text("Read-only")
-    expect(page.locator(".banner-readonly")).to_contain_text(
-        "The backend needs its API token, and none was given. Showing the settings synced at")
-    expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
-    expect(page.get_by_role("button", name="Add key")).to_be_disabled()
-    extension.browsing.screenshot("extension-token-declined")
+    # The browser closes and starts again on the same profile.
+    extension.context.close()
+    again = load_extension(playwright, extension_dir, tmp_path / "profile")
+    try:
+        assert kept(again)["configapp.apiToken"] == TOKEN
+        alarm_now(again)  # the background sync, page closed: it still has the token
+        wait_for(lambda: count(SYNC_200, server) + count(SYNC_304, server) > syncs,
+                 again.page)
+        assert "configapp.signInNeeded" not in kept(again)
+        page = open_settings(again)
+        expect(page.locator("#connection-badge")).to_have_text("Online")
+        expect(page.get_by_role("dialog", name="API token")).to_be_hidden()
 
-    sync_now(page)
-    dialog.get_by_label("Token").fill(TOKEN)
-    dialog.get_by_role("button", name="Use token").click()
-    expect(page.locator("#connection-badge")).to_have_text("Online")
-    expect(page.get_by_role("button", name="Add key")).to_be_enabled()
-    assert extension.storage()["session"] == {"configapp.apiToken": TOKEN}
+        # The token is changed on the server: the background's 401 is not silent.
+        page.goto("about:blank")  # (no page's request is cut by the restart)
+        server.env["CONFIGAPP_API_TOKEN"] = "e2e-rotated-token"
+        server.restart()
+        again.browsing.expect_status(401)
+        alarm_now(again)
+        wait_for(lambda: "configapp.signInNeeded" in kept(again), again.page)
+        badge = again.worker.evaluate("() => chrome.action.getBadgeText({})")
+        assert badge == "!"
+        page = open_settings(again)
+        dialog = page.get_by_role("dialog", name="API token")
+        expect(dialog).to_contain_text("refused that token")
+        page.keyboard.press("Escape")
+        expect(page.locator(".banner-readonly")).to_contain_text("Sign in again")
+        again.browsing.screenshot("extension-sign-in-again")
+        sync_now(page)
+        dialog.get_by_label("Token").fill(f"{server.url}/login#token=e2e-rotated-token")
+        dialog.get_by_role("button", name="Use token").click()
+        expect(page.locator("#connection-badge")).to_have_text("Online")
+        wait_for(lambda: "configapp.signInNeeded" not in kept(again), page)
+        assert kept(again)["configapp.apiToken"] == "e2e-rotated-token"
+        assert again.worker.evaluate("() => chrome.action.getBadgeText({})") == ""
+        assert again.browsing.unexpected() == []
+    finally:
+        again.context.close()
 
 
 def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to_list(
@@ -323,7 +353,7 @@ def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to
     server = make_server()  # no CONFIGAPP_EXTENSION_ORIGINS
     extension.browsing.expect_status(403)
     page = open_settings(extension)
-    connect(page, server, token=None)
+    connect(page, server, token=server.token)
     warning = page.locator("#backend .status").filter(has_text="will refuse changes")
     expect(warning).to_contain_text(f"add {extension.origin} to CONFIGAPP_EXTENSION_ORIGINS")
 

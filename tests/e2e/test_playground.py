@@ -215,45 +215,6 @@ def test_filtering_three_thousand_models_as_you_type_stays_fast(server: Server,
     print(f"\nfilter passes while typing: {timings}; back to all {total}: {widest}")
 
 
-def test_the_token_is_asked_once_and_kept_for_the_browser_session(make_server,
-                                                                  new_browsing):
-    server = make_server({"CONFIGAPP_API_TOKEN": "e2e-secret-token"})
-    browsing = new_browsing()
-    browsing.expect_status(401)
-    page = browsing.page
-    page.goto(server.url + "/settings")
-    dialog = page.get_by_role("dialog", name="API token")
-    expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("This server needs its API token")
-    expect(dialog.get_by_label("Token")).to_be_focused()
-    browsing.screenshot("token-prompt")
-    page.keyboard.type("wrong-token")
-    page.keyboard.press("Enter")
-    expect(dialog).to_contain_text("The server refused that token")
-    dialog.get_by_label("Token").fill("e2e-secret-token")
-    dialog.get_by_role("button", name="Use token").click()
-    expect(dialog).to_be_hidden()
-    expect(page.locator(".model-count")).to_contain_text("models")
-    expect(page.locator(".key-list")).to_contain_text("No keys stored yet")
-    assert page.evaluate("sessionStorage.getItem('configapp.apiToken')") == "e2e-secret-token"
-
-    # Same session, another page: no question.
-    page.goto(server.url + "/")
-    expect(page.locator(".model-bar")).to_contain_text("No default model chosen yet")
-    expect(dialog).to_be_hidden()
-
-    # A new session asks again; cancelling says what is missing.
-    other = new_browsing()
-    other.expect_status(401)
-    other.page.goto(server.url + "/")
-    other_dialog = other.page.get_by_role("dialog", name="API token")
-    expect(other_dialog).to_be_visible()
-    other.page.keyboard.press("Escape")
-    expect(other_dialog).to_be_hidden()
-    expect(other.page.get_by_role("status").filter(has_text="API token")).to_contain_text(
-        "Could not load the models: This server needs its API token")
-
-
 @pytest.mark.parametrize(("path", "ready", "name"), [
     ("/", ".model-bar", "chat"),
     ("/settings", ".model-row", "settings"),
@@ -303,7 +264,8 @@ def test_the_settings_ui_mounts_anywhere_with_the_client_it_is_given(server: Ser
     for index in range(writes.count()):
         expect(writes.nth(index)).to_be_disabled()
     assert set(page.evaluate("window.calls")) == {"providers", "listKeys", "models",
-                                                  "selectedModel"}
+                                                  "selectedModel", "purposes", "aliases",
+                                                  "curation"}
 
     page.evaluate("window.ui.setReadOnly(null)")
     expect(page.locator(".banner-readonly")).to_be_hidden()

@@ -46,13 +46,15 @@ PROVIDER_CALLS = r"^/api/chat$|/test$"
 # Anthropic) depend on the model named in the path or the body; a document cannot state
 # them, and the 422 that enforces them is documented. Schema-valid parameters may meet it.
 # A body over the 1 MiB limit is refused with a 413 (documented), which schemathesis's
-# negative-data check does not count among refusals by default.
+# negative-data check does not count among refusals by default. Aliases and purposes: a
+# name that shadows a provider, an alias loop, a hidden model or a model of another
+# provider depend on the stored state, and are answered with the documented 422.
 CONFIG = schemathesis.Config.from_dict({
     "checks": {"negative_data_rejection": {"expected-statuses": [
         "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429",
         "5xx"]}},
     "operations": [{
-        "include-path-regex": r"^/api/chat$|/parameters$",
+        "include-path-regex": r"^/api/chat$|/parameters$|/aliases/|/purposes/|/curation/",
         "checks": {"positive_data_acceptance": {
             "expected-statuses": ["2xx", "401", "403", "404", "409", "413", "422", "429",
                                   "5xx"]}},
@@ -82,7 +84,7 @@ def labels(fuzzed) -> set[str]:
 def test_provider_calls_are_fuzzed_apart_from_everything_else():
     assert labels(provider_schema) == {"POST /api/chat", "POST /api/config/api-keys/{key_id}/test"}
     assert not labels(schema) & labels(provider_schema)
-    assert len(labels(schema)) == 10
+    assert len(labels(schema)) == 18  # 10, and 8 of curation (aliases, purposes, shown models)
 
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

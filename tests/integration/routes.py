@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from configapp.models import db
+from tests.conftest import TEST_API_TOKEN
 
 MODEL = "openai/gpt-4o-mini"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -25,6 +26,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/config/api-keys/<key_id>"): {"key_name": "renamed"},
     ("PUT", "/api/config/models/<model_id>/parameters"): {"temperature": 0.5},
     ("POST", "/api/chat"): {"messages": [{"role": "user", "content": "hello"}]},
+    ("POST", "/login"): {"token": TEST_API_TOKEN},
 }
 
 

@@ -8,6 +8,7 @@ request, and a refused request must leave every settings row and the revision as
 import pytest
 
 from configapp import create_app
+from configapp.auth import FailureLimiter
 from configapp.settings import SecuritySettings
 from tests.conftest import upgrade_postgres
 from tests.integration.routes import (
@@ -106,6 +107,8 @@ def guarded_client(make_settings, backend):
 
 def test_the_token_is_needed_on_every_api_call_when_set(guarded_client):
     app = guarded_client.application
+    # So many wrong tokens from one address would be limited (429): test_auth.py tests that.
+    app.extensions["configapp"].gate.limiter = FailureLimiter(allowed=10_000)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     key_id = guarded_client.post("/api/config/api-keys", json=KEY, headers=auth).get_json()["id"]
     before = settings_state(app)

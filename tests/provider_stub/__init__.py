@@ -85,6 +85,7 @@ class ProviderStub:
         self.reply: str | None = None
         self.reply_pieces = 3
         self.reply_pace = 0.0
+        self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -120,6 +121,11 @@ class ProviderStub:
         """Answer every chat with `text` (None: the usual echo); an OpenAI stream sends it in
         `pieces`, `pace` seconds apart."""
         self.reply, self.reply_pieces, self.reply_pace = text, pieces, pace
+
+    def stop_listing(self, *names: str) -> None:
+        """Leave these models (names without the provider, e.g. gpt-4o) out of listings,
+        as a provider does when it withdraws them."""
+        self.dropped = frozenset(names)
 
     def keys_seen(self) -> set[str]:
         with self._lock:
@@ -188,12 +194,13 @@ class ProviderStub:
 
     def models(self, flavour: str, request: Request, path: str) -> Response:
         if flavour == "openai" and path == "/models":
-            payload = wire.openai_models()
+            payload = wire.openai_models(self.dropped)
         elif flavour == "anthropic" and path == "/v1/models":
             payload = wire.anthropic_models(request.args.get("after_id"),
-                                            int(request.args.get("limit", 2)))
+                                            int(request.args.get("limit", 2)), self.dropped)
         elif flavour == "gemini" and path == "/models":
-            payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size)
+            payload = wire.gemini_models(request.args.get("pageToken"), self.gemini_page_size,
+                                         self.dropped)
         else:
             return Response("not found", status=404)
         return Response(json.dumps(payload), mimetype="application/json")

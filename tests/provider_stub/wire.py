@@ -45,10 +45,10 @@ def openai_error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def openai_models() -> dict[str, Any]:
+def openai_models(dropped: frozenset[str] = frozenset()) -> dict[str, Any]:
     return {"object": "list", "data": [
         {"id": name, "object": "model", "created": 1700000000, "owned_by": "stub"}
-        for name in OPENAI_MODELS]}
+        for name in OPENAI_MODELS if name not in dropped]}
 
 
 def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
@@ -89,8 +89,9 @@ def anthropic_error(status: int, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-def anthropic_models(after_id: str | None, limit: int) -> dict[str, Any]:
-    names = list(ANTHROPIC_MODELS)
+def anthropic_models(after_id: str | None, limit: int,
+                     dropped: frozenset[str] = frozenset()) -> dict[str, Any]:
+    names = [name for name in ANTHROPIC_MODELS if name not in dropped]
     start = names.index(after_id) + 1 if after_id in names else 0
     page = names[start:start + limit]
     return {"data": [{"type": "model", "id": name, "display_name": name.replace("-", " ").title(),
@@ -133,11 +134,12 @@ def gemini_error(status: int, message: str, reason: str | None = None) -> dict[s
     return {"error": error}
 
 
-def gemini_models(page_token: str | None, page_size: int) -> dict[str, Any]:
+def gemini_models(page_token: str | None, page_size: int,
+                  dropped: frozenset[str] = frozenset()) -> dict[str, Any]:
     entries = [{"name": f"models/{name}", "displayName": name.replace("-", " ").title(),
                 "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
                 "supportedGenerationMethods": ["generateContent", "countTokens"]}
-               for name in GEMINI_MODELS]
+               for name in GEMINI_MODELS if name not in dropped]
     entries.append({"name": "models/text-embedding-004", "displayName": "Embedding",
                     "supportedGenerationMethods": ["embedContent"]})
     start = int(page_token or 0)

@@ -93,7 +93,9 @@ def test_only_the_sync_module_writes_the_cache():
     holders = {path.name for path in OWN_SCRIPTS if "configapp.cache" in path.read_text()}
     assert holders == {"sync.js"}
     sync = (EXTENSION / "js" / "sync.js").read_text()
-    assert len(re.findall(r"storage\.local\.set\(", sync)) == 2  # a 200 and a 304, in syncNow
+    # A 200 and a 304 write the cache; a 401 writes the sign-in flag (SIGN_IN_KEY).
+    assert len(re.findall(r"storage\.local\.set\(\{ \[CACHE_KEY\]", sync)) == 2
+    assert len(re.findall(r"storage\.local\.set\(", sync)) == 3
     assert len(re.findall(r"^export (async )?function", sync, re.MULTILINE)) == 2  # + readCache
 
 

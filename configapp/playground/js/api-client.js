@@ -1,6 +1,7 @@
 // The configapp HTTP API as plain async functions. Knows nothing of pages or storage: the
-// caller gives the backend's base URL, a function that returns the current token, and an
-// optional function that asks the user for one when the server answers 401.
+// caller gives the backend's base URL, a function that returns the current token (or none,
+// when a session cookie signs the requests in), and an optional function that signs the
+// user in again when the server answers 401.
 
 /** An answer that is not 2xx, or a server that cannot be reached (status 0). */
 export class ApiError extends Error {
@@ -36,9 +37,9 @@ async function errorFrom(response) {
  * baseUrl: "" for the page's own origin, "http://127.0.0.1:8000", or where configapp is
  *   mounted in a host app ("https://host/llm").
  * getToken(): the bearer token to send, or null.
- * askToken(reason): optional; asks for a token after a 401 and resolves to it (already
- *   stored where getToken finds it) or to null when the user declines. Concurrent 401s
- *   share one question.
+ * askToken(reason): optional; signs in again after a 401 (a token stored where getToken
+ *   finds it, or a session cookie) and resolves to something truthy, or to null when the
+ *   user declines. Concurrent 401s share one question.
  */
 export function createApiClient({ baseUrl = "", getToken = () => null, askToken = null } = {}) {
   const root = baseUrl.replace(/\/+$/, "");
@@ -113,11 +114,12 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
     deleteKey: (id) => json("DELETE", `/api/config/api-keys/${id}`),
     testKey: (id) => json("POST", `/api/config/api-keys/${id}/test`),
 
-    models({ provider, q, configured } = {}) {
+    models({ provider, q, configured, includeHidden } = {}) {
       const query = new URLSearchParams();
       if (provider) query.set("provider", provider);
       if (q) query.set("q", q);
       if (configured) query.set("configured", "true");
+      if (includeHidden) query.set("include_hidden", "true");
       const text = query.toString();
       return get(`/api/config/models${text ? `?${text}` : ""}`);
     },
@@ -139,6 +141,19 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
     setParameters: (modelId, parameters) =>
       json("PUT", `/api/config/models/${modelPath(modelId)}/parameters`, { body: parameters }),
     sync: () => get("/api/config/sync"),
+
+    // Curation: purposes (with the warnings), aliases, shown models per provider.
+    purposes: () => get("/api/config/purposes"),
+    setPurpose: (name, model) =>
+      json("PUT", `/api/config/purposes/${encodeURIComponent(name)}`, { body: { model } }),
+    clearPurpose: (name) => json("DELETE", `/api/config/purposes/${encodeURIComponent(name)}`),
+    aliases: () => get("/api/config/aliases"),
+    setAlias: (name, model, parameters = {}) =>
+      json("PUT", `/api/config/aliases/${modelPath(name)}`, { body: { model, parameters } }),
+    deleteAlias: (name) => json("DELETE", `/api/config/aliases/${modelPath(name)}`),
+    curation: () => get("/api/config/curation"),
+    curate: (provider, change) =>
+      json("PATCH", `/api/config/curation/${encodeURIComponent(provider)}`, { body: change }),
 
     /** POST /api/chat with stream=true: the Response, whose body is text/event-stream. */
     chatStream: (body, { signal } = {}) =>

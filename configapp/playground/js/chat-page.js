@@ -2,6 +2,9 @@
 
 import { mountChat } from "./chat-ui.js";
 import { mountUrl, playgroundClient } from "./playground-client.js";
+import { mountSignOut } from "./session.js";
+
+mountSignOut(document.getElementById("sign-out"));
 
 mountChat(document.getElementById("chat-root"), {
   client: playgroundClient(),

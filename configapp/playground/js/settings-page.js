@@ -1,7 +1,10 @@
 // The Playground's Settings page: mounts the shared Settings UI with the page's client.
 
 import { playgroundClient } from "./playground-client.js";
+import { mountSignOut } from "./session.js";
 import { mountSettings } from "./settings-ui.js";
+
+mountSignOut(document.getElementById("sign-out"));
 
 const ui = mountSettings(document.getElementById("settings-root"), {
   client: playgroundClient(),

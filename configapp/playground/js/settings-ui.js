@@ -5,10 +5,12 @@
 // location, sets no globals and stores nothing.
 //
 // Its imports (dom.js, format.js, providers.js, model-index.js, keys-section.js,
-// models-section.js) are equally free of the page: copy them along with this file.
+// models-section.js, curation-section.js) are equally free of the page: copy them along
+// with this file.
 
 import { el, replaceChildren, statusLine } from "./dom.js";
 import { formatError } from "./format.js";
+import { createCurationSection } from "./curation-section.js";
 import { createKeysSection } from "./keys-section.js";
 import { createModelsSection } from "./models-section.js";
 
@@ -19,15 +21,17 @@ import { createModelsSection } from "./models-section.js";
  * root: the element to fill (its content is replaced).
  * client: an object with the methods of createApiClient's result that Settings uses
  *   (providers, listKeys, addKey, updateKey, deleteKey, testKey, models, selectedModel,
- *   selectModel, setParameters). A client that is not the server (an offline cache) may
+ *   selectModel, setParameters, purposes, setPurpose, clearPurpose, aliases, setAlias,
+ *   deleteAlias, curation, curate). A client that is not the server (an offline cache) may
  *   add a `note` to what models() answers, shown above the list, and leave out what it
  *   does not know of a key (created_at, last_used_at), shown as "unknown".
  * readOnly: null, or a sentence saying why nothing can be changed now (for example an
  *   offline cache); every control that writes is disabled and the reason shown.
- * onChange(what): called after each successful write ("keys", "model", "parameters"),
- *   for example to sync a cache.
+ * onChange(what): called after each successful write ("keys", "model", "parameters",
+ *   "visibility", "curation", "default-purpose"), for example to sync a cache.
  * ready: a promise settled once everything is loaded (failures are shown, not thrown).
- * The sections carry the ids settings-keys and settings-models, for links.
+ * The sections carry the ids settings-keys, settings-models and settings-curation, for
+ * links.
  */
 export function mountSettings(root, { client, readOnly = null, onChange = () => {} } = {}) {
   if (!root || !client) throw new TypeError("mountSettings needs a root element and a client");
@@ -50,6 +54,9 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
         await Promise.all([loadProviders(), keys.load()]);
         models.providersChanged();
       }
+      // Keys and the default model change the purposes' warnings; hidden models the list.
+      if (what === "keys" || what === "model") curation.load();
+      if (what === "visibility" || what === "default-purpose") models.load();
       try {
         onChange(what);
       } catch (error) {
@@ -61,9 +68,10 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
 
   const keys = createKeysSection(context);
   const models = createModelsSection(context);
+  const curation = createCurationSection(context);
 
   replaceChildren(root, el("div", { className: "settings-ui" },
-    banner, pageStatus.node, keys.node, models.node));
+    banner, pageStatus.node, keys.node, models.node, curation.node));
 
   function applyReadOnly() {
     banner.hidden = !readOnlyReason;
@@ -90,7 +98,8 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
   async function refresh() {
     // All three load at once; the model list waits for the providers only to draw badges.
     const providersLoaded = loadProviders();
-    await Promise.all([providersLoaded, keys.load(), models.load(providersLoaded)]);
+    await Promise.all([providersLoaded, keys.load(), models.load(providersLoaded),
+                       curation.load()]);
     applyReadOnly();
   }
 

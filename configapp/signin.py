@@ -1,0 +1,86 @@
+"""Signing in: the login page, the token traded for a session cookie, and signing out.
+
+`GET /login` serves the page that reads the login link's `#token=...` (a fragment: it never
+reaches the server's access log) and POSTs it here; the answer sets the session cookie
+(HttpOnly, SameSite=Strict, Secure over https). All open without credentials; the POSTs
+still pass the same-origin check of every write (configapp/security.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
+from flask_smorest import abort
+
+from configapp.auth import SESSION_SECONDS, TooManyFailures
+from configapp.components import components
+from configapp.pages import send_page
+from configapp.security import signed_in
+
+blp = Blueprint("configapp_signin", __name__)
+# Where a sign-in may send the browser back to: the pages, nothing else (no open redirect).
+RETURN_PATHS = frozenset({"/", "/settings"})
+
+
+def return_url(value: str | None) -> str:
+    """The page to go back to, under the mount's prefix."""
+    prefix = url_for("configapp_signin.login_page").removesuffix("/login")
+    return prefix + (value if value in RETURN_PATHS else "/")
+
+
+@blp.get("/login")
+def login_page() -> Response:
+    """The sign-in page (with authentication off or a host's login, the Chat page)."""
+    if not components().gate.enabled:
+        return redirect(return_url(request.args.get("next")), code=303)
+    return send_page("login.html")
+
+
+@blp.post("/login")
+def login() -> tuple[Response, int]:
+    """Trade the API token for a session cookie: `{"token": "..."}`."""
+    gate = components().gate
+    if not gate.own_auth:
+        abort(404, message="Sign in with this app's own login.")
+    body: Any = request.get_json(silent=True)
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token.strip():
+        abort(400, message='Send the API token as JSON: {"token": "..."}.')
+    if not gate.enabled:
+        return jsonify(signed_in=True, auth="off"), 200
+    try:
+        state = gate.check_token(request, token.strip())
+    except TooManyFailures as refusal:
+        abort(429, message="Too many wrong API tokens from this address: try again in "
+                           f"{refusal.retry_after} s.",
+              headers={"Retry-After": str(refusal.retry_after)})
+    if state is None:
+        abort(401, message="That is not this server's API token (a rotated token no longer "
+                           "works). Run `flask --app wsgi config token` on the server for a "
+                           "new login link.")
+    response = jsonify(signed_in=True, auth="on", session_seconds=SESSION_SECONDS)
+    gate.start_session(request, response, state)
+    current_app.logger.info("a browser signed in from %s", gate.address(request))
+    return response, 200
+
+
+@blp.post("/logout")
+def logout() -> Response:
+    """End this browser's session (its cookie); other sessions go on until a rotation."""
+    response = Response(status=204)
+    components().gate.end_session(request, response)
+    return response
+
+
+@blp.get("/session")
+def session() -> dict[str, Any]:
+    """Whether this browser is signed in, and how (the pages' Sign out button)."""
+    gate = components().gate
+    if not gate.own_auth:
+        return {"auth": "host", "signed_in": True, "method": "host"}
+    if not gate.enabled:
+        return {"auth": "off", "signed_in": True, "method": "off"}
+    is_in = signed_in(gate)
+    identity = g.get("configapp_identity")
+    return {"auth": "on", "signed_in": is_in, "method": identity.method if is_in else None}

@@ -1,0 +1,250 @@
+"""Locked by default (issue 12), in process: what needs credentials, the token made at
+first start, sessions, rotation, the limit on wrong tokens, CONFIGAPP_AUTH=off.
+
+The same through real gunicorn (the start's output, the login link, rotation by the CLI
+of another process) is in test_auth_gunicorn.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from cryptography.fernet import Fernet
+
+from configapp import create_app
+from configapp.auth import (
+    FAILURES_ALLOWED,
+    AuthConfigurationError,
+    FailureLimiter,
+    is_loopback_bind,
+    login_link,
+)
+from configapp.settings import SecuritySettings
+from tests.conftest import upgrade_postgres
+from tests.integration.routes import every_route
+from tests.integration.support import ROOT, at_head, subprocess_env
+
+OPEN_API = {"/api/openapi.json", "/api/docs"}
+LINK = re.compile(r"http://127\.0\.0\.1:8000/login#token=([A-Za-z0-9_-]{43})\b")
+
+
+@pytest.fixture
+def fresh(make_settings, backend):
+    """Settings with no CONFIGAPP_API_TOKEN: the token is the one made at first start."""
+    settings = make_settings(security=SecuritySettings())
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    return settings
+
+
+def first_start(settings, capsys) -> tuple:
+    app = create_app(settings)
+    printed = capsys.readouterr().out
+    found = LINK.findall(printed)
+    return app, found
+
+
+def anonymous(app):
+    return app.test_client().signed_out()
+
+
+def test_every_api_route_needs_credentials_but_the_documented_open_ones(app, client):
+    key_id = client.post("/api/config/api-keys", json={
+        "provider": "openai", "api_key": "sk-auth-walk-00001234"}).get_json()["id"]
+    stranger = anonymous(app)
+    api = [route for route in every_route(app, key_id) if route.path.startswith("/api/")
+           and route.method not in ("OPTIONS", "HEAD")]
+    assert len(api) >= 12
+    for route in api:
+        response = stranger.open(route.path, method=route.method, json=route.body)
+        if route.path in OPEN_API:
+            assert response.status_code == 200, route
+        else:
+            assert response.status_code == 401, route
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "flask --app wsgi config token" in response.get_json()["message"]
+    for path in ("/healthz", "/readyz", "/login", "/assets/js/login-page.js", "/session"):
+        assert stranger.get(path).status_code == 200, path
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(app):
+    stranger = anonymous(app)
+    for page in ("/", "/settings"):
+        response = stranger.get(page)
+        assert response.status_code == 303
+        assert response.headers["Location"] == f"/login?next={page}"
+    assert b"flask --app wsgi config token" in stranger.get("/login").data
+
+
+def test_the_first_start_makes_a_token_and_shows_its_link_once(fresh, capsys, caplog):
+    app, links = first_start(fresh, capsys)
+    assert len(links) == 1
+    token = links[0]
+    assert token not in caplog.text  # printed, never logged
+    again, more = first_start(fresh, capsys)
+    assert more == []  # a later start cannot show it: only the hash is kept
+    for server in (app, again):  # both instances (same database) agree on it
+        client = anonymous(server)
+        assert client.get("/api/config/sync").status_code == 401
+        assert client.get("/api/config/sync", headers={
+            "Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_token_buys_a_session_cookie_that_opens_the_api_and_the_pages(app):
+    browser = anonymous(app)
+    signed = browser.post("/login", json={"token": app.extensions["configapp"].settings
+                                          .security.api_token})
+    assert signed.status_code == 200
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Max-Age=2592000" in cookie and "Secure" not in cookie  # plain http here
+    assert browser.get("/api/config/sync").status_code == 200
+    assert browser.get("/settings").status_code == 200
+    assert browser.get("/session").get_json() == {"auth": "on", "signed_in": True,
+                                                  "method": "session"}
+    out = browser.post("/logout")
+    assert out.status_code == 204 and "Max-Age=0" in out.headers["Set-Cookie"]
+    assert browser.get("/api/config/sync").status_code == 401
+
+
+def test_over_https_the_cookie_is_secure(app):
+    browser = anonymous(app)
+    signed = browser.post("/login", base_url="https://localhost", json={
+        "token": app.extensions["configapp"].settings.security.api_token})
+    assert "Secure" in signed.headers["Set-Cookie"]
+
+
+def test_a_wrong_or_missing_token_is_refused_clearly(app):
+    browser = anonymous(app)
+    wrong = browser.post("/login", json={"token": "not-the-token"})
+    assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
+    assert "config token" in wrong.get_json()["message"]
+    assert browser.post("/login", json={}).status_code == 400
+    assert browser.post("/login", data="token=x",
+                        content_type="application/x-www-form-urlencoded").status_code == 415
+    foreign = browser.post("/login", json={"token": "x"},
+                           headers={"Origin": "http://attacker.example"})
+    assert foreign.status_code == 403
+
+
+def test_a_forged_or_foreign_cookie_is_refused(app, make_settings):
+    signed = anonymous(app)
+    signed.post("/login", json={"token": app.extensions["configapp"].settings
+                                .security.api_token})
+    cookie = signed.get_cookie("configapp_session_80").value
+    forged = anonymous(app)
+    forged.set_cookie("configapp_session_80", cookie[:-2] + ("AA" if cookie[-2:] != "AA"
+                                                            else "BB"))
+    assert forged.get("/api/config/sync").status_code == 401
+    # Another server with the same token but another encryption key: not its session.
+    other = create_app(make_settings(data_dir=app.extensions["configapp"].settings.data_dir
+                                     .parent / "other",
+                                     encryption_keys=(Fernet.generate_key().decode(),),
+                                     database_url=""))
+    stranger = anonymous(other)
+    stranger.set_cookie("configapp_session_80", cookie)
+    assert stranger.get("/api/config/sync").status_code == 401
+
+
+def test_rotating_the_token_ends_every_session(fresh, capsys):
+    app, (token,) = first_start(fresh, capsys)
+    browser = anonymous(app)
+    assert browser.post("/login", json={"token": token}).status_code == 200
+    assert browser.get("/api/config/sync").status_code == 200
+    result = app.test_cli_runner().invoke(args=["config", "token", "--yes"])
+    assert result.exit_code == 0, result.output
+    (new,) = LINK.findall(result.stdout)
+    assert new != token
+    assert browser.get("/api/config/sync").status_code == 401  # the old session
+    bearer = anonymous(app)
+    assert bearer.get("/api/config/sync", headers={
+        "Authorization": f"Bearer {token}"}).status_code == 401
+    assert bearer.get("/api/config/sync", headers={
+        "Authorization": f"Bearer {new}"}).status_code == 200
+
+
+def test_rotation_refuses_when_the_token_comes_from_the_environment(runner):
+    result = runner.invoke(args=["config", "token", "--yes"])
+    assert result.exit_code == 1
+    assert "CONFIGAPP_API_TOKEN" in result.output
+
+
+def test_wrong_tokens_are_limited_per_address(app):
+    token = app.extensions["configapp"].settings.security.api_token
+    guesser = anonymous(app)
+    for _ in range(FAILURES_ALLOWED):
+        assert guesser.get("/api/config/sync", headers={
+            "Authorization": "Bearer guess"}).status_code == 401
+    limited = guesser.post("/login", json={"token": token})  # even the right one, now
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert guesser.get("/api/config/sync", headers={
+        "Authorization": f"Bearer {token}"}).status_code == 429
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert elsewhere.get("/api/config/sync").status_code == 200
+
+
+def test_the_limiter_forgets_failures_after_its_window():
+    now = [0.0]
+    limiter = FailureLimiter(allowed=2, window=60, clock=lambda: now[0])
+    limiter.fail("a")
+    limiter.fail("a")
+    with pytest.raises(Exception, match="retry after 61 s"):
+        limiter.check("a")
+    limiter.check("b")
+    now[0] = 60.5
+    limiter.check("a")
+
+
+def test_auth_off_is_refused_on_an_address_that_is_not_loopback(make_settings):
+    for bind in ("0.0.0.0:8000", "192.168.1.5:8000", "example.org:80",
+                 "127.0.0.1:8000,10.0.0.1:8000"):
+        with pytest.raises(AuthConfigurationError, match="only on a loopback address"):
+            create_app(make_settings(security=SecuritySettings(auth_enabled=False,
+                                                               bind=bind)))
+
+
+def test_auth_off_on_loopback_needs_no_credentials_and_warns(make_settings, backend, caplog):
+    settings = make_settings(security=SecuritySettings(auth_enabled=False,
+                                                       bind="[::1]:8123"))
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    with caplog.at_level(logging.WARNING):
+        app = create_app(settings)
+    assert "Authentication is OFF" in caplog.text
+    client = anonymous(app)
+    assert client.get("/api/config/sync").status_code == 200
+    assert client.get("/").status_code == 200
+    assert client.get("/session").get_json()["auth"] == "off"
+
+
+def test_binds_and_links():
+    assert is_loopback_bind("127.0.0.1:8000") and is_loopback_bind("[::1]:80")
+    assert is_loopback_bind("localhost:8000") and is_loopback_bind("127.8.9.1:1")
+    assert not is_loopback_bind("0.0.0.0:8000") and not is_loopback_bind("unix:/tmp/s")
+    assert login_link("0.0.0.0:9000", "t") == "http://127.0.0.1:9000/login#token=t"
+    assert login_link("[::1]:8000", "t") == "http://[::1]:8000/login#token=t"
+
+
+def test_racing_first_starts_agree_on_one_token(fresh):
+    """Three processes start at the same instant on one new database: one token is made,
+    one link printed, and it is the token every instance accepts."""
+    if fresh.is_sqlite:  # (on PostgreSQL the fixture upgraded it, before any token)
+        at_head(fresh)
+    start_at = f"{time.time() + 3:.3f}"
+    children = [subprocess.Popen([sys.executable, "-m", "tests.integration.start_app",
+                                  start_at], cwd=ROOT, env=subprocess_env(fresh),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+    outputs = [child.communicate(timeout=90)[0] for child in children]
+    assert all('"outcome": "started"' in output for output in outputs), outputs
+    links = [link for output in outputs for link in LINK.findall(output)]
+    assert len(links) == 1, outputs
+    app = create_app(fresh)
+    assert anonymous(app).get("/api/config/sync", headers={
+        "Authorization": f"Bearer {links[0]}"}).status_code == 200
