@@ -354,7 +354,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     conversation.messages.push({ role: "user", content: text });
     showLog();
     follow.reset();
-    await save(); // listed (and kept) from the question on, not only once answered
+    save(); // listed (and kept) from the question on; the answer starts meanwhile
     await answer();
   }
 
