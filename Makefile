@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension reliability mutation clean dist
+.PHONY: run test lint lock bench extension vendor reliability mutation clean dist
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,9 @@ dist: $(VENV)/.dev  ## the wheel and the sdist in dist/ (no download: the backen
 
 extension:  ## the browser extension: extension/vendor/ from playground/, and a zip in dist/
 	python3 scripts/build_extension.py
+
+vendor:  ## the front-end libraries of vendor.json, fetched with npm and checked by hash
+	python3 scripts/vendor.py $(VENDOR_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist build configapp.egg-info mutants

@@ -146,11 +146,28 @@ KIND_PHRASES = {
 }
 
 
+# Provider names as people know them (the Playground's providers.js has the same list).
+PROVIDER_NAMES = {
+    "openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Google (Gemini)",
+    "mistral": "Mistral", "groq": "Groq", "deepseek": "DeepSeek", "cohere_chat": "Cohere",
+    "xai": "xAI", "openrouter": "OpenRouter", "together_ai": "Together AI",
+    "perplexity": "Perplexity", "fireworks_ai": "Fireworks AI", "ollama": "Ollama",
+    "ollama_chat": "Ollama", "hosted_vllm": "vLLM", "lm_studio": "LM Studio",
+    "azure": "Azure OpenAI", "azure_ai": "Azure AI", "bedrock": "AWS Bedrock",
+    "vertex_ai": "Google Vertex AI",
+}
+
+
+def provider_name(provider: str) -> str:
+    """"openai" -> "OpenAI"; a provider not listed keeps LiteLLM's name."""
+    return PROVIDER_NAMES.get(provider, provider)
+
+
 def describe_failure(provider: str, kind: str, status: int | None, detail: str) -> str:
     """A sentence for a person: who failed, how, and what the provider said."""
     status_text = f" (HTTP {status})" if status else ""
     detail = f": {detail}" if detail else "."
-    return f"{provider} {KIND_PHRASES.get(kind, 'failed')}{status_text}{detail}"
+    return f"{provider_name(provider)} {KIND_PHRASES.get(kind, 'failed')}{status_text}{detail}"
 
 
 def host_of(url: str | None) -> str:

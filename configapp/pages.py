@@ -19,7 +19,7 @@ from configapp.security import signed_in
 
 PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
 PAGES = {"chat": "index.html", "settings": "settings.html"}
-ASSET_FOLDERS = ("css/", "js/", "img/")
+ASSET_FOLDERS = ("css/", "js/", "img/", "vendor/")
 
 blp = Blueprint("configapp_pages", __name__)
 

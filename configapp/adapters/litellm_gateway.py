@@ -41,6 +41,7 @@ from configapp.llm import (
     describe_failure,
     host_of,
     kind_for_status,
+    provider_name,
     shown_detail,
 )
 from configapp.providers import AZURE_API_VERSION, support, unsupported_reason
@@ -173,8 +174,8 @@ class LiteLLMGateway:
             content = choice.message.content or ""
             finish = choice.finish_reason
         except (AttributeError, IndexError) as error:
-            raise ProviderError("provider_error", f"{key.provider} sent an answer with no "
-                                                  "message in it.") from error
+            raise ProviderError("provider_error", f"{provider_name(key.provider)} sent an "
+                                                  "answer with no message in it.") from error
         return ChatReply(content, finish, _usage(getattr(response, "usage", None)))
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
@@ -327,17 +328,17 @@ class LiteLLMGateway:
         an answer that is not a provider's JSON error, only its status and size are told."""
         chain = _chain(error)
         where = host_of(self._base(key))
+        name = provider_name(key.provider)
         refused = refused_by_rules(error)
         if refused is not None:
-            return ProviderError("bad_base_url", f"{key.provider}: the base URL {where} is "
+            return ProviderError("bad_base_url", f"{name}: the base URL {where} is "
                                                  f"{refused}.")
         if self._is_timeout(error):
             return ProviderTimeoutError(
-                f"{key.provider} did not answer within {self.chat_timeout:g} s at {where}.")
+                f"{name} did not answer within {self.chat_timeout:g} s at {where}.")
         if any(isinstance(e, httpx.ConnectError | ConnectionError | socket.gaierror)
                for e in chain):
-            return ProviderError("unreachable", f"{key.provider} could not be reached at "
-                                                f"{where}.")
+            return ProviderError("unreachable", f"{name} could not be reached at {where}.")
         # Only a status the provider really sent: litellm makes up a 500 for a garbled answer.
         answer = next((r for r in map(_real_response, chain) if r is not None), None)
         status = answer.status_code if answer is not None else None

@@ -27,6 +27,7 @@ from configapp.llm import (
     describe_failure,
     host_of,
     kind_for_status,
+    provider_name,
     shown_detail,
 )
 from configapp.providers import AZURE_API_VERSION, SUPPORTED
@@ -161,6 +162,7 @@ class ModelsEndpointClient:
     def _get(self, provider: str, dialect: str, base: str, api_key: str,
              query: dict[str, str]) -> Any:
         url = models_url(dialect, base)
+        name = provider_name(provider)
         try:
             with self.http.stream("GET", url, params=query, headers=auth_headers(dialect, api_key),
                                   timeout=self.timeout, follow_redirects=False) as response:
@@ -169,23 +171,23 @@ class ModelsEndpointClient:
                 location = response.headers.get("location")
         except httpx.TimeoutException as error:
             raise ProviderTimeoutError(
-                f"{provider} did not answer within {self.timeout:g} s at {host_of(base)}."
+                f"{name} did not answer within {self.timeout:g} s at {host_of(base)}."
             ) from error
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
-            raise ProviderError("bad_base_url", f"The base URL of this {provider} key is not "
+            raise ProviderError("bad_base_url", f"The base URL of this {name} key is not "
                                                 "a usable http(s) URL.") from error
         except httpx.TransportError as error:
             refused = refused_by_rules(error)
             if refused is not None:
-                raise ProviderError("bad_base_url", f"{provider}: the base URL "
+                raise ProviderError("bad_base_url", f"{name}: the base URL "
                                     f"{host_of(base)} is {refused}.") from error
-            raise ProviderError("unreachable", f"{provider} could not be reached at "
+            raise ProviderError("unreachable", f"{name} could not be reached at "
                                 f"{host_of(base)} ({type(error).__name__}).") from error
         except httpx.HTTPError as error:
-            raise ProviderError("provider_error", f"{provider}'s answer could not be read "
+            raise ProviderError("provider_error", f"{name}'s answer could not be read "
                                                   f"({type(error).__name__}).") from error
         except ValueError as error:
-            raise ProviderError("provider_error", f"{provider} sent a models list larger than "
+            raise ProviderError("provider_error", f"{name} sent a models list larger than "
                                                   f"{MAX_LISTING_BYTES // 2**20} MB.") from error
         return self._body(provider, dialect, base, api_key, status, raw, location)
 

@@ -18,6 +18,7 @@ from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequest
 from configapp.chat import ChatPlan, ChatResult, elapsed_ms
 from configapp.components import components
 from configapp.llm import ChatMessage, ProviderError, StreamChunk, Usage
+from configapp.pricing import reply_cost
 
 blp = ApiBlueprint("chat", __name__, url_prefix="/api",
                    description="Chat with the selected model, through the configured key")
@@ -28,8 +29,11 @@ CLIENT_WATCH = ClientWatch()
 
 def summary(plan: ChatPlan, finish_reason: str | None, usage: Usage | None,
             latency_ms: float) -> dict[str, Any]:
+    cost = reply_cost(plan.model, usage.prompt_tokens, usage.completion_tokens) if usage \
+        else None
     return {"model": plan.model.id, "provider": plan.model.provider,
             "finish_reason": finish_reason, "usage": asdict(usage) if usage else None,
+            "cost": cost,
             "parameters": plan.parameters, "key_source": plan.key.source,
             "latency_ms": latency_ms}
 

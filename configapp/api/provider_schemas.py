@@ -89,6 +89,10 @@ class ChatReplySchema(ma.Schema):
     message = fields.Nested(ChatMessageSchema)
     finish_reason = fields.String(allow_none=True)
     usage = fields.Nested(UsageSchema, allow_none=True)
+    cost = fields.Float(allow_none=True, metadata={
+        "description": "What this reply cost in US dollars, from the catalogue's prices per "
+                       "million prompt and completion tokens; null when a price or a token "
+                       "count is unknown (never 0 for unknown)."})
     parameters = fields.Dict(keys=fields.String())
     key_source = fields.String(metadata={"description": "database or environment"})
     latency_ms = fields.Float()
@@ -99,12 +103,14 @@ SSE_EXAMPLE = (
     'event: delta\ndata: {"content": "lo"}\n\n'
     'event: done\ndata: {"model": "openai/gpt-4o-mini", "provider": "openai", '
     '"finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2, '
-    '"total_tokens": 7}, "parameters": {}, "key_source": "database", "latency_ms": 812.4}\n\n'
+    '"total_tokens": 7}, "cost": 0.00000195, "parameters": {}, "key_source": "database", '
+    '"latency_ms": 812.4}\n\n'
 )
 SSE_DOC = {
     "description": "JSON, or with stream=true Server-Sent Events: one `delta` event per "
                    "piece of text, then one `done` event (model, finish_reason, usage, "
-                   "latency_ms), or an `error` event ({code, status, message}) if the "
+                   "cost, latency_ms: the JSON answer's fields but `message`), or an "
+                   "`error` event ({code, status, message}) if the "
                    "provider fails mid-stream. A refusal before the first piece is a 502/504 "
                    "JSON answer.",
     "schema": {  # one Server-Sent Event; `data` is the event's JSON, as text

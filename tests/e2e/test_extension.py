@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from scripts.build_extension import EXTENSION, copy_sources
 from tests.e2e.harness import Extension, Server, load_extension
 from tests.provider_stub import ProviderStub, closed_port_url
 
@@ -112,7 +113,7 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
     page.get_by_label("Base URL (optional)").fill(stub.base("openai"))
     page.get_by_role("button", name="Add key").click()
     expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(
-        "Added sk-***Zq9W for OpenAI: it is now the active key.")
+        "Added sk-***Zq9W for OpenAI: it is now the active key. The test passed.")
     status, keys = server.api("GET", "/api/config/api-keys")
     assert status == 200 and [key["masked_key"] for key in keys] == ["sk-***Zq9W"]
     # The write is followed by a sync: the cache has the new key, masked.
@@ -129,6 +130,7 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
     page.locator(f'.model-list input[type=radio][value="{MODEL}"]').check()
     page.get_by_label("Temperature value").fill("0.5")
     page.get_by_role("button", name="Save as default model").click()
+    page.get_by_role("button", name="Make it the default anyway").click()  # no Anthropic key
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
         "claude-sonnet-4-5 is the default model")
     assert server.api("GET", "/api/config/models/selected")[1]["parameters"][
@@ -171,6 +173,7 @@ def choose_in_the_playground(page: Page, server: Server, model_id: str) -> None:
     page.get_by_label("Search models").fill(model_id.split("/", 1)[1])
     page.locator(f'.model-list input[type=radio][value="{model_id}"]').check()
     page.get_by_role("button", name="Save as default model").click()
+    page.get_by_role("button", name="Make it the default anyway").click()  # no key stored
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
         "is the default model")
 
@@ -381,3 +384,26 @@ def test_an_address_where_no_configapp_answers_is_named(extension: Extension,
         f"{stub.url} answers (HTTP 404), but not as a configapp backend: check the address "
         "and port.")
     assert extension.storage()["local"] == {}  # nothing saved for an address that failed
+
+
+def test_the_source_folder_loaded_before_a_build_says_what_to_run(playwright, tmp_path):
+    """extension/ as it is in git (no vendor/): the page says to run `make extension`."""
+    unbuilt = tmp_path / "unbuilt"
+    copy_sources(EXTENSION, unbuilt)
+    assert not (unbuilt / "vendor").exists()
+    loaded = load_extension(playwright, unbuilt, tmp_path / "profile")
+    try:
+        page = loaded.page
+        page.goto(loaded.url("settings.html"))
+        note = page.get_by_role("alert")
+        expect(note).to_contain_text("This extension is not built yet")
+        expect(note).to_contain_text("make extension")
+        loaded.browsing.screenshot("extension-unbuilt")
+    finally:
+        loaded.context.close()
+
+
+def test_the_built_page_hides_the_build_note(extension: Extension):
+    page = open_settings(extension)
+    expect(page.get_by_label("Backend URL")).to_be_visible()
+    expect(page.get_by_text("This extension is not built yet")).to_be_hidden()

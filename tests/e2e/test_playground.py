@@ -82,8 +82,8 @@ def test_a_key_is_added_shown_masked_switched_off_and_deleted(server: Server,
     browsing.assert_clean()
 
 
-def test_a_bad_key_is_refused_with_the_reason_and_the_field_is_cleared(server: Server,
-                                                                       browsing: Browsing):
+def test_a_bad_key_is_refused_with_the_reason_and_kept_to_correct(server: Server,
+                                                                  browsing: Browsing):
     page = browsing.page
     browsing.expect_status(422)
     open_settings(page, server)
@@ -91,7 +91,14 @@ def test_a_bad_key_is_refused_with_the_reason_and_the_field_is_cleared(server: S
     page.get_by_role("button", name="Add key").click()
     expect(page.get_by_role("status").filter(has_text="Not added")).to_contain_text(
         "no spaces")
-    expect(page.get_by_label("API key", exact=True)).to_have_value("")
+    key_field = page.get_by_label("API key", exact=True)
+    expect(key_field).to_have_value("sk-with spaces-1234")
+    expect(key_field).to_be_focused()
+    expect(key_field).to_have_attribute("type", "password")
+    page.get_by_role("button", name="Show key").click()
+    expect(key_field).to_have_attribute("type", "text")
+    page.get_by_role("button", name="Hide key").click()
+    expect(key_field).to_have_attribute("type", "password")
     expect(page.locator(".key-card")).to_have_count(0)
 
 
@@ -134,9 +141,20 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
     page.get_by_label("Max tokens value").fill("2048")
     expect(temperature).to_have_value("0.4")
     page.get_by_role("button", name="Save as default model").click()
+    # No Anthropic key yet: Settings says what that means before it saves.
+    warning = page.get_by_role("status").filter(has_text="No key reaches")
+    expect(warning).to_contain_text("No key reaches Anthropic yet: Chat cannot use "
+                                    "claude-sonnet-4-5 until one is added.")
+    expect(warning.get_by_role("link", name="Add a key")).to_have_attribute(
+        "href", "#settings-keys")
+    assert server.api("GET", "/api/config/models/selected")[0] == 404
+    anyway = warning.get_by_role("button", name="Make it the default anyway")
+    expect(anyway).to_be_focused()
+    anyway.click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_have_text(
         "Saved: claude-sonnet-4-5 is the default model "
-        "(max_tokens 2048, temperature 0.4, top_p 0.9).")
+        "(Max tokens 2048, Temperature 0.4, Top P 0.9).")
+    expect(page.get_by_role("button", name="Save parameters")).to_be_focused()
     status, selected = server.api("GET", "/api/config/models/selected")
     assert status == 200 and selected["model"]["id"] == MODEL
     assert selected["parameters"] == {"temperature": 0.4, "top_p": 0.9, "max_tokens": 2048}
@@ -156,7 +174,7 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
     page.get_by_label("Temperature value").fill("0.8")
     expect(page.locator(".dirty-note")).to_be_visible()
     page.get_by_role("button", name="Save parameters").click()
-    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("temperature 0.8")
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("Temperature 0.8")
     assert server.api("GET", "/api/config/models/selected")[1]["parameters"]["temperature"] == 0.8
 
 

@@ -4,19 +4,21 @@ providers' wire formats)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.chat_support import FIRST_ANSWER_MS
 from tests.e2e.harness import Browsing, Server
-from tests.provider_stub import ProviderStub
+from tests.provider_stub import ProviderStub, closed_port_url
 from tests.provider_stub.fixtures import KEYS, MODELS
 
 pytestmark = pytest.mark.e2e
 
 OPENAI_KEY = KEYS["openai"]
 MASKED = "sk-***0001"
-# A worker imports litellm on its first chat (seconds, more on a loaded machine).
-FIRST_ANSWER_MS = 30_000
+
 
 
 @pytest.fixture
@@ -51,7 +53,8 @@ def test_test_connection_says_valid_then_invalid_with_the_reason(server: Server,
     card.get_by_role("button", name="Test connection").click()
     result = card.locator(".test-result")
     expect(result).to_have_attribute("data-result", "valid")
-    expect(result).to_contain_text("Valid")
+    expect(result.locator(".result-class")).to_have_text("Valid")
+    expect(result).not_to_contain_text(re.compile(r"valid\s+valid", re.IGNORECASE))
     expect(result).to_contain_text("HTTP 200")
     expect(result).to_contain_text(" ms")
     assert stub.last("/models").key == OPENAI_KEY
@@ -109,8 +112,29 @@ def test_chat_streams_stops_and_explains_provider_failures_and_a_missing_key(
     page.goto(server.url + "/")
     send(page, "Still there?")
     problem = page.get_by_role("status").filter(has_text="No API key")
-    expect(problem).to_have_text("No API key for OpenAI. Add one in Settings.")
+    expect(problem).to_have_text("No API key is stored yet. Add one in Settings, then choose "
+                                 "a model.")
     browsing.screenshot("chat-no-key")
     problem.get_by_role("link", name="Add one in Settings").click()
     expect(page).to_have_url(server.url + "/settings#settings-keys")
     expect(page.get_by_role("heading", name="API keys")).to_be_in_viewport()
+
+
+def test_a_key_with_an_unreachable_base_url_is_tested_on_adding_and_said_at_once(
+        server: Server, browsing: Browsing):
+    page = browsing.page
+    page.goto(server.url + "/settings")
+    page.get_by_label("Provider", exact=True).select_option("openai")
+    page.get_by_label("API key", exact=True).fill(OPENAI_KEY)
+    offered = page.get_by_label("Test the key as soon as it is added")
+    expect(offered).not_to_be_checked()
+    page.get_by_label("Base URL (optional)").fill(closed_port_url() + "/v1")
+    expect(offered).to_be_checked()  # a base URL is the likeliest thing to be wrong
+    page.get_by_role("button", name="Add key").click()
+    said = page.get_by_role("status").filter(has_text="Added")
+    expect(said).to_contain_text("But the test failed: OpenAI could not be reached",
+                                 timeout=15_000)
+    expect(said).to_have_class("status status-error")
+    card = page.locator(".key-card").filter(has_text=MASKED)
+    expect(card.locator(".test-result")).to_have_attribute("data-result", "unreachable")
+    browsing.screenshot("settings-key-unreachable")

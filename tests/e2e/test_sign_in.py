@@ -87,6 +87,7 @@ def test_a_session_that_ends_while_a_page_is_open_asks_to_sign_in_again(
     page.get_by_label("Search models").fill("gpt-4o-mini")
     page.locator('.model-list input[type=radio][value="openai/gpt-4o-mini"]').check()
     page.get_by_role("button", name="Save as default model").click()
+    page.get_by_role("button", name="Make it the default anyway").click()  # no key stored
     dialog = page.get_by_role("dialog", name="API token")
     expect(dialog).to_contain_text("Your session has ended")
     dialog.get_by_label("Token").fill(server.login_link)  # a pasted link is taken too

@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from configapp import create_app
+from configapp.llm import provider_name
 from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello"}]
@@ -127,7 +128,7 @@ def test_a_provider_failure_is_a_502_with_its_message_and_no_key(client, stub, f
             body = response.get_json()
             assert body["code"] == 502 and body["status"] == "Bad Gateway"
             assert body["errors"] == {"provider": [kind]}
-            assert body["message"].startswith(flavour)
+            assert body["message"].startswith(provider_name(flavour))  # "OpenAI", not "openai"
             if isinstance(behaviour, int):
                 assert f"Stand-in refuses with {behaviour}" in body["message"]
                 assert f"HTTP {behaviour}" in body["message"]
@@ -152,7 +153,7 @@ def test_a_stream_that_stalls_ends_with_an_error_event(client, stub, flavour):
     assert response.status_code == 200
     name, error = events(response)[-1]
     assert name == "error" and error["code"] in (502, 504)
-    assert flavour in error["message"]
+    assert provider_name(flavour) in error["message"]
 
 
 @pytest.mark.parametrize(("body", "status", "field"), [
@@ -213,3 +214,31 @@ def test_a_local_openai_compatible_server_works_through_its_base_url(client, stu
     assert reply.status_code == 200, reply.get_json()
     assert stub.last().path == "/openai/v1/chat/completions"
     assert stub.last().key == "local-key-123456"
+
+
+def test_each_reply_says_what_it_cost_from_the_catalogue_prices(client, stub):
+    add_key(client, stub, "openai")
+    model = next(m for m in client.get("/api/config/models?q=gpt-4o-mini").get_json()["models"]
+                 if m["id"] == MODELS["openai"])
+    expected = (2 * model["input_price_per_million"] + 7 * model["output_price_per_million"]) / 1e6
+    assert expected > 0
+    answer = chat(client, model=MODELS["openai"]).get_json()
+    assert answer["cost"] == pytest.approx(expected)
+    done = events(chat(client, model=MODELS["openai"], stream=True))[-1][1]
+    assert done["usage"]["prompt_tokens"] == 2 and done["cost"] == pytest.approx(expected)
+
+
+def test_a_reply_of_a_model_without_a_price_costs_null_not_zero(client, stub):
+    add_key(client, stub, "openai")
+    assert client.post("/api/config/models/openai/stub-local-llama/select").status_code == 200
+    answer = chat(client).get_json()
+    assert answer["usage"]["completion_tokens"] == 7 and answer["cost"] is None
+    done = events(chat(client, stream=True))[-1][1]
+    assert done["usage"]["completion_tokens"] == 7 and done["cost"] is None
+
+
+def test_the_openapi_document_describes_the_cost_of_a_reply(client):
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    cost = schemas["ChatReply"]["properties"]["cost"]
+    assert cost["type"] == "number" and cost["nullable"] is True
+    assert "unknown" in cost["description"]

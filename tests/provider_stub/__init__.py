@@ -114,6 +114,9 @@ class ProviderStub:
         self.stream_ends: list[str] = []
         self.delay_s = 0.0  # how long every answer waits before it is sent
         self.extra_openai_models: tuple[str, ...] = ()  # listed after the usual ones
+        self.reply: str | None = None
+        self.reply_pieces = 3
+        self.reply_pace = 0.0
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -157,6 +160,11 @@ class ProviderStub:
     def ends(self) -> list[str]:
         with self._lock:
             return list(self.stream_ends)
+
+    def say(self, text: str | None, pieces: int = 3, pace: float = 0.0) -> None:
+        """Answer every chat with `text` (None: the usual echo); an OpenAI stream sends it in
+        `pieces`, `pace` seconds apart."""
+        self.reply, self.reply_pieces, self.reply_pace = text, pieces, pace
 
     def stop_listing(self, *names: str) -> None:
         """Leave these models (names without the provider, e.g. gpt-4o) out of listings,
@@ -278,7 +286,7 @@ class ProviderStub:
              client: socket.socket | None = None) -> Response:
         model = str(body.get("model", "unknown"))
         texts = said(flavour, body)
-        text = wire.reply_text(flavour, texts)
+        text = self.reply if self.reply is not None else wire.reply_text(flavour, texts)
         flavour = "openai" if flavour == "azure" else flavour  # Azure speaks OpenAI's format
         prompt_tokens = sum(len(t.split()) for t in texts)
         if not stream or usage:
@@ -291,7 +299,8 @@ class ProviderStub:
         pace = self.stream_pace
         parts = pace.parts() if pace else None
         if flavour == "openai":
-            events = wire.openai_stream(model, text, prompt_tokens, usage, parts)
+            events = wire.openai_stream(model, text, prompt_tokens, usage, parts,
+                                        self.reply_pieces, self.reply_pace)
         elif flavour == "anthropic":
             events = wire.anthropic_stream(model, text, prompt_tokens, parts)
         else:

@@ -66,15 +66,17 @@ def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
 
 
 def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool,
-                  parts: list[str] | None = None) -> Iterator[bytes]:
+                  parts: list[str] | None = None, count: int = 3,
+                  pace: float = 0.0) -> Iterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         return {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     yield sse(chunk({"role": "assistant", "content": ""}, None))
-    for piece in parts or pieces(text):
+    for piece in parts or pieces(text, count):
         yield sse(chunk({"content": piece}, None))
+        time.sleep(pace)
     yield sse(chunk({}, "stop"))
     if usage:
         yield sse({"id": "chatcmpl-stub", "object": "chat.completion.chunk",

@@ -13,6 +13,7 @@ from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.provider_apis import parse_page, provider_api
 from configapp.domain import ConfigurationError, mask_key
 from configapp.llm import (
+    describe_failure,
     error_detail,
     host_of,
     kind_for_status,
@@ -164,3 +165,11 @@ def test_provider_text_in_a_log_line_is_escaped():
         "openai/evil\\nINFO configapp.audit key deleted")
     assert log_text("openai/gpt-4o") == "openai/gpt-4o"
     assert "\r" not in log_text("a\rb") and len(log_text("x" * 1000)) == 200
+
+
+def test_a_failure_names_the_provider_as_people_know_it():
+    assert describe_failure("openai", "provider_error", 500, "") == "OpenAI failed (HTTP 500)."
+    assert describe_failure("gemini", "invalid_key", 400, "bad") == (
+        "Google (Gemini) refused the API key (HTTP 400): bad")
+    assert describe_failure("some_new_one", "unreachable", None, "") == (
+        "some_new_one could not be reached.")

@@ -62,3 +62,24 @@ export function formatError(error) {
     .join("; ");
   return message.includes(details) ? message : `${message} (${details})`;
 }
+
+/** What a reply cost: "$0.0042", "$1.25", or "price unknown" (never "$0" for unknown). */
+export function formatCost(cost) {
+  if (typeof cost !== "number" || !Number.isFinite(cost)) return "price unknown";
+  if (cost === 0) return "$0.00";
+  if (cost >= 1) return `$${cost.toFixed(2)}`;
+  if (cost < 0.000001) return "< $0.000001";
+  const digits = Math.max(2, 1 - Math.floor(Math.log10(cost)));
+  return `$${Number(cost.toPrecision(2)).toFixed(digits).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+}
+
+/** A conversation's running total: "$0.0031", "$0.0031 + 2 replies price unknown". */
+export function formatTotalCost(costs) {
+  const known = costs.filter((cost) => typeof cost === "number");
+  const unknown = costs.length - known.length;
+  if (!costs.length) return "$0.00";
+  if (!known.length) return "price unknown";
+  const sum = formatCost(known.reduce((a, b) => a + b, 0));
+  if (!unknown) return sum;
+  return `${sum} + ${unknown} ${unknown === 1 ? "reply" : "replies"} price unknown`;
+}

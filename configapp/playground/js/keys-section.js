@@ -22,6 +22,21 @@ function field(labelText, control, hint) {
     el("label", { for: control.id }, labelText), control, hintNode);
 }
 
+/** A Show/Hide button after a password field, to check what was pasted. */
+function withShowHide(fieldNode, input) {
+  const toggle = el("button", { type: "button", className: "quiet show-hide",
+                                "aria-controls": input.id }, "Show key");
+  toggle.addEventListener("click", () => {
+    const show = input.type === "password";
+    input.type = show ? "text" : "password";
+    toggle.textContent = show ? "Hide key" : "Show key";
+  });
+  const wrapper = el("div", { className: "secret-input" });
+  input.replaceWith(wrapper);
+  wrapper.append(input, toggle);
+  return fieldNode;
+}
+
 function timeNode(iso, fallback) {
   if (!iso) return el("span", {}, fallback);
   return el("time", { dateTime: iso, title: formatDateTime(iso) }, formatRelative(iso));
@@ -51,16 +66,27 @@ export function createKeysSection(context) {
                                   maxLength: 2048, autocomplete: "off",
                                   placeholder: "https://my-server.example/v1",
                                   "data-write": "" });
+  // Offered, and ticked by itself once a base URL is typed (the likeliest to be wrong).
+  const testAfter = el("input", { type: "checkbox", id: uniqueId("test-after"),
+                                  "data-write": "" });
+  let testAfterTouched = false;
+  testAfter.addEventListener("change", () => { testAfterTouched = true; });
+  baseInput.addEventListener("input", () => {
+    if (!testAfterTouched) testAfter.checked = Boolean(baseInput.value.trim());
+  });
   const addButton = el("button", { type: "submit", className: "primary", "data-write": "" },
     "Add key");
   const formStatus = statusLine();
   const form = el("form", { className: "key-form", "aria-label": "Add an API key" },
     field("Provider", providerSelect),
     field("Key name (optional)", nameInput),
-    field("API key", keyInput, "Stored encrypted; never shown again, only its last four characters."),
+    withShowHide(field("API key", keyInput,
+      "Stored encrypted; never shown again, only its last four characters."), keyInput),
     field("Base URL (optional)", baseInput,
       "Only for OpenAI-compatible servers (vLLM, LM Studio, a proxy)."),
-    el("div", { className: "form-actions" }, addButton),
+    el("div", { className: "form-actions" }, addButton,
+      el("span", { className: "field check" }, testAfter,
+        el("label", { for: testAfter.id }, "Test the key as soon as it is added"))),
     formStatus.node);
 
   const sourcesList = el("ul", { className: "source-list" });
@@ -69,6 +95,8 @@ export function createKeysSection(context) {
   // Per key: the last outcome and test result, kept across re-renders of the list.
   const notes = new Map();
   const testResults = new Map();
+  // Where the focus goes once the list is redrawn after an action: { keyId, control }.
+  let focusAfterRender = null;
   const keyList = el("ul", { className: "key-list", "aria-label": "Stored API keys" });
 
   const node = el("section", { className: "card", id: "settings-keys",
@@ -91,25 +119,47 @@ export function createKeysSection(context) {
     const provider = providerSelect.value;
     const body = { provider, api_key: keyInput.value.trim(), key_name: nameInput.value.trim(),
                    api_base: baseInput.value.trim() || null };
-    keyInput.value = ""; // the plaintext leaves the page with this request, and only there
     const done = busyButton(addButton, "Adding…");
     formStatus.show("busy", `Adding the ${providerLabel(provider)} key…`);
     try {
       const added = await client.addKey(body);
       body.api_key = "";
+      keyInput.value = ""; // stored: the plaintext leaves the page for good
+      keyInput.type = "password";
       nameInput.value = "";
       baseInput.value = "";
-      formStatus.show("ok", `Added ${added.masked_key} for ${providerLabel(added.provider)}`
-        + (added.is_active ? ": it is now the active key." : "."));
+      const what = `Added ${added.masked_key} for ${providerLabel(added.provider)}`
+        + (added.is_active ? ": it is now the active key." : ".");
+      formStatus.show("ok", what);
+      if (testAfter.checked) await testAdded(added, what);
       await context.changed("keys");
     } catch (error) {
       body.api_key = "";
-      formStatus.show("error", `Not added: ${formatError(error)} Enter the key again to retry.`);
+      // The key stays in its field, to correct it rather than paste it again.
+      formStatus.show("error", `Not added: ${formatError(error)}`);
+      keyInput.focus();
     } finally {
       done();
       context.applyReadOnly();
     }
   });
+
+  /** The test offered on adding: its result shows on the new key's card, and a failure
+   * is said at once, with what to do. */
+  async function testAdded(added, what) {
+    formStatus.show("busy", `${what} Testing it…`);
+    try {
+      const result = await client.testKey(added.id);
+      testResults.set(added.id, result);
+      if (result.ok) formStatus.show("ok", `${what} The test passed.`);
+      else {
+        formStatus.show("error", `${what} But the test failed: ${result.message || result.result}`
+          + " Correct it (delete it and add it again) or switch it off below.");
+      }
+    } catch (error) {
+      formStatus.show("error", `${what} The test could not run: ${formatError(error)}`);
+    }
+  }
 
   function renderProviderOptions() {
     const previous = providerSelect.value || "openai";
@@ -146,10 +196,23 @@ export function createKeysSection(context) {
     if (!keys.length) {
       replaceChildren(keyList, el("li", { className: "empty" },
         "No keys stored yet. Add one above."));
+      restoreFocus();
       return;
     }
     replaceChildren(keyList, keys.map(keyCard));
     context.applyReadOnly();
+    restoreFocus();
+  }
+
+  /** After a redraw, put the focus back on the control the action started from. */
+  function restoreFocus() {
+    const wanted = focusAfterRender;
+    focusAfterRender = null;
+    if (!wanted) return;
+    const card = keyList.querySelector(`[data-key-id="${wanted.keyId}"]`)
+      || keyList.querySelector(".key-card");
+    const target = card && card.querySelector(wanted.control);
+    (target || keyInput).focus();
   }
 
   function keyCard(key) {
@@ -204,11 +267,13 @@ export function createKeysSection(context) {
         await client.updateKey(key.id, { is_active: wanted });
         notes.clear();
         notes.set(key.id, { kind: "ok", text: wanted ? "Active." : "Inactive." });
+        focusAfterRender = { keyId: key.id, control: "input.switch" };
         await context.changed("keys"); // the redrawn card shows the note
       } catch (error) {
         activeToggle.checked = !wanted;
         activeToggle.disabled = false;
         rowStatus.show("error", `Not changed: ${formatError(error)}`);
+        activeToggle.focus();
       }
     });
 
@@ -226,6 +291,10 @@ export function createKeysSection(context) {
         rowStatus.show("error", `The test could not run: ${formatError(error)}`);
       } finally {
         done();
+        // The busy button was disabled, which drops the focus: give it back.
+        if (!document.activeElement || document.activeElement === document.body) {
+          testButton.focus();
+        }
       }
     });
 
@@ -263,6 +332,8 @@ export function createKeysSection(context) {
         notes.delete(key.id);
         testResults.delete(key.id);
         listStatus.show("ok", `Deleted ${key.masked_key} (${providerLabel(key.provider)}).`);
+        // The next key's Delete, or the key field when none is left.
+        focusAfterRender = { keyId: null, control: "button.danger" };
         await context.changed("keys");
       } catch (error) {
         done();
@@ -283,7 +354,6 @@ export function createKeysSection(context) {
     area.dataset.result = kind;
     replaceChildren(area,
       el("strong", { className: "result-class" }, RESULT_LABELS[kind] || kind),
-      " ", el("code", {}, kind),
       result.message ? el("span", { className: "result-message" }, ` ${result.message}`) : null,
       facts ? el("span", { className: "result-facts" }, ` (${facts})`) : null);
     area.hidden = false;

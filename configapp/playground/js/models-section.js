@@ -17,6 +17,7 @@ const SLIDERS = [
     hint: "The longest answer the model may give." },
 ];
 const DEFAULTS = { temperature: 1, top_p: 1, max_tokens: 4096 };
+const LABELS = Object.fromEntries(SLIDERS.map((spec) => [spec.name, spec.label]));
 
 /**
  * Bounds to draw the sliders for a model that is not saved yet. They mirror the server's
@@ -140,6 +141,7 @@ export function createModelsSection(context) {
       query: search.value,
       onlyWithKey: onlyWithKey.checked,
       hasKey: context.hasKey,
+      defaultId: selected ? selected.model.id : null,
     });
     limit = PAGE_SIZE;
     renderList();
@@ -267,13 +269,31 @@ export function createModelsSection(context) {
     context.applyReadOnly();
   }
 
+  // A model no key reaches can be the default, but Chat cannot use it: say so first.
+  let keylessAccepted = null;
+  function warnNoKey(model) {
+    const anyway = el("button", { type: "button" }, "Make it the default anyway");
+    anyway.addEventListener("click", () => {
+      keylessAccepted = model.id;
+      paramsForm.requestSubmit();
+    });
+    saveStatus.show("info", `No key reaches ${providerLabel(model.provider)} yet: Chat cannot `
+      + `use ${model.display_name} until one is added. `,
+      el("a", { href: "#settings-keys" }, "Add a key"), " ", anyway);
+    anyway.focus();
+  }
+
   paramsForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!chosen || context.isReadOnly() || !paramsForm.reportValidity()) return;
     const model = chosen;
     const values = currentValues();
-    const done = busyButton(saveButton, "Saving…");
     const changingDefault = !selected || selected.model.id !== model.id;
+    if (changingDefault && !context.keySource(model.provider) && keylessAccepted !== model.id) {
+      warnNoKey(model);
+      return;
+    }
+    const done = busyButton(saveButton, "Saving…");
     saveStatus.show("busy", changingDefault
       ? `Making ${model.display_name} the default model…` : "Saving the parameters…");
     let step = "select";
@@ -285,12 +305,13 @@ export function createModelsSection(context) {
       step = "parameters";
       selected = await client.setParameters(model.id, values);
       const summary = Object.entries(selected.parameters)
-        .map(([name, value]) => `${name} ${value}`).join(", ");
+        .map(([name, value]) => `${LABELS[name] || name} ${value}`).join(", ");
       done();
       choose(byId.get(model.id) || selected.model);
       renderList();
       saveStatus.show("ok", `Saved: ${model.display_name} is the default model`
         + (summary ? ` (${summary}).` : "."));
+      saveButton.focus(); // disabled while saving, it lost the focus
       context.changed("parameters");
     } catch (error) {
       done();
@@ -298,6 +319,7 @@ export function createModelsSection(context) {
         ? `${model.display_name} is now the default, but its parameters were not saved`
         : "Parameters not saved";
       saveStatus.show("error", `${prefix}: ${formatError(error)}`);
+      saveButton.focus();
       if (step === "parameters" && changingDefault) renderList();
     }
   });
