@@ -224,7 +224,7 @@ class LiteLLMGateway:
                 return
             if said_anything and self._is_timeout(error):
                 raise ProviderTimeoutError(
-                    f"{key.provider} sent nothing for {self.chat_timeout:g} s at "
+                    f"{provider_name(key.provider)} sent nothing for {self.chat_timeout:g} s at "
                     f"{host_of(self._base(key))}: the answer stops there.") from None
             raise self._failure(error, key) from None
         finally:
