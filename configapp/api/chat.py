@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Flask, Response, current_app, request
 from flask.views import MethodView
 
 from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
@@ -48,12 +48,21 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float) -> Iterator[str]:
+def next_piece(app: Flask, chunks: Iterator[StreamChunk]) -> StreamChunk | None:
+    """The next piece, read in an app context of its own: the body is sent after the
+    request's context is gone, and the ledger writes when the stream ends. Pushed and popped
+    within one step, so contexts never interleave between answers."""
+    with app.app_context():
+        return next(chunks, None)
+
+
+def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float,
+           app: Flask) -> Iterator[str]:
     """`delta` per piece of text, then `done`; `error` if the provider fails mid-stream."""
     finish: str | None = None
     usage: Usage | None = None
     try:
-        for chunk in chunks:
+        while (chunk := next_piece(app, chunks)) is not None:
             if chunk.content:
                 yield sse("delta", {"content": chunk.content})
             finish = chunk.finish_reason or finish
@@ -65,7 +74,8 @@ def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float) -> Ite
     finally:
         close = getattr(chunks, "close", None)
         if callable(close):  # ends the provider's stream and records its use now
-            close()
+            with app.app_context():
+                close()
     yield sse("done", summary(plan, finish, usage, elapsed_ms(started)))
 
 
@@ -94,8 +104,8 @@ class Chat(MethodView):
         if not body["stream"]:
             return reply_view(chat.complete(plan))
         chunks = chat.stream(plan)
-        # In the request's context to the end: the ledger is written when the stream ends.
-        response = Response(stream_with_context(events(plan, chunks, started)),
+        # The ledger is written when the stream ends, in an app context of its own.
+        response = Response(events(plan, chunks, started, current_app._get_current_object()),
                             mimetype="text/event-stream",
                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         # However the answer ends (the client gone included: the server then closes the

@@ -91,14 +91,17 @@ def test_the_catalogue_is_cached_for_its_ttl(tmp_path):
 STARTS_WITHOUT_LITELLM = """
 import sys, tempfile, pathlib
 from configapp import create_app
-from configapp.settings import Settings
+from configapp.settings import SecuritySettings, Settings
 from configapp.adapters.litellm_catalog import litellm_metadata_path
 data = pathlib.Path(tempfile.mkdtemp())
 client = create_app(Settings(data_dir=data, env_file=data / ".env",
-                             config_file=data / "none.yaml")).test_client()
+                             config_file=data / "none.yaml",
+                             security=SecuritySettings(api_token="t0ken-" + "x" * 40))
+                    ).test_client()
+signed = {"Authorization": "Bearer t0ken-" + "x" * 40}
 assert litellm_metadata_path().is_file()
-assert client.get("/api/config/models").status_code == 200
-assert client.get("/api/config/models?live=true").status_code == 200
+assert client.get("/api/config/models", headers=signed).status_code == 200
+assert client.get("/api/config/models?live=true", headers=signed).status_code == 200
 print(sorted(name for name in ("litellm", "openai") if name in sys.modules))
 """
 
