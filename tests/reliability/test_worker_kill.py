@@ -91,7 +91,9 @@ def test_workers_killed_mid_write_lose_no_acknowledged_write(database, launch):
     assert integrity in ("ok", "n/a")
     assert problems == []
     assert figures["5xx"] == 0 and figures["unexpected"] == []
-    assert figures["no_answer"] <= KILLS
+    # A killed gthread worker cuts every request it was serving: at most one per client,
+    # since each client has one request in flight at a time.
+    assert figures["no_answer"] <= KILLS * CLIENTS
     again = launch(database, workers=2)
     assert again.api("GET", "/readyz")[0] == 200
     listed = again.api("GET", "/api/config/api-keys")[1]
