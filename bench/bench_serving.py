@@ -248,6 +248,8 @@ def run() -> list[dict[str, Any]]:
                          "unit": "streams", "target": f">= {plan.streams}",
                          "note": f"ended with `done` after all {pieces} pieces"})
 
+            # The streams' usage-ledger rows moved the sync revision: a fresh ETag.
+            etag = check_answers(app)
             with idle_connections(app.port, plan.idle_connections):
                 idle_loop = Loop(app.port, etag).run(plan.loop_seconds)
             rows += loop_rows(f"{plan.idle_connections} idle connections", idle_loop,
