@@ -7,11 +7,13 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --require-hashes -r requirements.lock
+	$(PIP) install --no-deps --require-hashes -r requirements.lock
+	$(PIP) check
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
-	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --no-deps --require-hashes -r requirements-dev.lock
+	$(PIP) check
 	touch $@
 
 run: $(VENV)/.runtime  ## the app on http://127.0.0.1:8000 (SQLite and a key in data/)

@@ -57,7 +57,11 @@ def test_no_unexpected_pth_file_is_installed():
     assert found - KNOWN_PTH == set()
 
 
-def test_installs_use_the_hashes():
+def test_installs_use_the_hashes_and_only_the_lock():
+    """--no-deps: the lock is complete, so pip must not resolve again (a dependency asking
+    for an extra, litellm's httpx[http2], otherwise sends it to the index for a newer,
+    unhashed release)."""
     makefile = (ROOT / "Makefile").read_text()
     installs = [line for line in makefile.splitlines() if "install" in line and "-r " in line]
-    assert installs and all("--require-hashes" in line for line in installs)
+    assert installs and all("--require-hashes" in line and "--no-deps" in line
+                            for line in installs)
