@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import flask
 import marshmallow as ma
+from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser, abort
 
@@ -16,6 +19,7 @@ TOO_LARGE = "The body is larger than the limit (1 MiB)"
 LONE_SURROGATE = {"json": ["Invalid JSON body: a \\u escape in it is half of a character "
                            "(a lone surrogate)."]}
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+FastView = Callable[[], "flask.Response | None"]
 
 
 def is_text(data: Any) -> bool:
@@ -51,3 +55,28 @@ class ApiBlueprint(Blueprint):
     """The API's blueprints: flask-smorest's, with JsonBodyParser."""
 
     ARGUMENTS_PARSER = JsonBodyParser()
+
+
+def fast_path(blueprint: Blueprint, endpoint: str) -> Callable[[FastView], FastView]:
+    """Serve the common case of a hot route with a plain Flask view, ahead of
+    flask-smorest's wrappers (argument parsing, the response schema, MethodView's dispatch:
+    30 to 40 us a request in process). The plain view answers what it recognises and
+    returns None for everything else, which the documented view then answers. The OpenAPI
+    document is made from the documented view, so it describes both exactly."""
+
+    def decorate(fast: FastView) -> FastView:
+        def install(state: BlueprintSetupState) -> None:
+            name = f"{state.name_prefix}.{state.name}.{endpoint}".lstrip(".")
+            documented = state.app.view_functions[name]
+
+            @functools.wraps(documented)
+            def view(**kwargs: Any) -> Any:
+                answer = fast()
+                return documented(**kwargs) if answer is None else answer
+
+            state.app.view_functions[name] = view
+
+        blueprint.record(install)
+        return fast
+
+    return decorate

@@ -9,10 +9,11 @@ from dataclasses import asdict
 from typing import Any
 
 from cachetools import TTLCache
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
+from marshmallow import fields
 
-from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
+from configapp.api.blueprint import TOO_LARGE, ApiBlueprint, fast_path
 from configapp.api.provider_schemas import LiveCatalogSchema
 from configapp.api.schemas import (
     ModelConfigSchema,
@@ -28,6 +29,10 @@ from configapp.domain import (
     ModelNotFoundError,
     normalise_provider,
 )
+
+# What the query schema's Boolean fields read as true and false.
+TRUE_WORDS = frozenset(fields.Boolean.truthy)
+BOOLEAN_WORDS = TRUE_WORDS | fields.Boolean.falsy
 
 blp = ApiBlueprint("models", __name__, url_prefix="/api/config",
                    description="The model catalogue and the default model")
@@ -129,27 +134,47 @@ class Models(MethodView):
         providers; `source` says whether it is LiteLLM's metadata or the fallback list.
         With `live`, each configured provider's models endpoint is asked (answers cached for
         the catalogue's TTL) and every entry says whether the key can reach it."""
-        parts = components()
         provider, text = query.get("provider"), query.get("q")
         if query["live"] or query["refresh"]:
             return Response(live_catalogue_body(provider, text, query),
                             mimetype="application/json")
-        configured = (frozenset(parts.config.configured_providers())
-                      if query["configured"] else None)
-        # The revision moves with every hide, show and withdrawn mark, on any instance.
-        key = (provider, text, configured, query["include_hidden"], parts.config.revision())
-        catalog = parts.config.catalog_source.catalog()
-        body = catalogue_bodies().get(key, catalog)
-        if body is None:
-            source, models = parts.config.catalog(provider, text)
-            if configured is not None:  # the set in the key, so the body matches its key
-                models = [model for model in models if model.provider in configured]
-            entries = curated_entries(models, query["include_hidden"])
-            # Serialised by hand: thousands of entries through marshmallow cost tens of ms.
-            body = json.dumps({"source": source, "count": len(entries), "models": entries},
-                              separators=(",", ":")).encode()
-            catalogue_bodies().put(key, catalog, body)
-        return Response(body, mimetype="application/json")
+        return catalogue_response(provider, text, query["configured"], query["include_hidden"])
+
+
+def catalogue_response(provider: str | None, text: str | None, configured_only: bool,
+                       include_hidden: bool) -> Response:
+    """The catalogue from LiteLLM's metadata (or the fallback list), its body cached."""
+    parts = components()
+    configured = frozenset(parts.config.configured_providers()) if configured_only else None
+    # The revision moves with every hide, show and withdrawn mark, on any instance.
+    key = (provider, text, configured, include_hidden, parts.config.revision())
+    catalog = parts.config.catalog_source.catalog()
+    body = catalogue_bodies().get(key, catalog)
+    if body is None:
+        source, models = parts.config.catalog(provider, text)
+        if configured is not None:  # the set in the key, so the body matches its key
+            models = [model for model in models if model.provider in configured]
+        entries = curated_entries(models, include_hidden)
+        # Serialised by hand: thousands of entries through marshmallow cost tens of ms.
+        body = json.dumps({"source": source, "count": len(entries), "models": entries},
+                          separators=(",", ":")).encode()
+        catalogue_bodies().put(key, catalog, body)
+    return Response(body, mimetype="application/json")
+
+
+@fast_path(blp, "Models")
+def plain_catalogue() -> Response | None:
+    """The Playground's and the extension's catalogue request (no filter, or only
+    `configured`), answered without flask-smorest's wrappers; any other query goes to
+    the documented view, which checks it."""
+    args = request.args
+    if not args:
+        return catalogue_response(None, None, False, False)
+    if len(args) == 1:
+        flags = args.getlist("configured")
+        if len(flags) == 1 and flags[0] in BOOLEAN_WORDS:
+            return catalogue_response(None, None, flags[0] in TRUE_WORDS, False)
+    return None
 
 
 @blp.route("/models/selected")
