@@ -71,6 +71,11 @@ class ChatService:
         parameters (and an alias's) with the request's overrides (within the model's bounds),
         and the key by the priority rule. The key is resolved last, so a refused request
         does not count as a use of it."""
+        with self.config.storage.reads_together():
+            return self._plan(messages, model_id, overrides, purpose)
+
+    def _plan(self, messages: list[ChatMessage], model_id: str | None,
+              overrides: dict[str, Any] | None, purpose: str | None) -> ChatPlan:
         if not messages:
             raise ConfigurationError("Send at least one message.")
         unknown = sorted({m.role for m in messages} - set(CHAT_ROLES))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +53,11 @@ class ConfigurationStoragePort(Protocol):
 
     def touch_api_key(self, key_id: int) -> None:
         """Set last_used_at to now."""
+        ...
+
+    def reads_together(self) -> AbstractContextManager[None]:
+        """The reads made inside share one read transaction (the writes keep their own):
+        a chat's plan makes about ten."""
         ...
 
     def sample_encrypted_key(self) -> str | None:

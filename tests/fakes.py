@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
@@ -74,6 +75,9 @@ class FakeStorage:
         self.models: dict[str, ModelConfig] = {}
         self.touched: list[int] = []
         self._ids = itertools.count(1)
+
+    def reads_together(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def add_api_key(self, new: NewApiKey, masked_key: str,
                     seal: Callable[[int], str]) -> ApiKeyConfig:

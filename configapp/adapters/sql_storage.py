@@ -46,6 +46,10 @@ ACTIVE_PROVIDERS = (select(ApiKeyRecord.__table__.c.provider)
                     .where(ApiKeyRecord.__table__.c.is_active).distinct())
 
 
+# Set in a session's info while its reads share one transaction.
+READS_TOGETHER = "configapp.reads_together"
+
+
 @lru_cache(maxsize=32)
 def _sql(statement: Select, dialect: Dialect) -> str:
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
@@ -135,10 +139,28 @@ class SqlAlchemyConfigurationStorage:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        """The session, for one read, rolled back after it (no read transaction is kept
+        open between reads: a WAL checkpoint or a PostgreSQL vacuum would wait on it),
+        unless it is one of `reads_together`."""
         session = self.session
+        if session.info.get(READS_TOGETHER):
+            yield session
+            return
         try:
             yield session
         finally:
+            session.rollback()
+
+    @contextmanager
+    def reads_together(self) -> Iterator[None]:
+        """One BEGIN and one ROLLBACK for the reads inside, instead of one pair each:
+        about 130 us of CPU per read on SQLite, where BEGIN is a statement of ours."""
+        session = self.session
+        session.info[READS_TOGETHER] = True
+        try:
+            yield
+        finally:
+            del session.info[READS_TOGETHER]
             session.rollback()
 
     @contextmanager

@@ -112,3 +112,22 @@ def test_every_change_of_the_settings_moves_the_revision_and_nothing_else_does(p
     config.delete_api_key(record.id)
     assert moved()
     assert len(set(seen)) == len(seen) - 1  # never back to an earlier value
+
+
+def test_reads_together_share_one_transaction_and_leave_none_open(parts):
+    """A chat's plan reads in one transaction; each other read, and the plan once done,
+    leave no read transaction open (a WAL checkpoint or a vacuum would wait on it)."""
+    key = add(parts)
+    session = parts.storage.session
+    parts.storage.active_api_key("openai")
+    assert not session.in_transaction()
+    with parts.storage.reads_together():
+        parts.storage.active_api_key("openai")
+        assert session.in_transaction()
+        transaction = session.get_transaction()
+        parts.storage.list_api_keys()
+        assert session.get_transaction() is transaction
+        parts.config.resolve_key("openai")  # its write (last used) commits on its own
+        parts.storage.list_api_keys()
+    assert not session.in_transaction()
+    assert parts.storage.get_api_key(key.id).last_used_at is not None
