@@ -109,6 +109,10 @@ class Upstream:
             self.responses = []
 
 
+# Seconds between a worker's start and litellm's import in its background.
+WARM_UP_DELAY = 2.0
+
+
 class LiteLLMGateway:
     """Chat through litellm.completion; key tests and discovery through models endpoints."""
 
@@ -149,9 +153,13 @@ class LiteLLMGateway:
         self._handler = HTTPHandler(client=self._http)
         return litellm
 
-    def warm_up(self) -> threading.Thread:
-        """Import litellm in the background, so that the first chat does not wait for it."""
-        thread = threading.Thread(target=self.litellm, name="litellm-import", daemon=True)
+    def warm_up(self, delay: float = WARM_UP_DELAY) -> threading.Thread:
+        """Import litellm in the background, `delay` seconds from now, so that the first
+        chat does not wait for it. Not at once: the import holds the GIL for seconds of
+        CPU, and a worker's first requests (the catalogue, the pages) would share it; a
+        chat in those seconds imports litellm itself."""
+        thread = threading.Timer(delay, self.litellm)
+        thread.name, thread.daemon = "litellm-import", True
         thread.start()
         return thread
 

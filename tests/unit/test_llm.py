@@ -3,6 +3,7 @@
 import base64
 import html
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -173,3 +174,13 @@ def test_a_failure_names_the_provider_as_people_know_it():
         "Google (Gemini) refused the API key (HTTP 400): bad")
     assert describe_failure("some_new_one", "unreachable", None, "") == (
         "some_new_one could not be reached.")
+
+
+def test_the_background_import_of_litellm_waits_its_delay_then_imports_once():
+    gateway = LiteLLMGateway()
+    thread = gateway.warm_up(delay=0.3)
+    time.sleep(0.1)
+    assert gateway._module is None and thread.is_alive() and thread.daemon
+    thread.join(timeout=120)
+    assert gateway._module is not None and gateway._handler is not None
+    assert gateway.litellm() is gateway._module
