@@ -152,3 +152,28 @@ def test_the_extension_shows_purposes_and_warnings_live_and_from_its_cache(
     expect(card.get_by_role("button", name="Save alias")).to_be_disabled()
     expect(card.locator(".visibility")).to_be_hidden()
     extension.browsing.screenshot("extension-curation-offline")
+
+
+DAYS_FROM = """async ({ date, now }) => {
+    const { daysFrom } = await import("/assets/js/curation-section.js");
+    return daysFrom(date, Date.parse(now));
+}"""
+
+
+# (a date, now, what the page shows)
+DAYS_CASES = [
+    ("2026-12-02", "2026-12-02T00:00:00Z", "today"),
+    ("2026-12-02", "2026-12-02T23:59:59Z", "today"),  # the afternoon was "1 days ago"
+    ("2026-12-01", "2026-12-02T00:00:01Z", "1 day ago"),
+    ("2026-12-03", "2026-12-02T18:00:00Z", "in 1 day"),
+    ("2027-01-14", "2026-12-02T13:00:00Z", "in 43 days"),
+    ("2026-11-20", "2026-12-02T06:00:00Z", "12 days ago"),
+    ("not-a-date", "2026-12-02T06:00:00Z", ""),
+]
+
+
+def test_a_warnings_date_is_counted_in_calendar_days(server: Server, browsing: Browsing):
+    browsing.page.goto(server.url + "/settings")
+    shown = [browsing.page.evaluate(DAYS_FROM, {"date": date, "now": now})
+             for date, now, _ in DAYS_CASES]
+    assert shown == [expected for _, _, expected in DAYS_CASES]

@@ -9,12 +9,15 @@ import { providerLabel, sortProviders } from "./providers.js";
 
 const DAY_MS = 86_400_000;
 
-/** "in 43 days", "today", "12 days ago": how far a YYYY-MM-DD date is from today. */
+/** "in 43 days", "today", "1 day ago": how many calendar days (UTC, as the server writes
+ * its dates) a YYYY-MM-DD date is from today. Days, not hours: this afternoon, today's date
+ * is still "today". */
 export function daysFrom(date, now = Date.now()) {
-  const days = Math.round((Date.parse(`${date}T00:00:00Z`) - now) / DAY_MS);
-  if (Number.isNaN(days)) return "";
+  const days = Date.parse(`${date}T00:00:00Z`) / DAY_MS - Math.floor(now / DAY_MS);
+  if (!Number.isInteger(days)) return "";
   if (days === 0) return "today";
-  return days > 0 ? `in ${formatInteger(days)} days` : `${formatInteger(-days)} days ago`;
+  const count = `${formatInteger(Math.abs(days))} ${Math.abs(days) === 1 ? "day" : "days"}`;
+  return days > 0 ? `in ${count}` : `${count} ago`;
 }
 
 /** "12 of 400 shown". */
