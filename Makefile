@@ -1,5 +1,7 @@
 # configapp: `make run` starts the app, `make test` runs every test. Both install first.
 VENV ?= .venv
+# Test processes (pytest-xdist): most tests wait on servers, browsers and subprocesses.
+TEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
@@ -21,7 +23,7 @@ run: $(VENV)/.runtime  ## the app on http://127.0.0.1:8000 (SQLite and a key in 
 
 test: $(VENV)/.dev  ## every test, with coverage; a throwaway PostgreSQL unless one is given
 	scripts/install-system-deps
-	scripts/with-postgres $(PY) -m pytest --cov=configapp --cov-report=term $(PYTEST_ARGS)
+	scripts/with-postgres $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --cov=configapp --cov-report=term $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

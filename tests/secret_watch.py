@@ -435,8 +435,32 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         WATCH.read_unread()
 
 
+def summary(figures: dict[str, int], workers: int = 0) -> str:
+    return (f"secret watch{f' ({workers} workers)' if workers else ''}: {figures['answers']} "
+            f"answers in process, {figures['served answers']} served by gunicorn, "
+            f"{figures['log records']} log records, {figures['files']} files and "
+            f"{figures['PostgreSQL databases']} PostgreSQL dumps read for {figures['secrets']} "
+            f"secrets and any Fernet token; {figures['leaks']} leaks")
+
+
+# Under pytest-xdist each worker watches its own tests, files and servers (and dumps the
+# whole PostgreSQL server); the controller adds up their figures.
+WORKERS_FIGURES: list[dict[str, int]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    figures = getattr(node, "workeroutput", {}).get("secret watch")
+    if figures is not None:
+        WORKERS_FIGURES.append(figures)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if WATCH.summary:
+    if WORKERS_FIGURES:
+        total = {name: sum(figures[name] for figures in WORKERS_FIGURES)
+                 for name in WORKERS_FIGURES[0]}
+        terminalreporter.write_line(summary(total, len(WORKERS_FIGURES)))
+    elif WATCH.summary:
         terminalreporter.write_line(WATCH.summary)
 
 
@@ -447,17 +471,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _secret_watch_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watch]:
+def _secret_watch_session(tmp_path_factory: pytest.TempPathFactory,
+                          pytestconfig: pytest.Config) -> Iterator[Watch]:
     """After the last test: the files, and the figures."""
     yield WATCH
     before = len(WATCH.leaks)
     scan_files(tmp_path_factory.getbasetemp(), WATCH)
-    counts = WATCH.counts
-    WATCH.summary = (
-        f"secret watch: {counts['answers']} answers in process, {counts['served answers']} "
-        f"served by gunicorn, {counts['log records']} log records, {counts['files']} files "
-        f"and {counts['PostgreSQL databases']} PostgreSQL dumps read for "
-        f"{len(WATCH.order)} secrets and any Fernet token; {len(WATCH.leaks)} leaks")
+    figures = {**WATCH.counts, "secrets": len(WATCH.order), "leaks": len(WATCH.leaks)}
+    WATCH.summary = summary(figures)
+    worker_output = getattr(pytestconfig, "workeroutput", None)  # under pytest-xdist
+    if worker_output is not None:
+        worker_output["secret watch"] = figures
     found = WATCH.leaks[before:]
     assert not found, "secrets found in files:\n" + "\n".join(found[:50])
 
