@@ -200,15 +200,16 @@ export function createCurationSection(context) {
     providerCount.textContent = entry ? countText(entry) : "";
   }
 
+  /** The chosen provider's models as toggles; whether they could be loaded. */
   async function loadProviderModels() {
     const provider = providerSelect.value;
     if (!provider) {
       visibilityList.replaceChildren();
-      return;
+      return true;
     }
     try {
       const catalog = await client.models({ provider, includeHidden: true });
-      if (providerSelect.value !== provider) return; // another provider was chosen since
+      if (providerSelect.value !== provider) return true; // another provider was chosen since
       replaceChildren(visibilityList, catalog.models.map((model) => {
         const box = el("input", { type: "checkbox", value: model.id, "data-write": "",
                                   checked: !model.hidden });
@@ -221,8 +222,10 @@ export function createCurationSection(context) {
       }));
       visibilityStatus.clear();
       context.applyReadOnly();
+      return true;
     } catch (error) {
       visibilityStatus.show("error", `Could not load the models: ${formatError(error)}`);
+      return false;
     }
   }
 
@@ -234,9 +237,12 @@ export function createCurationSection(context) {
       const entry = await client.curate(provider, change);
       counts = counts.map((item) => (item.provider === provider ? entry : item));
       renderProviders();
-      visibilityStatus.show("ok", `${message} ${providerLabel(provider)}: ${countText(entry)}.`);
       context.changed("visibility");
-      await Promise.all([loadProviderModels(), loadPurposes()]);
+      // Told once the list is redrawn: the redraw clears the line (it was cleared at once).
+      const [loaded] = await Promise.all([loadProviderModels(), loadPurposes()]);
+      if (loaded) {
+        visibilityStatus.show("ok", `${message} ${providerLabel(provider)}: ${countText(entry)}.`);
+      }
     } catch (error) {
       visibilityStatus.show("error", `Not saved: ${formatError(error)}`);
       await loadProviderModels();
