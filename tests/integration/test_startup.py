@@ -86,6 +86,17 @@ def test_a_killed_starts_temporary_key_file_is_removed_at_the_next_start(tmp_pat
         running.wait()
 
 
+def test_a_temporary_not_named_by_a_process_id_is_neither_removed_nor_a_problem(tmp_path):
+    """A crashed rotation leaves `.encryption_key.new.tmp` (adapters/key_files.py): it is
+    not a start's temporary, so the start leaves it alone."""
+    data = tmp_path / "data"
+    data.mkdir()
+    leftover = data / ".encryption_key.new.tmp"
+    leftover.write_text(Fernet.generate_key().decode())
+    create_app(sqlite_settings(tmp_path))
+    assert leftover.exists()
+
+
 def test_a_wrong_key_refuses_to_start_and_says_what_to_do(tmp_path):
     settings = sqlite_settings(tmp_path)
     add_key(create_app(settings))
