@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from configapp import create_app
+from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError
 from configapp.models import db
 from configapp.schema import current_revision, head_revision
@@ -79,9 +80,21 @@ def test_a_killed_starts_temporary_key_file_is_removed_at_the_next_start(tmp_pat
         starting.write_text(Fernet.generate_key().decode())
         create_app(sqlite_settings(tmp_path))
         assert not stale.exists() and starting.exists()
+        assert running.poll() is None  # asked whether it lives, sent no signal
     finally:
         running.kill()
         running.wait()
+
+
+def test_a_temporary_not_named_by_a_process_id_is_neither_removed_nor_a_problem(tmp_path):
+    """A crashed rotation leaves `.encryption_key.new.tmp` (adapters/key_files.py): it is
+    not a start's temporary, so the start leaves it alone."""
+    data = tmp_path / "data"
+    data.mkdir()
+    leftover = data / ".encryption_key.new.tmp"
+    leftover.write_text(Fernet.generate_key().decode())
+    create_app(sqlite_settings(tmp_path))
+    assert leftover.exists()
 
 
 def test_a_wrong_key_refuses_to_start_and_says_what_to_do(tmp_path):
@@ -114,6 +127,19 @@ def test_a_missing_key_file_with_stored_keys_is_never_replaced(tmp_path):
 def test_a_malformed_key_is_refused(tmp_path):
     with pytest.raises(InvalidEncryptionKeyError, match="not a valid Fernet key"):
         create_app(sqlite_settings(tmp_path, encryption_keys=("not-a-key",)))
+
+
+def test_a_token_of_another_key_is_refused_by_decrypt_and_by_rotate_with_the_help():
+    token = FernetEncryption([Fernet.generate_key().decode()]).encrypt("sk-other-1234")
+    cipher = FernetEncryption([Fernet.generate_key().decode()])
+    for operation in (cipher.decrypt, cipher.rotate):
+        with pytest.raises(InvalidEncryptionKeyError, match="cannot decrypt the stored API"):
+            operation(token)
+
+
+def test_no_key_at_all_is_refused_in_words():
+    with pytest.raises(InvalidEncryptionKeyError, match="No encryption key is configured"):
+        FernetEncryption([])
 
 
 def test_readyz_reports_a_schema_behind_head(tmp_path):
