@@ -73,6 +73,8 @@ def fernet_key() -> str:
 
 
 FUZZ_DATABASE_PREFIX = "configapp_fuzz_"
+# The databases this process made: a pytest-xdist worker's secret watch dumps these.
+CREATED_DATABASES: list[str] = []
 
 
 def fresh_postgres_database(server_url: str, prefix: str = "configapp_test_") -> str:
@@ -83,6 +85,7 @@ def fresh_postgres_database(server_url: str, prefix: str = "configapp_test_") ->
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    CREATED_DATABASES.append(name)
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 

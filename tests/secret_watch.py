@@ -11,8 +11,9 @@ What it reads:
 - at the end of the session, under its temporary folder: every `*.log` file (the gunicorn
   servers' logs and answers), every settings backup (`*.configapp-backup`: encrypted, no key
   in it) and every SQLite database file with its WAL; the PostgreSQL test server's log and a
-  `pg_dump` of each of its databases. Log records and answers are read again then, for the
-  secrets learnt after them (up to MAX_KEPT bytes of them).
+  `pg_dump` of each of its databases (under pytest-xdist, of those the worker made). Log
+  records and answers are read again then, for the secrets learnt after them (up to
+  MAX_KEPT bytes of them).
 
 What it looks for:
 - any Fernet token (`gAAAAA...`), in answers and logs (databases hold them by design);
@@ -52,16 +53,23 @@ import subprocess
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
-from tests.conftest import CANARY_KEY, FUZZ_DATABASE_PREFIX, TEST_API_TOKEN
+from tests.conftest import (
+    CANARY_KEY,
+    CREATED_DATABASES,
+    FUZZ_DATABASE_PREFIX,
+    TEST_API_TOKEN,
+)
 
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}")
 # The one line where a first start (or `config token`) shows the API token, by design.
@@ -354,36 +362,55 @@ def learn_tokens(tokens: Iterable[str], keys: Iterable[str], where: str,
                 continue
 
 
+def postgres_databases(server_url: str) -> list[str]:
+    """The databases to dump: under pytest-xdist, the ones this worker made (each worker
+    dumps its own, with the secrets it knows) and `postgres`; otherwise every one."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return ["postgres", *CREATED_DATABASES]
+    engine = create_engine(server_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(text(
+                "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY datname")))
+    finally:
+        engine.dispose()
+
+
 def scan_postgres(server_url: str, watch: Watch) -> None:
-    """Every database of the test server, dumped at once: the keys its tokens hold are
-    learnt (opened with every Fernet key the suite used), then the dump is read; and the
-    server's own log."""
+    """The test server's databases, dumped with pg_dump four at a time: the keys their
+    tokens hold are learnt (opened with every Fernet key the suite used), then each dump is
+    read; and the server's own log."""
     url = make_url(server_url)
     host = url.query.get("host") or url.host or ""
     host = host if isinstance(host, str) else host[0]
-    pg_dumpall = shutil.which("pg_dumpall") or next(
-        (str(path) for path in sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dumpall"))),
+    pg_dump = shutil.which("pg_dump") or next(
+        (str(path) for path in sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))),
         None)
-    if pg_dumpall is None:
-        watch.leaks.append("(end of session): no pg_dumpall to read the PostgreSQL databases")
+    if pg_dump is None:
+        watch.leaks.append("(end of session): no pg_dump to read the PostgreSQL databases")
         return
-    dump = subprocess.run(
-        [pg_dumpall, "--no-role-passwords", f"--host={host}", f"--port={url.port or 5432}",
-         f"--username={url.username or 'postgres'}"],
-        capture_output=True, env={**os.environ, "PGPASSWORD": url.password or ""},
-        check=False)
-    if dump.returncode != 0:
-        watch.leaks.append("(end of session): pg_dumpall failed: "
-                           f"{dump.stderr.decode(errors='replace')[:300]}")
-        return
-    text = dump.stdout.decode(errors="replace")
-    # One section per database; the fuzzer's keys are not learnt (see the module's doc).
-    for section in re.split(r"\n\\connect ", text):
-        if FUZZ_DATABASE_PREFIX not in section.split("\n", 1)[0]:
-            tokens = set(re.findall(FERNET_TOKEN.pattern + "={0,2}", section))
+
+    def dump(database: str) -> tuple[str, subprocess.CompletedProcess[bytes]]:
+        return database, subprocess.run(
+            [pg_dump, "--no-owner", f"--host={host}", f"--port={url.port or 5432}",
+             f"--username={url.username or 'postgres'}", database],
+            capture_output=True, env={**os.environ, "PGPASSWORD": url.password or ""},
+            check=False)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        dumps = list(pool.map(dump, postgres_databases(server_url)))
+    for database, result in dumps:
+        if result.returncode != 0:
+            watch.leaks.append(f"(end of session): pg_dump of {database} failed: "
+                               f"{result.stderr.decode(errors='replace')[:300]}")
+            continue
+        dumped = result.stdout.decode(errors="replace")
+        # The fuzzer's keys are not learnt (see the module's doc).
+        if not database.startswith(FUZZ_DATABASE_PREFIX):
+            tokens = set(re.findall(FERNET_TOKEN.pattern + "={0,2}", dumped))
             learn_tokens(tokens, watch.fernet_keys, "PostgreSQL", watch)
-    watch.counts["PostgreSQL databases"] += text.count("\nCREATE DATABASE ")
-    watch.scan("the dump of the PostgreSQL test server", text, tokens=False)
+        watch.counts["PostgreSQL databases"] += 1
+        watch.scan(f"the dump of the PostgreSQL database {database}", dumped, tokens=False)
     server_log = Path(host) / "server.log"
     if host.startswith("/") and server_log.is_file():
         watch.counts["files"] += 1

@@ -120,3 +120,52 @@ def test_the_watch_fails_every_test_that_leaks_a_key_and_only_those(tmp_path):
     clean = run_probes(tmp_path / "clean", leak=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "3 passed" in clean.stdout and "; 0 leaks" in clean.stdout
+
+
+PG_PROBE = '''
+import os
+
+from sqlalchemy import create_engine, text
+
+from tests.conftest import fresh_postgres_database
+from tests.secret_watch import WATCH
+
+SECRET = "sk-planted-in-postgres-Q1w2E3r4"
+
+
+def test_a_key_kept_in_a_postgresql_table():
+    server = os.environ["CONFIGAPP_TEST_DATABASE_URL"]
+    engine = create_engine(fresh_postgres_database(server))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (body text)"))
+        connection.execute(text("INSERT INTO notes VALUES (:body)"), {"body": BODY})
+    engine.dispose()
+    WATCH.add(SECRET, "a key the test used")
+'''
+
+
+def run_postgres_probe(folder: Path, leak: bool) -> subprocess.CompletedProcess:
+    """A session on the suite's PostgreSQL server, as a pytest-xdist worker would run it
+    (the watch dumps the databases it made), with the key in a row or not."""
+    folder.mkdir()
+    body = "SECRET" if leak else '"nothing secret"'
+    (folder / "test_pg_probe.py").write_text(f"{PG_PROBE}\nBODY = {body}\n")
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("CONFIGAPP_", "PYTEST_"))}
+    env.update(PYTHONPATH=f"{folder}:{ROOT}", PYTEST_XDIST_WORKER="gw-probe",
+               CONFIGAPP_TEST_DATABASE_URL=os.environ["CONFIGAPP_TEST_DATABASE_URL"])
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.secret_watch",
+         "-q", "-rE", f"--rootdir={folder}", f"--basetemp={folder / 'tmp'}",
+         str(folder / "test_pg_probe.py")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_watch_finds_a_key_in_a_postgresql_database_it_dumps(tmp_path, postgres_server):
+    leaked = run_postgres_probe(tmp_path / "leak", leak=True)
+    output = leaked.stdout + leaked.stderr
+    assert leaked.returncode == 1, output
+    assert "a key the test used in the dump of the PostgreSQL database configapp_test_" in output
+    clean = run_postgres_probe(tmp_path / "clean", leak=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "2 PostgreSQL dumps" in clean.stdout and "; 0 leaks" in clean.stdout
