@@ -35,16 +35,25 @@ from configapp.models import (
 CHAT = "chat"
 
 
+# Every chat's plan reads these: built once (see SqlAlchemyConfigurationStorage._rows).
+ALIASES = select(ModelAliasRecord.__table__.c["name", "target", "parameters"])
+PURPOSES = select(ModelPurposeRecord.__table__.c["name", "target"])
+DEFAULT_MODEL_ID = (select(ModelConfigRecord.__table__.c.model_id)
+                    .where(ModelConfigRecord.__table__.c.is_default).limit(1))
+ONLY_CHOSEN = (select(ProviderCurationRecord.__table__.c.provider)
+               .where(ProviderCurationRecord.__table__.c.only_chosen))
+VISIBILITY = select(ModelVisibilityRecord.__table__.c["model_id", "shown"])
+
+
 def _aliases(session: Session) -> dict[str, Alias]:
-    return {row.name: Alias(row.name, row.target, dict(row.parameters or {}))
-            for row in session.scalars(select(ModelAliasRecord))}
+    return {name: Alias(name, target, dict(parameters or {}))
+            for name, target, parameters in session.execute(ALIASES)}
 
 
 def _purposes(session: Session) -> dict[str, str]:
-    purposes = {row.name: row.target for row in session.scalars(select(ModelPurposeRecord))}
+    purposes = dict(session.execute(PURPOSES).all())
     if CHAT not in purposes:
-        default = session.scalars(select(ModelConfigRecord.model_id)
-                                  .where(ModelConfigRecord.is_default)).first()
+        default = session.execute(DEFAULT_MODEL_ID).scalar()
         if default is not None:
             purposes[CHAT] = default
     return purposes
@@ -63,10 +72,8 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
 
     def visibility(self) -> Visibility:
         with self._read() as session:
-            only = frozenset(session.scalars(select(ProviderCurationRecord.provider)
-                                             .where(ProviderCurationRecord.only_chosen)))
-            rows = session.execute(select(ModelVisibilityRecord.model_id,
-                                          ModelVisibilityRecord.shown)).all()
+            only = frozenset(session.execute(ONLY_CHOSEN).scalars())
+            rows = session.execute(VISIBILITY).all()
         return Visibility(only, frozenset(m for m, shown in rows if shown),
                           frozenset(m for m, shown in rows if not shown))
 

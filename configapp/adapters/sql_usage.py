@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.models import BudgetRecord, SettingsRevisionRecord, UsageRecord, utcnow
@@ -16,6 +16,10 @@ from configapp.usage import Budget, UsageEntry, UsageTotals
 SYNC_REVISION = select(
     SettingsRevisionRecord.__table__.c.store_id, SettingsRevisionRecord.__table__.c.counter,
     select(func.coalesce(func.max(UsageRecord.__table__.c.id), 0)).scalar_subquery())
+# Every chat checks the budgets and writes a row: built once (see `_rows` of the storage).
+BUDGETS = (select(BudgetRecord.__table__.c["scope", "target", "monthly_limit"])
+           .order_by(BudgetRecord.__table__.c.scope, BudgetRecord.__table__.c.target))
+NEW_ROW = insert(UsageRecord.__table__)
 
 
 def _group_column(group_by: str | None, dialect: str) -> ColumnElement[Any] | None:
@@ -43,12 +47,13 @@ class SqlAlchemyUsageLedger:
     def record(self, entry: UsageEntry) -> None:
         # The ledger is not a setting: the sync revision does not move with it.
         with self.storage._write(bump_revision=False) as session:
-            session.add(UsageRecord(
-                created_at=entry.created_at, model=entry.model, provider=entry.provider,
-                key_id=entry.key_id, key_source=entry.key_source, purpose=entry.purpose,
-                outcome=entry.outcome, prompt_tokens=entry.prompt_tokens,
-                completion_tokens=entry.completion_tokens,
-                tokens_counted=entry.tokens_counted, cost=entry.cost))
+            session.execute(NEW_ROW, {
+                "created_at": entry.created_at, "model": entry.model,
+                "provider": entry.provider, "key_id": entry.key_id,
+                "key_source": entry.key_source, "purpose": entry.purpose,
+                "outcome": entry.outcome, "prompt_tokens": entry.prompt_tokens,
+                "completion_tokens": entry.completion_tokens,
+                "tokens_counted": entry.tokens_counted, "cost": entry.cost})
 
     def totals(self, since: datetime, until: datetime,
                group_by: str | None) -> list[UsageTotals]:
@@ -87,10 +92,7 @@ class SqlAlchemyUsageLedger:
             return float(session.scalar(query) or 0.0)
 
     def budgets(self) -> list[Budget]:
-        query = select(BudgetRecord).order_by(BudgetRecord.scope, BudgetRecord.target)
-        with self.storage._read() as session:
-            return [Budget(row.scope, row.target, row.monthly_limit)
-                    for row in session.scalars(query)]
+        return [Budget(*row) for row in self.storage._rows(BUDGETS)]
 
     def set_budget(self, budget: Budget) -> Budget:
         with self.storage._write() as session:

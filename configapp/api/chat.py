@@ -81,7 +81,7 @@ def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float,
 
 @blp.route("/chat")
 class Chat(MethodView):
-    @blp.arguments(ChatRequestSchema)
+    @blp.arguments(ChatRequestSchema())
     @blp.response(200, ChatReplySchema)
     @blp.alt_response(200, content_type="text/event-stream", success=True, **SSE_DOC)
     @blp.alt_response(402, description="A monthly budget of the provider or key is spent "
