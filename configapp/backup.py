@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, Table, delete, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -296,6 +295,8 @@ def check_schema(revision: Any) -> None:
 def _known_revision(revision: Any) -> bool:
     if not isinstance(revision, str):
         return False
+    from alembic.script import ScriptDirectory  # only here: a start does not need Alembic
+
     try:
         return ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision) is not None
     except Exception:  # alembic raises its own errors for unknown or malformed ids
