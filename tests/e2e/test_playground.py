@@ -178,8 +178,11 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
     assert server.api("GET", "/api/config/models/selected")[1]["parameters"]["temperature"] == 0.8
 
 
-def test_filtering_three_thousand_models_as_you_type_stays_fast(server: Server,
-                                                                browsing: Browsing):
+def test_filtering_three_thousand_models_as_you_type_is_debounced_and_paged(
+        server: Server, browsing: Browsing):
+    """What keeps typing smooth: one filter pass per pause, not per keystroke, and at most
+    100 rows drawn at a time. The passes' durations are printed, not asserted: speed is
+    the benchmarks' to report (docs/benchmarks.md), never a timed test's."""
     page = browsing.page
     open_settings(page, server, "#settings-models")  # where Chat's "Change model" leads
     expect(page.get_by_role("heading", name="Default model")).to_be_in_viewport()
@@ -197,9 +200,8 @@ def test_filtering_three_thousand_models_as_you_type_stays_fast(server: Server,
         filter: performance.getEntriesByName("configapp:filter-models").map((e) => e.duration),
         render: performance.getEntriesByName("configapp:render-models").map((e) => e.duration),
     })""")
-    # Typing is debounced: far fewer filter passes than keystrokes, each one quick.
+    # Typing is debounced: far fewer filter passes than keystrokes.
     assert 1 <= len(timings["filter"]) < len("gemini flash")
-    assert max(timings["filter"]) < 100, timings
     ids = page.locator(".model-row .model-id").all_inner_texts()
     assert ids and all("gemini" in i and "flash" in i for i in ids)
 
@@ -209,7 +211,7 @@ def test_filtering_three_thousand_models_as_you_type_stays_fast(server: Server,
     expect(page.locator(".model-row")).to_have_count(100)
     widest = page.evaluate(
         'performance.getEntriesByName("configapp:filter-models").map((e) => e.duration)')
-    assert max(widest) < 100, widest
+    assert len(widest) == 1, widest  # one pass for the whole change, then 100 rows drawn
     page.get_by_role("button", name="Show 100 more").click()
     expect(page.locator(".model-row")).to_have_count(200)
     print(f"\nfilter passes while typing: {timings}; back to all {total}: {widest}")
