@@ -184,3 +184,18 @@ def test_the_extension_refuses_a_confusing_setup(host_settings: Settings) -> Non
         ConfigApp(db=host_db, database_url="sqlite://", settings=host_settings)
     with pytest.raises(ValueError, match="must start with '/'"):
         ConfigApp(url_prefix="llm", settings=host_settings)
+
+
+def test_under_the_prefix_a_foreign_page_cannot_make_the_server_ask_the_providers(
+        host: Flask) -> None:
+    """The guard of the provider-calling GETs (live, refresh) holds under the host's prefix
+    too: the admin's browser, signed in to the host, visiting another site."""
+    admin = signed_in(host)
+    for query in ("live=true", "refresh=1"):
+        foreign = admin.get(f"{API}/models?{query}", headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403, foreign.get_json()
+        assert "allowed only from this server's own pages" in foreign.get_json()["message"]
+        cross_site = admin.get(f"{API}/models?{query}", headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross_site.status_code == 403
+    own_page = admin.get(f"{API}/models?live=true", headers={"Sec-Fetch-Site": "same-origin"})
+    assert own_page.status_code == 200, own_page.get_json()
