@@ -210,6 +210,12 @@ def test_the_own_pages_tools_and_token_holders_may_ask_the_providers(client, stu
     assert response.get_json()["live"]["openai"]["status"] == "fresh"
     plain = client.get("/api/config/models?live=false", headers={"Sec-Fetch-Site": "cross-site"})
     assert plain.status_code == 200
+    # Without the token, a foreign page's plain list (live=false, ...) is not the providers
+    # guard's business (403) but the sign-in's (401).
+    for off in ("false", "0", "no", "OFF", " F ", "n", ""):
+        plain = client.get(f"/api/config/models?live={off}&refresh={off}",
+                           headers={"Sec-Fetch-Site": "cross-site", "Authorization": ""})
+        assert plain.status_code == 401, off
 
 
 @pytest.mark.parametrize("headers", [
