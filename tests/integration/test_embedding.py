@@ -199,3 +199,20 @@ def test_under_the_prefix_a_foreign_page_cannot_make_the_server_ask_the_provider
         assert cross_site.status_code == 403
     own_page = admin.get(f"{API}/models?live=true", headers={"Sec-Fetch-Site": "same-origin"})
     assert own_page.status_code == 200, own_page.get_json()
+
+
+def test_mounted_at_the_root_configapp_guards_its_api_and_leaves_the_hosts_routes_alone(
+        host_url: str, host_settings: Settings) -> None:
+    """ConfigApp's default url_prefix is "": its safety net covers its own API and pages,
+    not every path of the host."""
+    app = upgraded_host(host_url, host_settings, prefix="")
+    client = signed_in(app)
+    foreign = {"Origin": "https://elsewhere.example"}
+    notes = client.post("/notes", json={"text": "n"}, headers=foreign)
+    assert notes.status_code == 201  # the host's route: not configapp's same-origin rule
+    assert "Content-Security-Policy" not in client.get("/notes").headers
+    refused = client.post("/api/config/api-keys", json=KEY, headers=foreign)
+    assert refused.status_code == 403  # configapp's own route, at the root
+    assert client.get("/api/config/api-keys").get_json() == []
+    assert "Content-Security-Policy" in client.get("/api/config/api-keys").headers
+    dispose(app)
