@@ -215,4 +215,10 @@ def test_mounted_at_the_root_configapp_guards_its_api_and_leaves_the_hosts_route
     assert refused.status_code == 403  # configapp's own route, at the root
     assert client.get("/api/config/api-keys").get_json() == []
     assert "Content-Security-Policy" in client.get("/api/config/api-keys").headers
+    # A path under /api/ that no route takes is still configapp's: its headers, its Host rule.
+    missing = client.get("/api/config/nothing-here")
+    assert missing.status_code == 404 and "Content-Security-Policy" in missing.headers
+    assert client.get("/api/config/nothing-here",
+                      headers={"Host": "attacker.example"}).status_code == 400
+    assert client.get("/notes", headers={"Host": "attacker.example"}).status_code == 200
     dispose(app)
