@@ -67,9 +67,10 @@ SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
 def calls_providers(prefix: str = "") -> bool:
-    """A GET that makes the server decrypt keys and ask providers (`live`, `refresh`)."""
+    """A GET that makes the server decrypt keys and ask providers (`live`, `refresh`); a
+    HEAD too: it runs the GET's view, and a page may send one without a preflight."""
     flags = PROVIDER_CALLING_GETS.get(request.path.removeprefix(prefix), ())
-    return request.method == "GET" and any(
+    return request.method in ("GET", "HEAD") and any(
         request.args.get(flag, "").strip().lower() not in FALSE_WORDS
         for flag in flags if flag in request.args)
 

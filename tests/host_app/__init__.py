@@ -44,7 +44,8 @@ def is_admin() -> bool:
 
 
 def create_host_app(database_url: str, settings: Settings, *, share_db: bool = True,
-                    own_database_url: str | None = None, pages: bool = True) -> Flask:
+                    own_database_url: str | None = None, pages: bool = True,
+                    prefix: str = PREFIX) -> Flask:
     app = Flask(__name__)
     app.config.update(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="host-secret-" + "x" * 20,
                       TESTING=True)
@@ -66,7 +67,7 @@ def create_host_app(database_url: str, settings: Settings, *, share_db: bool = T
         host_db.session.commit()
         return {"added": True}, 201
 
-    ConfigApp(app, settings=settings, url_prefix=PREFIX, pages=pages,
+    ConfigApp(app, settings=settings, url_prefix=prefix, pages=pages,
               db=host_db if share_db else None, database_url=own_database_url,
               authorize=is_admin)
     return app

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 
 from configapp import create_app
 from configapp.auth import (
+    FAILURE_WINDOW_SECONDS,
     FAILURES_ALLOWED,
     AuthConfigurationError,
     FailureLimiter,
@@ -182,8 +183,12 @@ def test_wrong_tokens_are_limited_per_address(app):
             "Authorization": "Bearer guess"}).status_code == 401
     limited = guesser.post("/login", json={"token": token})  # even the right one, now
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
-    assert guesser.get("/api/config/sync", headers={
-        "Authorization": f"Bearer {token}"}).status_code == 429
+    api_limited = guesser.get("/api/config/sync", headers={"Authorization": f"Bearer {token}"})
+    assert api_limited.status_code == 429
+    retry_after = int(api_limited.headers["Retry-After"])
+    assert 0 < retry_after <= FAILURE_WINDOW_SECONDS + 1
+    message = api_limited.get_json()["message"]  # says why, and when to try again
+    assert "too many wrong api tokens" in message.lower() and f" {retry_after} s" in message
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "127.0.0.2"
     assert elsewhere.get("/api/config/sync").status_code == 200

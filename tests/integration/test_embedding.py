@@ -184,3 +184,41 @@ def test_the_extension_refuses_a_confusing_setup(host_settings: Settings) -> Non
         ConfigApp(db=host_db, database_url="sqlite://", settings=host_settings)
     with pytest.raises(ValueError, match="must start with '/'"):
         ConfigApp(url_prefix="llm", settings=host_settings)
+
+
+def test_under_the_prefix_a_foreign_page_cannot_make_the_server_ask_the_providers(
+        host: Flask) -> None:
+    """The guard of the provider-calling GETs (live, refresh) holds under the host's prefix
+    too: the admin's browser, signed in to the host, visiting another site."""
+    admin = signed_in(host)
+    for query in ("live=true", "refresh=1"):
+        foreign = admin.get(f"{API}/models?{query}", headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403, foreign.get_json()
+        assert "allowed only from this server's own pages" in foreign.get_json()["message"]
+        cross_site = admin.get(f"{API}/models?{query}", headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross_site.status_code == 403
+    own_page = admin.get(f"{API}/models?live=true", headers={"Sec-Fetch-Site": "same-origin"})
+    assert own_page.status_code == 200, own_page.get_json()
+
+
+def test_mounted_at_the_root_configapp_guards_its_api_and_leaves_the_hosts_routes_alone(
+        host_url: str, host_settings: Settings) -> None:
+    """ConfigApp's default url_prefix is "": its safety net covers its own API and pages,
+    not every path of the host."""
+    app = upgraded_host(host_url, host_settings, prefix="")
+    client = signed_in(app)
+    foreign = {"Origin": "https://elsewhere.example"}
+    notes = client.post("/notes", json={"text": "n"}, headers=foreign)
+    assert notes.status_code == 201  # the host's route: not configapp's same-origin rule
+    assert "Content-Security-Policy" not in client.get("/notes").headers
+    refused = client.post("/api/config/api-keys", json=KEY, headers=foreign)
+    assert refused.status_code == 403  # configapp's own route, at the root
+    assert client.get("/api/config/api-keys").get_json() == []
+    assert "Content-Security-Policy" in client.get("/api/config/api-keys").headers
+    # A path under /api/ that no route takes is still configapp's: its headers, its Host rule.
+    missing = client.get("/api/config/nothing-here")
+    assert missing.status_code == 404 and "Content-Security-Policy" in missing.headers
+    assert client.get("/api/config/nothing-here",
+                      headers={"Host": "attacker.example"}).status_code == 400
+    assert client.get("/notes", headers={"Host": "attacker.example"}).status_code == 200
+    dispose(app)

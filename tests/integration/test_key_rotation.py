@@ -262,3 +262,45 @@ def test_a_key_saved_by_an_instance_left_running_is_recovered_as_documented(make
     dispose(recovery)
     assert opened_by(settings, [new], expected) == 4
     dispose(create_app(settings))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_the_old_key_is_kept_as_encryption_key_utc_time_bak_and_the_output_names_it(
+        make_settings):
+    """docs/operators/security/encryption.md: `data/.encryption_key.<UTC time>.bak`, 0600."""
+    settings = make_settings()
+    app = create_app(replace(settings, cli=True))
+    fill(app, 2)
+    old = settings.key_file.read_text().strip()
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = cli(app, "rotate-key")
+    after = datetime.now(UTC)
+    dispose(app)
+    assert result.exit_code == 0, result.output
+    [backup] = KeyFiles(settings.key_file).backups()
+    stamp = re.fullmatch(r"\.encryption_key\.(\d{8}T\d{6}Z)\.bak", backup.name)
+    assert stamp, backup.name
+    made = datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert before <= made <= after
+    assert backup.read_text().strip() == old
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert f"The old key is kept in {backup} (mode 0600)" in result.stderr
+
+
+def test_two_rotations_in_one_second_keep_both_old_keys(tmp_path):
+    """The second backup of the same second gets `-1`: neither old key is lost."""
+    files = KeyFiles(tmp_path / ".encryption_key")
+    first, second, third = (Fernet.generate_key().decode() for _ in range(3))
+    files.main.write_text(first + "\n")
+    files.main.chmod(0o600)
+    now = datetime(2026, 12, 2, 14, 0, 0, tzinfo=UTC)
+    backups = []
+    for new in (second, third):
+        files.write_pending(new)
+        backups.append(files.install_pending(now))
+    assert [path.name for path in backups] == [".encryption_key.20261202T140000Z.bak",
+                                               ".encryption_key.20261202T140000Z-1.bak"]
+    assert set(files.backups()) == set(backups)
+    assert [path.read_text().strip() for path in backups] == [first, second]
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in backups)
+    assert files.read_main() == third and files.read_pending() is None

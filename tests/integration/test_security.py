@@ -210,3 +210,31 @@ def test_the_own_pages_tools_and_token_holders_may_ask_the_providers(client, stu
     assert response.get_json()["live"]["openai"]["status"] == "fresh"
     plain = client.get("/api/config/models?live=false", headers={"Sec-Fetch-Site": "cross-site"})
     assert plain.status_code == 200
+    # Without the token, a foreign page's plain list (live=false, ...) is not the providers
+    # guard's business (403) but the sign-in's (401).
+    for off in ("false", "0", "no", "OFF", " F ", "n", ""):
+        plain = client.get(f"/api/config/models?live={off}&refresh={off}",
+                           headers={"Sec-Fetch-Site": "cross-site", "Authorization": ""})
+        assert plain.status_code == 401, off
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://localhost:9999"}, {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+])
+def test_a_foreign_pages_head_request_cannot_make_the_server_ask_the_providers(
+        make_settings, backend, stub, headers):
+    """HEAD runs the GET view and needs no preflight: with CONFIGAPP_AUTH=off (or a session
+    cookie sent by a same-site page on another port) it must be refused like the GET."""
+    settings = make_settings(security=SecuritySettings(auth_enabled=False))
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    client = create_app(settings).test_client()
+    add_key(client, stub, "openai")
+    for method in ("GET", "HEAD"):
+        response = client.open("/api/config/models?live=true&refresh=true", method=method,
+                               headers=headers)
+        assert response.status_code == 403, method
+    assert not any("models" in r.path for r in stub.requests)
+    own = client.head("/api/config/models?live=true", headers={"Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 200

@@ -103,6 +103,7 @@ def test_a_malformed_chunked_body_is_a_400(server):
                                "Transfer-Encoding: chunked"),
                   b"%x\r\n%s\n0\r\n\r\n" % (len(body), body))  # "\n": no chunk terminator
     assert (answer.status, answer.content_type) == (400, "application/json")
+    assert b"could not be read" in answer.body  # says why
 
 
 @pytest.mark.usefixtures("unchanged")
