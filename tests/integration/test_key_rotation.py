@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import stat
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -304,3 +306,214 @@ def test_two_rotations_in_one_second_keep_both_old_keys(tmp_path):
     assert [path.read_text().strip() for path in backups] == [first, second]
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in backups)
     assert files.read_main() == third and files.read_pending() is None
+
+
+# ---- What check-key and rotate-key say, line by line (mutation testing of key_rotation.py:
+# docs/testing.md, "key_rotation.py").
+
+def fingerprint_of(key: str) -> str:
+    """The documented fingerprint: the first 8 hex digits of the key's SHA-256."""
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+def said(output: str) -> list[str]:
+    return output.splitlines()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # ENCRYPTION_KEY's case
+def test_check_key_names_each_key_by_its_place_and_fingerprint_and_says_which_encrypts(
+        make_settings, fernet_key):
+    old, new = fernet_key, Fernet.generate_key().decode()
+    settings = make_settings(encryption_keys=(old,))
+    app = create_app(settings)
+    expected = fill(app, 3)
+    pending = pending_key_file(settings.key_file)
+    rotated = cli(app, "rotate-key", "--given-key", input=new + "\n")
+    assert rotated.exit_code == 0, rotated.output
+    lines = said(rotated.stderr)
+    assert lines[1].startswith(f"Re-encrypted 3 stored key(s) under the key with fingerprint "
+                               f"{fingerprint_of(new)} in ")
+    assert lines[2].startswith("ENCRYPTION_KEY comes from the environment, so no key file was "
+                               f"replaced. The new key is in {pending};")
+    assert len(lines) == 6 and "no longer needed" not in rotated.stderr  # the new key's file
+    dispose(app)
+    still_old = create_app(settings)  # an instance left running with the old key saves one
+    expected.update(fill(still_old, 1))
+    dispose(still_old)
+    pending.unlink()  # the operator put the new key first in ENCRYPTION_KEY
+    both = create_app(replace(settings, encryption_keys=(new, old)))
+    check = cli(both, "check-key")
+    assert check.exit_code == 0, check.output
+    # The old key still opens a row: nothing may say the other keys are not needed.
+    assert said(check.stdout) == [
+        "4 stored key(s); 2 encryption key(s) configured:",
+        f"  ENCRYPTION_KEY #1 (fingerprint {fingerprint_of(new)}, encrypts new keys): "
+        "opens 3 row(s)",
+        f"  ENCRYPTION_KEY #2 (fingerprint {fingerprint_of(old)}, decrypts only): "
+        "opens 1 row(s)",
+        "Every stored key opens with the configured encryption key(s).",
+    ]
+    kept = cli(both, "rotate-key", "--keep-key")
+    assert kept.exit_code == 0, kept.output
+    lines = said(kept.stderr)
+    assert lines[0] == "Rotating the encryption key of 4 stored key(s)..."
+    assert lines[1].startswith(f"Re-encrypted 4 stored key(s) under the key with fingerprint "
+                               f"{fingerprint_of(new)} in ")
+    assert lines[2:] == ["When `flask --app wsgi config check-key` says every row opens with "
+                         "the first key, drop the other keys from ENCRYPTION_KEY and restart."]
+    assert not pending.exists()  # --keep-key writes no key
+    check = cli(both, "check-key")
+    assert check.exit_code == 0, check.output
+    assert said(check.stdout)[1:] == [
+        f"  ENCRYPTION_KEY #1 (fingerprint {fingerprint_of(new)}, encrypts new keys): "
+        "opens 4 row(s)",
+        f"  ENCRYPTION_KEY #2 (fingerprint {fingerprint_of(old)}, decrypts only): "
+        "opens 0 row(s)",
+        "Every stored key opens with the configured encryption key(s).",
+        "Every row opens with the first key: the other keys are no longer needed for the "
+        "stored rows.",
+    ]
+    for output in (rotated.output, check.output, kept.output):
+        no_secret_in(output, expected)
+        assert new not in output and old not in output
+    dispose(both)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_the_old_key_files_backup_is_dated_in_utc_whatever_the_time_zone(make_settings,
+                                                                          monkeypatch):
+    settings = make_settings()
+    app = create_app(settings)
+    fill(app, 1)
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30: a local time is 5.5 hours off
+    time.tzset()
+    try:
+        before = datetime.now(UTC).replace(microsecond=0)
+        assert cli(app, "rotate-key").exit_code == 0
+        after = datetime.now(UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    [backup] = KeyFiles(settings.key_file).backups()
+    stamp = re.search(r"\.(\d{8}T\d{6}Z)\.bak$", backup.name).group(1)
+    made = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert before <= made <= after, backup.name
+    dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_with_the_key_file_check_key_and_rotate_key_name_the_files_and_the_backup(
+        make_settings):
+    settings = make_settings()
+    app = create_app(settings)
+    expected = fill(app, 2)
+    old = settings.key_file.read_text().strip()
+    check = cli(app, "check-key")
+    assert check.exit_code == 0, check.output
+    assert said(check.stdout) == [
+        "2 stored key(s); 1 encryption key(s) configured:",
+        f"  {settings.key_file} (fingerprint {fingerprint_of(old)}, encrypts new keys): "
+        "opens 2 row(s)",
+        "Every stored key opens with the configured encryption key(s).",
+    ]
+    given = Fernet.generate_key().decode()
+    result = cli(app, "rotate-key", "--given-key", input=given + "\n")
+    assert result.exit_code == 0, result.output
+    [backup] = KeyFiles(settings.key_file).backups()
+    lines = said(result.stderr)
+    assert lines[0] == "Rotating the encryption key of 2 stored key(s)..."
+    took = re.fullmatch(rf"Re-encrypted 2 stored key\(s\) under the key with fingerprint "
+                        rf"{fingerprint_of(given)} in (\d+\.\d\d) s\.", lines[1])
+    assert took and float(took.group(1)) < 60, lines[1]
+    assert lines[2:] == [
+        f"{settings.key_file} now holds the new key: back it up now; the old backup no "
+        "longer opens the stored keys.",
+        "Restart the app now if it is running: it keeps the key it loaded at start, which no "
+        "longer opens the stored keys.",
+        f"The old key is kept in {backup} (mode 0600); delete it once no backup of the "
+        "database made before now is needed.",
+    ]
+    assert backup.read_text().strip() == old
+    no_secret_in(result.output, expected)
+    assert given not in result.output and old not in result.output
+    # --keep-key re-encrypts under the key file's key: no new key, no backup, no pending file.
+    kept = cli(app, "rotate-key", "--keep-key")
+    assert kept.exit_code == 0, kept.output
+    assert KeyFiles(settings.key_file).backups() == [backup]
+    assert not pending_key_file(settings.key_file).exists()
+    assert settings.key_file.read_text().strip() == given
+    assert opened_by(settings, [given], expected) == 2
+    dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_an_unfinished_rotation_is_named_and_only_its_own_key_may_finish_it(make_settings):
+    settings = make_settings()
+    app = create_app(settings)
+    expected = fill(app, 2)
+    dispose(app)
+    old = settings.key_file.read_text().strip()
+    new = Fernet.generate_key().decode()
+    files = KeyFiles(settings.key_file)
+    files.write_pending(new)
+    app = create_app(settings)
+    check = cli(app, "check-key")
+    assert check.exit_code == 0, check.output
+    assert said(check.stdout)[1:3] == [
+        f"  {settings.key_file} (fingerprint {fingerprint_of(old)}, encrypts new keys): "
+        "opens 2 row(s)",
+        f"  {files.pending} (an unfinished rotation's new key) (fingerprint "
+        f"{fingerprint_of(new)}, decrypts only): opens 0 row(s)",
+    ]
+    assert said(check.stdout)[-1] == ("A key rotation has not finished: run `flask --app wsgi "
+                                      "config rotate-key` to finish it.")
+    before = rows(settings)
+    other = Fernet.generate_key().decode()
+    refused = cli(app, "rotate-key", "--given-key", input=other + "\n")
+    assert refused.exit_code == 1
+    assert (f"A rotation to another key has not finished ({files.pending} exists): run "
+            "`flask --app wsgi config rotate-key` without a key to finish it first."
+            ) in refused.output
+    assert rows(settings) == before and files.read_pending() == new
+    assert settings.key_file.read_text().strip() == old
+    finished = cli(app, "rotate-key", "--given-key", input=new + "\n")  # the same key: fine
+    assert finished.exit_code == 0, finished.output
+    assert "Finished the interrupted rotation: re-encrypted 2 stored key(s)" in finished.stderr
+    assert settings.key_file.read_text().strip() == new
+    assert opened_by(settings, [new], expected) == 2
+    dispose(app)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the key file's case
+def test_rotate_key_refusals_say_why_and_change_nothing(make_settings):
+    settings = make_settings()
+    app = create_app(settings)
+    fill(app, 23)
+    foreign = Fernet(Fernet.generate_key()).encrypt(b"{}").decode()
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:  # rows 2 to 22 open with no configured key
+        connection.execute(text("UPDATE api_keys SET encrypted_key = :t "
+                                "WHERE id BETWEEN 2 AND 22"), {"t": foreign})
+    engine.dispose()
+    before = rows(settings)
+    check = cli(app, "check-key")
+    assert check.exit_code == 1
+    assert said(check.stdout)[-1] == (
+        "21 row(s) cannot be used: restore the key they were saved with (see "
+        "docs/operators/security/encryption.md), or delete them and enter the keys again.")
+    refused = cli(app, "rotate-key")
+    assert refused.exit_code == 1
+    assert ("No configured key opens row(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, "
+            "16, 17, 18, 19, 20, 21, so they cannot be re-encrypted; run `flask --app wsgi "
+            "config check-key`. Nothing was changed.") in " ".join(refused.output.split())
+    both = cli(app, "rotate-key", "--given-key", "--keep-key",
+               input=Fernet.generate_key().decode() + "\n")
+    assert both.exit_code == 1
+    assert "Give either a new key or --keep-key, not both." in both.output
+    settings.key_file.unlink()  # the app started, then the key file went
+    none = cli(app, "rotate-key")
+    assert none.exit_code == 1 and "No encryption key is configured." in none.output
+    assert rows(settings) == before
+    assert not pending_key_file(settings.key_file).exists()
+    assert KeyFiles(settings.key_file).backups() == []
+    dispose(app)
