@@ -222,3 +222,16 @@ def test_mounted_at_the_root_configapp_guards_its_api_and_leaves_the_hosts_route
                       headers={"Host": "attacker.example"}).status_code == 400
     assert client.get("/notes", headers={"Host": "attacker.example"}).status_code == 200
     dispose(app)
+
+
+def test_configapp_limits_its_request_bodies_in_a_host_without_a_limit(host: Flask) -> None:
+    """The host sets no MAX_CONTENT_LENGTH: configapp's routes still refuse a body over
+    CONFIGAPP_MAX_REQUEST_BYTES with a 413, and the host's routes keep the host's rule."""
+    assert host.config.get("MAX_CONTENT_LENGTH") is None
+    client = signed_in(host)
+    limit = host.extensions["configapp"].settings.security.max_request_bytes
+    too_big = {**KEY, "key_name": "x" * (limit + 1)}
+    refused = client.post(f"{API}/api-keys", json=too_big)
+    assert refused.status_code == 413, refused.get_data(as_text=True)[:200]
+    assert client.get(f"{API}/api-keys").get_json() == []
+    assert client.post("/notes", json={"text": "n", "pad": "x" * (limit + 1)}).status_code == 201
