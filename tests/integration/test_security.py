@@ -91,7 +91,8 @@ def test_non_json_bodies_are_refused_on_every_write(app, client, key_id, body, c
         if route.writes:
             response = client.open(route.path, method=route.method, data=body,
                                    content_type=content_type)
-            assert_error_shape(response, 415)
+            error = assert_error_shape(response, 415)
+            assert "Send the body as JSON" in error["message"], error
     assert settings_state(app) == before
 
 
@@ -238,3 +239,16 @@ def test_a_foreign_pages_head_request_cannot_make_the_server_ask_the_providers(
     assert not any("models" in r.path for r in stub.requests)
     own = client.head("/api/config/models?live=true", headers={"Sec-Fetch-Site": "same-origin"})
     assert own.status_code == 200
+
+
+def test_without_the_token_the_providers_guard_still_lets_the_own_origin_and_the_extension_by(
+        guarded_client):
+    """The guard's own-origin and listed-extension rule, on its own: without the token
+    such a request goes on to the sign-in (401), a foreign page's stops at the guard (403)."""
+    url = "/api/config/models?live=true"
+    for origin in ("http://localhost", "chrome-extension://abcdefghijklmnopabcdefghijklmnop"):
+        response = guarded_client.get(url, headers={"Origin": origin, "Authorization": ""})
+        assert response.status_code == 401, (origin, response.get_json())
+    foreign = guarded_client.get(url, headers={"Origin": "https://evil.example",
+                                               "Authorization": ""})
+    assert foreign.status_code == 403, foreign.get_json()
