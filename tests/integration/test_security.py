@@ -252,3 +252,15 @@ def test_without_the_token_the_providers_guard_still_lets_the_own_origin_and_the
     foreign = guarded_client.get(url, headers={"Origin": "https://evil.example",
                                                "Authorization": ""})
     assert foreign.status_code == 403, foreign.get_json()
+
+
+def test_an_options_request_needs_no_sign_in(guarded_client):
+    """A CORS preflight never carries credentials: OPTIONS is answered (its Allow header)
+    without the token, from any origin; the request that follows is the one checked."""
+    for headers in ({"Authorization": ""},
+                    {"Authorization": "", "Origin": "https://elsewhere.example"}):
+        answer = guarded_client.options("/api/config/api-keys", headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        assert "POST" in answer.headers["Allow"]
+    assert guarded_client.get("/api/config/api-keys",
+                              headers={"Authorization": ""}).status_code == 401
