@@ -15,11 +15,13 @@ import time
 
 import pytest
 from cryptography.fernet import Fernet
+from itsdangerous import TimestampSigner
 
 from configapp import create_app
 from configapp.auth import (
     FAILURE_WINDOW_SECONDS,
     FAILURES_ALLOWED,
+    SESSION_RENEW_SECONDS,
     AuthConfigurationError,
     FailureLimiter,
     is_loopback_bind,
@@ -111,6 +113,37 @@ def test_the_token_buys_a_session_cookie_that_opens_the_api_and_the_pages(app):
     out = browser.post("/logout")
     assert out.status_code == 204 and "Max-Age=0" in out.headers["Set-Cookie"]
     assert browser.get("/api/config/sync").status_code == 401
+
+
+def test_a_session_older_than_a_day_is_renewed_when_used_and_a_fresh_one_is_not(
+        app, monkeypatch):
+    """A browser used every day stays signed in: a cookie past SESSION_RENEW_SECONDS is
+    issued again on its next use; a younger one, a bearer request or no credentials get
+    no cookie."""
+    token = app.extensions["configapp"].settings.security.api_token
+    issued_at = int(time.time()) - SESSION_RENEW_SECONDS - 60
+    old = anonymous(app)
+    with monkeypatch.context() as past:
+        past.setattr(TimestampSigner, "get_timestamp", lambda self: issued_at)
+        assert old.post("/login", json={"token": token}).status_code == 200
+    stale = old.get_cookie("configapp_session_80").value
+
+    used = old.get("/api/config/sync")
+    assert used.status_code == 200
+    renewed = used.headers.get("Set-Cookie", "")
+    assert renewed.startswith("configapp_session_80=") and "Max-Age=2592000" in renewed
+    assert "HttpOnly" in renewed and "SameSite=Strict" in renewed
+    fresh_cookie = old.get_cookie("configapp_session_80").value
+    assert fresh_cookie != stale
+    assert old.get("/api/config/sync").headers.get("Set-Cookie") is None  # now young
+
+    young = anonymous(app)
+    young.post("/login", json={"token": token})
+    assert young.get("/api/config/sync").headers.get("Set-Cookie") is None
+    assert app.test_client().get("/api/config/sync").headers.get("Set-Cookie") is None
+    stranger = anonymous(app)
+    for path in ("/api/config/sync", "/healthz"):
+        assert stranger.get(path).headers.get("Set-Cookie") is None  # no session for free
 
 
 def test_over_https_the_cookie_is_secure(app):
