@@ -117,6 +117,9 @@ def test_the_hosts_login_decides_who_uses_configapp(host: Flask) -> None:
     for path in ("/notes", f"{PREFIX}/healthz", f"{PREFIX}/api/openapi.json",
                  f"{PREFIX}/assets/js/playground-client.js"):
         assert stranger.get(path).status_code == 200, path
+    # A CORS preflight carries no credentials: answered without the host's login.
+    preflight = stranger.options(f"{API}/api-keys")
+    assert preflight.status_code == 200 and "POST" in preflight.headers["Allow"]
     admin = signed_in(host)
     assert admin.get(f"{API}/api-keys").status_code == 200
     assert admin.get(f"{PREFIX}/settings").status_code == 200
