@@ -125,6 +125,59 @@ def test_import_env_dry_run_then_once(make_settings):
     dispose(app)
 
 
+def test_the_import_report_says_exactly_what_was_and_would_be_done(make_settings, caplog):
+    """Every line an operator reads: what the dry run would import and keep (the database
+    wins), then what the import did; a second start logs nothing about it."""
+    settings = at_head(make_settings(cli=True))
+    env, config = settings.env_file, settings.config_file
+    env.write_text(ENV_TEXT + "ANTHROPIC_API_BASE=http://127.0.0.1:9/anthropic/\n")
+    config.write_text(YAML_TEXT)
+    app = create_app(settings)
+    cli(app, "keys", "add", "openai", input="sk-mine-99998888\n")
+    cli(app, "models", "select", "anthropic/claude-sonnet-4-5")
+    deprecated = ("The keys in the .env file are now deprecated: the database is the source "
+                  "of truth. Manage them in Settings or with `flask --app wsgi config keys`, "
+                  "and remove them from the .env file.")
+    imported = ("sk-ant-***2222 (ANTHROPIC_API_KEY at http://127.0.0.1:9/anthropic/), "
+                "gemini AIza***3333 (GOOGLE_API_KEY)")
+    assert cli(app, "import-env", "--dry-run").output.splitlines() == [
+        f"Would import from {env}: anthropic {imported}.",
+        "Would keep the database's key for openai: the database wins over .env.",
+        "Would keep the database's default model anthropic/claude-sonnet-4-5 over "
+        f"openai/gpt-4o-mini from {config}.",
+        deprecated,
+    ]
+    assert cli(app, "import-env").output.splitlines() == [
+        f"Imported from {env}: anthropic {imported}.",
+        "Kept the database's key for openai: the database wins over .env.",
+        "Kept the database's default model anthropic/claude-sonnet-4-5 over "
+        f"openai/gpt-4o-mini from {config}.",
+        deprecated,
+        "Recorded as plan_09_api_keys: the import does not run again.",
+    ]
+    dispose(app)
+    caplog.set_level(logging.DEBUG, logger="configapp.env_import")
+    dispose(create_app(replace(settings, cli=False)))
+    assert [r.levelno for r in caplog.records if r.name == "configapp.env_import"] == [
+        logging.DEBUG]  # "already ran": not worth an operator's attention at every start
+
+
+def test_without_legacy_files_the_report_says_there_is_nothing_to_import(make_settings):
+    settings = at_head(make_settings(cli=True))
+    app = create_app(settings)
+    assert cli(app, "import-env", "--dry-run").output.splitlines() == [
+        f"No {settings.env_file}: no keys to import.",
+        f"No {settings.config_file}: no default model to import.",
+    ]
+    settings.env_file.write_text("# every key is in Settings now\n")
+    assert cli(app, "import-env").output.splitlines() == [
+        f"Imported from {settings.env_file}: no keys.",
+        f"No {settings.config_file}: no default model to import.",
+        "Recorded as plan_09_api_keys: the import does not run again.",
+    ]
+    dispose(app)
+
+
 def test_import_env_failing_says_why_and_writes_nothing(make_settings):
     settings = at_head(make_settings(cli=True))
     settings.env_file.write_text(ENV_TEXT)
