@@ -129,7 +129,8 @@ class Database(Protocol):
 
 
 class SqlAlchemyConfigurationStorage:
-    """The ConfigurationStoragePort on the app context's session of `database`."""
+    """The ConfigurationStoragePort on the app context's session of `database`, but for
+    select_model: the app uses SqlAlchemyCurationStorage, which adds it and the curation."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -321,11 +322,9 @@ class SqlAlchemyConfigurationStorage:
             session.add(row)
         return row
 
-    def select_model(self, model_id: str, provider: str) -> ModelConfig:
-        with self._write() as session:
-            return self._make_default(session, model_id, provider)
-
     def _make_default(self, session: Session, model_id: str, provider: str) -> ModelConfig:
+        """The one default model (select_model is the curation storage's: it also forgets
+        the chat purpose's alias)."""
         session.execute(update(ModelConfigRecord)
                         .where(ModelConfigRecord.is_default,
                                ModelConfigRecord.model_id != model_id)
