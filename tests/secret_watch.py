@@ -51,6 +51,7 @@ import shutil
 import sqlite3
 import subprocess
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -417,29 +418,46 @@ def scan_postgres(server_url: str, watch: Watch) -> None:
         watch.scan("the PostgreSQL server's log", server_log.read_text(errors="replace"))
 
 
-def scan_files(root: Path, watch: Watch) -> None:
+def scan_files(root: Path, watch: Watch) -> dict[str, float]:
     """The logs, backups and SQLite files under the session's temporary folder, the PostgreSQL
-    databases, and again every answer and log record, for the secrets learnt since."""
+    databases, and again every answer and log record, for the secrets learnt since. Returns
+    the seconds each part took (the end of the session is on the suite's critical path)."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(part: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[part] = round(now - clock, 1)
+        clock = now
+
     watch.test = "(end of session)"
     watch.read_unread()
     watch.read_servers()
+    lap("answers")
     databases = sorted(root.rglob("*.db"))
     for database in databases:
         open_rows(database, watch)
+    lap("SQLite keys")
     server_url = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
     if server_url:
         scan_postgres(server_url, watch)
+    lap("PostgreSQL")
     watch.rescan_kept()
+    lap("kept texts")
     for path in sorted(root.rglob("*.log")) + sorted(root.rglob("*.configapp-backup")):
         watch.counts["files"] += 1
         text = LOGIN_LINK_LINE.sub("(the login link)", path.read_bytes().decode(errors="replace"))
         watch.scan(str(path.relative_to(root)), text,
                    api_tokens_allowed=EXTENSION_STORAGE in path.parts)
+    lap("logs")
     for path in databases + sorted(root.rglob("*.db-wal")):
         watch.counts["files"] += 1
         # Tokens are what a database holds by design; plaintext and keys are not.
         watch.scan(str(path.relative_to(root)), path.read_bytes().decode("latin-1"),
                    tokens=False)
+    lap("SQLite files")
+    return seconds
 
 
 UNDO = pytest.MonkeyPatch()
@@ -475,11 +493,22 @@ def summary(figures: dict[str, int], workers: int = 0) -> str:
 WORKERS_FIGURES: list[dict[str, int]] = []
 
 
+WORKERS_SECONDS: list[dict[str, float]] = []
+
+
+def end_timings(runs: list[dict[str, float]]) -> str:
+    return "secret watch, end of session: " + "; ".join(
+        f"{sum(seconds.values()):.1f} s (" + ", ".join(f"{part} {value}"
+                                                     for part, value in seconds.items()) + ")"
+        for seconds in runs)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    figures = getattr(node, "workeroutput", {}).get("secret watch")
-    if figures is not None:
-        WORKERS_FIGURES.append(figures)
+    output = getattr(node, "workeroutput", {})
+    if output.get("secret watch") is not None:
+        WORKERS_FIGURES.append(output["secret watch"])
+        WORKERS_SECONDS.append(output["secret watch seconds"])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -487,6 +516,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         total = {name: sum(figures[name] for figures in WORKERS_FIGURES)
                  for name in WORKERS_FIGURES[0]}
         terminalreporter.write_line(summary(total, len(WORKERS_FIGURES)))
+        terminalreporter.write_line(end_timings(WORKERS_SECONDS))
     elif WATCH.summary:
         terminalreporter.write_line(WATCH.summary)
 
@@ -503,12 +533,13 @@ def _secret_watch_session(tmp_path_factory: pytest.TempPathFactory,
     """After the last test: the files, and the figures."""
     yield WATCH
     before = len(WATCH.leaks)
-    scan_files(tmp_path_factory.getbasetemp(), WATCH)
+    seconds = scan_files(tmp_path_factory.getbasetemp(), WATCH)
     figures = {**WATCH.counts, "secrets": len(WATCH.order), "leaks": len(WATCH.leaks)}
-    WATCH.summary = summary(figures)
+    WATCH.summary = summary(figures) + "\n" + end_timings([seconds])
     worker_output = getattr(pytestconfig, "workeroutput", None)  # under pytest-xdist
     if worker_output is not None:
         worker_output["secret watch"] = figures
+        worker_output["secret watch seconds"] = seconds
     found = WATCH.leaks[before:]
     assert not found, "secrets found in files:\n" + "\n".join(found[:50])
 
