@@ -210,16 +210,18 @@ class LegacyImport:
                               self.config_file.is_file(), keys, model)
 
     def resolve_model(self, name: str, provider: str | None) -> ModelInfo:
-        """The catalogue's model for `llm.default_model`: `provider/model`, or a bare name
-        with `llm.provider`, or a bare name that only one of the usual providers has."""
-        candidates = [name]
-        if provider and "/" not in name:
-            candidates.append(f"{normalise_provider(provider)}/{name}")
-        for candidate in candidates:
-            try:
-                return self.service.get_model(candidate)
-            except ModelNotFoundError:
-                continue
+        """The catalogue's model for `llm.default_model`: with `llm.provider`, that
+        provider's model (LiteLLM's reading: "openai/gpt-4o" of openrouter is
+        openrouter/openai/gpt-4o); else `provider/model`, or a bare name that only one of
+        the usual providers has."""
+        candidate = name
+        if provider:
+            prefix = f"{normalise_provider(provider)}/"
+            candidate = name if name.startswith(prefix) else prefix + name
+        try:
+            return self.service.get_model(candidate)
+        except ModelNotFoundError:
+            pass
         if "/" not in name and not provider:
             _, models = self.service.catalog()
             same = [model for model in models

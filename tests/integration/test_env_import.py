@@ -63,6 +63,9 @@ def test_the_first_start_imports_both_files_once_and_logs_masked(make_settings, 
     assert "now deprecated" in caplog.text and "Recorded as plan_09_api_keys" in caplog.text
     assert not any(key in caplog.text for key in LEGACY_KEYS)
     before = snapshot(settings)
+    assert [row[-1] for row in before["migration_versions"]] == [  # what was imported, masked
+        "openai sk-proj-***1111 (OPENAI_API_KEY); anthropic sk-ant-***2222 (ANTHROPIC_API_KEY); "
+        "gemini AIza***3333 (GOOGLE_API_KEY); default model openai/gpt-4o-mini"]
     again = create_app(settings)  # the second start finds it done and writes nothing
     assert snapshot(settings) == before
     dispose(app)
@@ -79,6 +82,9 @@ def test_a_missing_file_is_not_an_error(make_settings, env, config):
     assert bool(keys) == (env is not None)
     assert (model == "openai/gpt-4o-mini") == (config is not None)
     assert applied is not None  # recorded even when there was nothing: it never runs again
+    if env is None and config is None:
+        assert [row[-1] for row in snapshot(settings)["migration_versions"]] == [
+            "nothing to import"]
     write_legacy(settings)  # files that appear later are not imported
     dispose(app)
     app = create_app(settings)
@@ -121,6 +127,8 @@ def test_a_bad_file_rolls_back_and_stops_the_start(make_settings, env, config, r
         create_app(settings)
     message = str(refused.value)
     assert reason in message and "rolled back" in message
+    assert message.endswith("Fix it and start again; `flask --app wsgi config import-env "
+                            "--dry-run` shows what would be imported.")
     assert not any(key in message or key in caplog.text for key in LEGACY_KEYS)
     assert snapshot(settings) == before
 

@@ -51,7 +51,8 @@ def test_the_default_model_and_its_provider_are_read(tmp_path, text, expected):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("llm: [\n  secret: sk-in-the-yaml\n", "is not valid YAML at line"),
-    ("- a list\n", "the file must be a mapping"),
+    ("- a list\n", "default.yaml is malformed: the file must be a mapping"),
+    ("llm: just-a-string\n", "default.yaml is malformed: llm must be a mapping"),
     ("llm:\n  default_model: 42\n", "default_model must be a model name"),
     ("llm:\n  default_model: x\n  provider: [1]\n", "llm.provider must be a provider name"),
 ])
@@ -63,6 +64,15 @@ def test_a_malformed_yaml_is_refused_without_quoting_it(tmp_path, text, message)
     assert "sk-in-the-yaml" not in str(error.value)
 
 
+def test_a_file_that_is_not_utf8_is_refused_with_the_reason(tmp_path):
+    for name, read in ((".env", read_env_file), ("default.yaml", read_default_model)):
+        path = tmp_path / name
+        path.write_bytes(b"llm:\n  default_model: caf\xe9\n")
+        with pytest.raises(LegacyImportError) as refused:
+            read(path)
+        assert str(refused.value) == f"{path} cannot be read (UnicodeDecodeError)."
+
+
 @pytest.fixture
 def legacy(tmp_path):
     catalog = FakeCatalog(
@@ -72,6 +82,7 @@ def legacy(tmp_path):
         ModelInfo("vertex_ai/gemini-2.5-flash", "vertex_ai", "gemini-2.5-flash"),
         ModelInfo("together_ai/shared", "together_ai", "shared"),
         ModelInfo("groq/shared", "groq", "shared"),
+        ModelInfo("openrouter/openai/gpt-4o", "openrouter", "openai/gpt-4o"),
     )
     service = ConfigurationService(FakeStorage(), FakeEncryption(), catalog)
     return LegacyImport(service, FakeStorage(), tmp_path / ".env", tmp_path / "default.yaml")
@@ -83,6 +94,9 @@ def legacy(tmp_path):
     ("gemini-2.5-flash", "google", "gemini/gemini-2.5-flash"),
     ("gpt-4o-mini", None, "openai/gpt-4o-mini"),  # azure is not one of the .env providers
     ("gemini-2.5-flash", None, "gemini/gemini-2.5-flash"),  # nor is vertex_ai
+    ("openai/gpt-4o-mini", "openai", "openai/gpt-4o-mini"),
+    # LiteLLM's reading: the model "openai/gpt-4o" of the provider openrouter.
+    ("openai/gpt-4o", "openrouter", "openrouter/openai/gpt-4o"),
 ])
 def test_a_bare_model_name_resolves_to_one_catalogue_entry(legacy, name, provider, expected):
     assert legacy.resolve_model(name, provider).id == expected
@@ -91,8 +105,21 @@ def test_a_bare_model_name_resolves_to_one_catalogue_entry(legacy, name, provide
 @pytest.mark.parametrize(("name", "provider"), [
     ("gpt-5-imaginary", None), ("gpt-4o-mini", "anthropic"), ("shared", None),
     ("openai/unknown", None),
+    # A name with a slash is provider/model, never a display name to look up.
+    ("openai/gpt-4o", None),
+    # With llm.provider, that provider's model or nothing: never another provider's.
+    ("openai/gpt-4o-mini", "openrouter"),
 ])
 def test_an_unknown_or_ambiguous_model_is_refused(legacy, name, provider):
     # "shared" is a bare name that two of the usual providers have: ambiguous.
     with pytest.raises(LegacyImportError, match="is not in the model catalogue"):
         legacy.resolve_model(name, provider)
+
+
+def test_an_unknown_model_is_named_in_the_refusal_but_cut_at_200_characters(legacy):
+    name = "m" * 300
+    with pytest.raises(LegacyImportError) as refused:
+        legacy.resolve_model(name, None)
+    assert f"'{'m' * 200}' in {legacy.config_file} is not in the model catalogue" in str(
+        refused.value)
+    assert "listed by `flask --app wsgi config models list`." in str(refused.value)
