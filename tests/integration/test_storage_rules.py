@@ -52,6 +52,15 @@ def test_activating_a_key_deactivates_only_the_others_of_its_provider(parts):
     assert active_ids(parts) == {"anthropic": [other.id]}
 
 
+def test_renaming_or_deactivating_an_inactive_key_leaves_the_active_one_active(parts):
+    inactive = add(parts)
+    active = add(parts, key="sk-rules-00003333")
+    parts.config.update_api_key(inactive.id, key_name="old laptop")
+    parts.config.update_api_key(inactive.id, is_active=False)
+    assert active_ids(parts) == {"openai": [active.id]}
+    assert parts.storage.get_api_key(inactive.id).key_name == "old laptop"
+
+
 def test_selecting_a_model_leaves_exactly_one_default(parts):
     for model in ("openai/gpt-4o-mini", "gemini/gemini-2.5-flash", "openai/gpt-4o-mini"):
         parts.config.select_model(model)
