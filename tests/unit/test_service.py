@@ -133,16 +133,30 @@ def test_unknown_models_and_keys_are_not_found(service):
 
 
 
-def test_audit_lines_show_masked_keys_only(service, caplog):
+def test_audit_lines_say_what_happened_to_which_key_masked(service, caplog):
+    """The audit trail, line by line: each change and use names the key's id, provider and
+    masked form, never the key."""
     with caplog.at_level(logging.INFO, logger="configapp.audit"):
         record = service.add_api_key(NewApiKey("openai", "sk-first-11111111"))
+        other = service.add_api_key(NewApiKey("anthropic", "sk-ant-second-2222",
+                                              is_active=False))
+        service.update_api_key(record.id, key_name="renamed only")  # not an audit event
         service.update_api_key(record.id, is_active=False)
+        service.update_api_key(record.id, is_active=True)
+        service.resolve_key("openai")
         service.select_model("openai/gpt-4o-mini")
-        service.delete_api_key(record.id)
-    text = caplog.text
-    assert "key added" in text and "key deactivated" in text
-    assert "key deleted" in text and "default model changed" in text
-    assert "sk-***111" in text and "sk-first-11111111" not in text
+        service.delete_api_key(other.id)
+    lines = [r.getMessage() for r in caplog.records if r.name == "configapp.audit"]
+    first, second = f"id={record.id} provider=openai", f"id={other.id} provider=anthropic"
+    assert lines == [
+        f"key added {first} key=sk-***111 active=True",
+        f"key added {second} key=sk-ant-***22 active=False",
+        f"key deactivated {first} key=sk-***111",
+        f"key activated {first} key=sk-***111",
+        f"key used {first} key=sk-***111",
+        "default model changed model=openai/gpt-4o-mini",
+        f"key deleted {second} key=sk-ant-***22",
+    ]
 
 
 def test_a_model_configured_by_another_process_is_known_here(storage):
