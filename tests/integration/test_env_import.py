@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from configapp import create_app
 from configapp.domain import LegacyImportError, NewApiKey
-from configapp.env_import import IMPORT_VERSION
+from configapp.env_import import IMPORT_VERSION, LegacyImport
 from tests.integration.support import (
     ANTHROPIC_KEY,
     ENV_TEXT,
@@ -156,9 +156,39 @@ def test_a_failing_write_rolls_back_the_keys_and_stops_the_start(make_settings):
     write_legacy(settings)
     refuse_writes_to_migration_versions(settings)
     before = snapshot(settings)
-    with pytest.raises(LegacyImportError, match=r"writing to the database failed.*disk quota"):
+    with pytest.raises(LegacyImportError) as refused:
         create_app(settings)
+    # The driver's own error (its type and message), not SQLAlchemy's wrapper with the SQL.
+    driver_error = "IntegrityError" if settings.is_sqlite else "RaiseException"
+    assert f"writing to the database failed ({driver_error}: disk quota exceeded" in str(
+        refused.value)
     assert snapshot(settings) == before  # the keys inserted before the failure are gone
+
+
+def test_an_import_that_another_process_finished_first_reports_that_run(make_settings,
+                                                                        monkeypatch):
+    """The race the database settles: this process saw no import, another then recorded
+    one; this one writes nothing and reports the other's, with its time."""
+    settings = at_head(make_settings(cli=True))
+    write_legacy(settings)
+    app = create_app(settings)
+    with app.app_context():
+        parts = app.extensions["configapp"]
+        first = LegacyImport(parts.config, parts.storage, settings.env_file,
+                             settings.config_file).run()
+        applied = parts.storage.migration_applied(IMPORT_VERSION)
+        before = snapshot(settings)
+        answers = iter([None])  # the first check comes before the other process's write
+        real = parts.storage.migration_applied
+        monkeypatch.setattr(parts.storage, "migration_applied",
+                            lambda version: next(answers, None) or real(version))
+        late = LegacyImport(parts.config, parts.storage, settings.env_file,
+                            settings.config_file).run()
+    assert first.status == "imported"
+    assert late.status == "already" and late.applied_at == applied
+    assert late.lines()[0].startswith("The one-time import (plan_09_api_keys) already ran on ")
+    assert snapshot(settings) == before
+    dispose(app)
 
 
 def test_two_processes_starting_at_once_import_once(make_settings):

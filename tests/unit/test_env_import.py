@@ -50,7 +50,9 @@ def test_the_default_model_and_its_provider_are_read(tmp_path, text, expected):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("llm: [\n  secret: sk-in-the-yaml\n", "is not valid YAML at line"),
+    ("llm: [\n  secret: sk-in-the-yaml\n", "is not valid YAML at line 3, column 1: "),
+    ("llm:\n  default_model: 'sk-in-the-yaml' y\n", "is not valid YAML at line 2, column 35: "
+     "expected <block end>, but found '<scalar>'."),
     ("- a list\n", "default.yaml is malformed: the file must be a mapping"),
     ("llm: just-a-string\n", "default.yaml is malformed: llm must be a mapping"),
     ("llm:\n  default_model: 42\n", "default_model must be a model name"),
