@@ -61,6 +61,12 @@ def test_the_first_start_imports_both_files_once_and_logs_masked(make_settings, 
             OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY]
     assert "openai sk-proj-***1111 (OPENAI_API_KEY)" in caplog.text
     assert "now deprecated" in caplog.text and "Recorded as plan_09_api_keys" in caplog.text
+    audit = [r.getMessage() for r in caplog.records if r.name == "configapp.audit"]
+    assert audit[:4] == [  # the .env's order; then the three uses above
+        f"key added id={n} provider={provider} key={keys[provider]} active=True "
+        "source=legacy-env-import" for n, provider in enumerate(("openai", "anthropic",
+                                                                  "gemini"), 1)
+    ] + ["default model changed model=openai/gpt-4o-mini source=legacy-config-import"]
     assert not any(key in caplog.text for key in LEGACY_KEYS)
     before = snapshot(settings)
     assert [row[-1] for row in before["migration_versions"]] == [  # what was imported, masked

@@ -13,7 +13,8 @@ from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
 def test_a_missing_env_file_is_none_and_comments_quotes_and_blanks_are_understood(tmp_path):
     assert read_env_file(tmp_path / "absent") is None
     env = tmp_path / ".env"
-    env.write_text("# old\nexport OPENAI_API_KEY='sk-a-1234567890'\nEMPTY=\n\nX=\"y\" # c\n")
+    env.write_text("# old\nexport OPENAI_API_KEY='sk-a-1234567890'\nEMPTY=\n\nX=\"y\" # c\n"
+                   "SPACES='   '\n")
     assert read_env_file(env) == {"OPENAI_API_KEY": "sk-a-1234567890", "X": "y"}
 
 
@@ -23,6 +24,14 @@ def test_a_malformed_env_file_names_the_line_but_not_its_content(tmp_path):
     with pytest.raises(LegacyImportError, match=r"line\(s\) 2 cannot be parsed") as error:
         read_env_file(env)
     assert "sk-secret" not in str(error.value)
+
+
+def test_a_file_broken_on_many_lines_names_the_first_five(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("".join("=no-name\n" if n % 2 else "GOOD=1\n" for n in range(16)))
+    with pytest.raises(LegacyImportError) as error:
+        read_env_file(env)
+    assert str(error.value) == f"{env} is malformed: line(s) 2, 4, 6, 8, 10 cannot be parsed."
 
 
 def test_one_key_per_provider_in_priority_order_with_its_base_url():
