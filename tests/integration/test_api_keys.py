@@ -135,6 +135,9 @@ def test_providers_say_where_each_key_comes_from(make_settings, backend):
     assert providers["anthropic"]["key_source"] == "environment"
     assert providers["anthropic"]["env_var"] == "ANTHROPIC_API_KEY"
     assert providers["gemini"]["key_source"] is None
+    assert providers["gemini"]["env_var"] is None
+    # The variables an operator could set, in the order they are read.
+    assert providers["gemini"]["env_vars"] == ["GEMINI_API_KEY", "GOOGLE_API_KEY"]
 
 
 def test_a_patch_without_a_body_is_documented_and_changes_nothing(client):
