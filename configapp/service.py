@@ -304,9 +304,9 @@ class ConfigurationService:
         return self.storage.revision()
 
     def snapshot(self) -> dict[str, Any]:
-        """What the extension caches. The revision is read first, so it never claims
-        more than the content holds."""
-        revision = self.storage.revision()
+        """The settings the extension caches: masked keys per provider and the selected
+        model. The sync route reads the revision before calling this, so that the
+        revision never claims more than the content holds."""
         keys: dict[str, list[dict[str, Any]]] = {}
         for record in self.storage.list_api_keys():
             keys.setdefault(record.provider, []).append({
@@ -318,4 +318,4 @@ class ConfigurationService:
         if config is not None:
             selected = {"model": asdict(self.model_info_for(config)),
                         "parameters": config.parameters}
-        return {"revision": revision, "keys": keys, "selected": selected}
+        return {"keys": keys, "selected": selected}

@@ -2,14 +2,19 @@
 
 
 def test_sync_gives_a_snapshot_with_a_strong_etag_and_304_when_unchanged(client):
-    client.post("/api/config/api-keys", json={"provider": "openai", "api_key": "sk-sync-9999"})
+    assert client.get("/api/config/sync").get_json()["selected"] is None  # none chosen yet
+    key_id = client.post("/api/config/api-keys", json={
+        "provider": "openai", "api_key": "sk-sync-9999", "key_name": "work",
+        "api_base": "http://127.0.0.1:9/v1"}).get_json()["id"]
     client.post("/api/config/models/openai/gpt-4o-mini/select")
     response = client.get("/api/config/sync")
     assert response.status_code == 200
     etag = response.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     body = response.get_json()
-    assert body["keys"]["openai"][0]["masked_key"] == "sk-***99"
+    assert body["keys"] == {"openai": [{
+        "id": key_id, "key_name": "work", "masked_key": "sk-***99",
+        "api_base": "http://127.0.0.1:9/v1", "is_active": True}]}
     assert body["selected"]["model"]["id"] == "openai/gpt-4o-mini"
     assert body["revision"] == etag.strip('"')
     again = client.get("/api/config/sync", headers={"If-None-Match": etag})
