@@ -183,7 +183,7 @@ def _rotate(storage: SqlAlchemyConfigurationStorage, env_keys: Sequence[str], ke
         files.write_pending(target)
     others = [key.key for key in keys if key.key != target]
     rotator = FernetEncryption([target, *others])
-    rows = storage.reencrypt_all(lambda _row_id, token: rotator.rotate(token), progress)
+    rows = storage.reencrypt_all(rotator.rotate, progress)
     storage.make_durable()
     from_environment = bool(env_keys)
     backup = installed = None

@@ -410,9 +410,9 @@ class SqlAlchemyConfigurationStorage:
         with self._read() as session:
             return [(_key_config(row), row.encrypted_key) for row in session.scalars(query)]
 
-    def reencrypt_all(self, transform: Callable[[int, str], str],
+    def reencrypt_all(self, transform: Callable[[str], str],
                       progress: Callable[[int, int], None] | None = None) -> int:
-        """Replace every token by `transform(row_id, token)`, all in one transaction.
+        """Replace every token by `transform(token)`, all in one transaction.
 
         The revision does not move: the settings are the same, only their ciphertext is new.
         """
@@ -421,7 +421,7 @@ class SqlAlchemyConfigurationStorage:
                                    .order_by(ApiKeyRecord.id)).all()
             changes = []
             for done, (row_id, token) in enumerate(rows, start=1):
-                changes.append({"id": row_id, "encrypted_key": transform(row_id, token)})
+                changes.append({"id": row_id, "encrypted_key": transform(token)})
                 if progress is not None:
                     progress(done, len(rows))
             if changes:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import sqlite3
 import stat
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -171,7 +173,7 @@ def test_a_rotation_stopped_between_its_steps_still_starts_and_finishes(make_set
         with app.app_context():
             storage = app.extensions["configapp"].storage
             rotator = FernetEncryption([new, old])
-            storage.reencrypt_all(lambda _id, token: rotator.rotate(token))
+            storage.reencrypt_all(rotator.rotate)
     if stopped_after == "backup-made":
         files._backup(datetime.now(UTC))
     dispose(app)
@@ -184,6 +186,33 @@ def test_a_rotation_stopped_between_its_steps_still_starts_and_finishes(make_set
     assert [b.read_text().strip() for b in files.backups()] == [old]
     assert opened_by(settings, [new], expected) == 30
     dispose(restarted)
+
+
+def test_reencrypting_reports_progress_keeps_the_revision_and_is_durable_on_disk(
+        app, settings, tmp_path):
+    """The storage's side of a rotation: progress row by row, the sync revision unchanged
+    (the settings are the same, only their ciphertext is new), and on SQLite the new
+    tokens in the database file itself before the key files change (make_durable)."""
+    fill(app, 3)
+    old = load_keys(settings.encryption_keys, settings.key_file, 1)[0]
+    rotator = FernetEncryption([Fernet.generate_key().decode(), old])
+    with app.app_context():
+        storage = app.extensions["configapp"].storage
+        revision = storage.revision()
+        calls: list[tuple[int, int]] = []
+        assert storage.reencrypt_all(rotator.rotate, lambda *call: calls.append(call)) == 3
+        assert calls == [(1, 3), (2, 3), (3, 3)]
+        assert storage.revision() == revision
+        storage.make_durable()
+        if settings.is_sqlite:
+            # The database file alone, as a power cut would leave it without its WAL.
+            copy = tmp_path / "copy.db"
+            copy.write_bytes(Path(settings.database_url.removeprefix("sqlite:///"))
+                             .read_bytes())
+            with sqlite3.connect(copy) as connection:
+                on_disk = connection.execute(
+                    "SELECT id, encrypted_key FROM api_keys ORDER BY id").fetchall()
+            assert on_disk == [(row[0], row[3]) for row in rows(settings)]
 
 
 def test_check_key_names_the_rows_no_key_opens_and_rotation_refuses_them(app, settings):

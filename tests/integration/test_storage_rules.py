@@ -61,6 +61,60 @@ def test_renaming_or_deactivating_an_inactive_key_leaves_the_active_one_active(p
     assert parts.storage.get_api_key(inactive.id).key_name == "old laptop"
 
 
+def test_keys_are_listed_by_provider_then_by_age(parts):
+    added = [add(parts, provider, f"sk-order-{n:08d}", active=False).id
+             for n, provider in enumerate(("openai", "anthropic", "openai", "anthropic"))]
+    listed = [(record.provider, record.id) for record in parts.storage.list_api_keys()]
+    assert listed == [("anthropic", added[1]), ("anthropic", added[3]),
+                      ("openai", added[0]), ("openai", added[2])]
+
+
+def test_activating_a_key_dates_the_change_of_the_key_it_switched_off(parts):
+    """updated_at says when each key last changed: the one switched off by another's
+    activation changed then; an inactive one left alone did not."""
+    switched_off = add(parts, key="sk-rules-00004444")
+    idle = add(parts, key="sk-rules-00005555", active=False)
+    chosen = add(parts, key="sk-rules-00006666", active=False)
+    idle_since = parts.storage.get_api_key(idle.id).updated_at
+    parts.config.update_api_key(chosen.id, is_active=True)
+    assert parts.storage.get_api_key(switched_off.id).updated_at > switched_off.updated_at
+    assert parts.storage.get_api_key(idle.id).updated_at == idle_since
+
+
+def test_an_unknown_key_id_is_refused_in_words(client):
+    for method in ("patch", "delete"):
+        answer = getattr(client, method)("/api/config/api-keys/987654", json={"key_name": "x"})
+        assert answer.status_code == 404
+        assert answer.get_json()["message"] == "No API key with id 987654."
+    tested = client.post("/api/config/api-keys/987654/test")
+    assert tested.status_code == 404 and "987654" in tested.get_json()["message"]
+
+
+def test_a_model_outside_the_catalogue_with_a_stored_row_is_known_to_every_process(
+        client, settings):
+    """A model only a provider lists, configured through another process or instance (its
+    row is all this process has), can be tuned and chosen here."""
+    model_id = "openai/ft:gpt-4o-mini:acme:2026"
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO model_configs (model_id, provider, is_default, parameters, "
+            "created_at, updated_at) VALUES (:model, 'openai', false, '{}', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"model": model_id})
+    engine.dispose()
+    assert client.post("/api/config/models/openai/ft:gpt-4o-mini:acme:2027/select"
+                       ).status_code == 404
+    tuned = client.put(f"/api/config/models/{model_id}/parameters", json={"temperature": 0.4})
+    assert tuned.status_code == 200, tuned.get_json()
+    chosen = client.post(f"/api/config/models/{model_id}/select")
+    assert chosen.status_code == 200, chosen.get_json()
+    selected = client.get("/api/config/models/selected").get_json()
+    assert selected["model"]["id"] == model_id and selected["model"]["provider"] == "openai"
+    assert selected["model"]["display_name"] == "ft:gpt-4o-mini:acme:2026"
+    assert selected["parameters"] == {"temperature": 0.4}
+    assert selected["is_default"] is True and selected["updated_at"] is not None
+
+
 def test_selecting_a_model_leaves_exactly_one_default(parts):
     for model in ("openai/gpt-4o-mini", "gemini/gemini-2.5-flash", "openai/gpt-4o-mini"):
         parts.config.select_model(model)
