@@ -94,23 +94,23 @@ def test_a_model_outside_the_catalogue_with_a_stored_row_is_known_to_every_proce
         client, settings):
     """A model only a provider lists, configured through another process or instance (its
     row is all this process has), can be tuned and chosen here."""
-    model_id = "openai/ft:gpt-4o-mini:acme:2026"
+    model_id = "openrouter/acme/fine-tune:2026"
     engine = create_engine(settings.database_url)
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO model_configs (model_id, provider, is_default, parameters, "
-            "created_at, updated_at) VALUES (:model, 'openai', false, '{}', "
+            "created_at, updated_at) VALUES (:model, 'openrouter', false, '{}', "
             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"model": model_id})
     engine.dispose()
-    assert client.post("/api/config/models/openai/ft:gpt-4o-mini:acme:2027/select"
+    assert client.post("/api/config/models/openrouter/acme/fine-tune:2027/select"
                        ).status_code == 404
     tuned = client.put(f"/api/config/models/{model_id}/parameters", json={"temperature": 0.4})
     assert tuned.status_code == 200, tuned.get_json()
     chosen = client.post(f"/api/config/models/{model_id}/select")
     assert chosen.status_code == 200, chosen.get_json()
     selected = client.get("/api/config/models/selected").get_json()
-    assert selected["model"]["id"] == model_id and selected["model"]["provider"] == "openai"
-    assert selected["model"]["display_name"] == "ft:gpt-4o-mini:acme:2026"
+    assert selected["model"]["id"] == model_id and selected["model"]["provider"] == "openrouter"
+    assert selected["model"]["display_name"] == "acme/fine-tune:2026"  # its provider's name
     assert selected["parameters"] == {"temperature": 0.4}
     assert selected["is_default"] is True and selected["updated_at"] is not None
 
