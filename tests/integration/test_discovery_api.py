@@ -69,6 +69,18 @@ def test_listings_are_cached_for_the_ttl_and_refresh_asks_again(client, stub):
     assert models_asked(stub) == 2
 
 
+def test_testing_the_active_key_fills_the_live_catalogue_without_asking_again(client, stub):
+    """A key test's answer is the listing of that key: the live catalogue right after it
+    reuses it (the same key, by id and base URL) instead of asking the provider again."""
+    key_id = add_key(client, stub, "openai")["id"]
+    tested = client.post(f"/api/config/api-keys/{key_id}/test")
+    assert tested.status_code == 200 and tested.get_json()["result"] == "valid"
+    assert models_asked(stub) == 1
+    body, models = live(client, "openai")
+    assert models[ONLY_THE_PROVIDER_KNOWS["openai"]]["reachable"] is True
+    assert models_asked(stub) == 1
+
+
 def test_when_the_provider_fails_the_last_good_answer_stays_marked_stale(client, stub):
     add_key(client, stub, "anthropic")
     live(client, "anthropic")
