@@ -76,9 +76,20 @@ def test_testing_the_active_key_fills_the_live_catalogue_without_asking_again(cl
     tested = client.post(f"/api/config/api-keys/{key_id}/test")
     assert tested.status_code == 200 and tested.get_json()["result"] == "valid"
     assert models_asked(stub) == 1
-    body, models = live(client, "openai")
+    _body, models = live(client, "openai")
     assert models[ONLY_THE_PROVIDER_KNOWS["openai"]]["reachable"] is True
     assert models_asked(stub) == 1
+
+
+def test_the_search_reads_ids_and_the_names_providers_give(client, stub):
+    """The search text matches a model's id or its display name, whatever the case: the
+    name Anthropic gives a model it lists ("Claude Stub Only") is found by its words."""
+    add_key(client, stub, "anthropic")
+    live(client, "anthropic")
+    for text, expected in (("Stub%20Only", "anthropic/claude-stub-only"),
+                           ("ANTHROPIC/CLAUDE-STUB", "anthropic/claude-stub-only")):
+        found = client.get(f"/api/config/models?provider=anthropic&q={text}").get_json()
+        assert [m["id"] for m in found["models"]] == [expected], text
 
 
 def test_when_the_provider_fails_the_last_good_answer_stays_marked_stale(client, stub):
