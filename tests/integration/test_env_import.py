@@ -184,14 +184,19 @@ def test_an_import_that_another_process_finished_first_reports_that_run(make_set
                              settings.config_file).run()
         applied = parts.storage.migration_applied(IMPORT_VERSION)
         before = snapshot(settings)
-        answers = iter([None])  # the first check comes before the other process's write
         real = parts.storage.migration_applied
-        monkeypatch.setattr(parts.storage, "migration_applied",
-                            lambda version: next(answers, None) or real(version))
+        checks: list[str] = []
+
+        def seen_before_the_other_wrote(version: str):
+            checks.append(version)
+            return None if len(checks) == 1 else real(version)
+
+        monkeypatch.setattr(parts.storage, "migration_applied", seen_before_the_other_wrote)
         late = LegacyImport(parts.config, parts.storage, settings.env_file,
                             settings.config_file).run()
     assert first.status == "imported"
     assert late.status == "already" and late.applied_at == applied
+    assert checks == [IMPORT_VERSION, IMPORT_VERSION]  # before the import, and after its refusal
     assert late.lines()[0].startswith("The one-time import (plan_09_api_keys) already ran on ")
     assert snapshot(settings) == before
     dispose(app)
