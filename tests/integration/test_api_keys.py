@@ -1,5 +1,7 @@
 """The keys API on a real database file (and PostgreSQL), real Fernet, real migrations."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -26,6 +28,11 @@ def test_a_key_goes_in_once_and_comes_out_masked(client):
     assert "api_key" not in body and "encrypted_key" not in body
     listed = client.get("/api/config/api-keys").get_json()
     assert [k["masked_key"] for k in listed] == ["sk-***234"]
+    added = datetime.fromisoformat(listed[0]["created_at"])
+    assert added.tzinfo is not None and abs(datetime.now(UTC) - added) < timedelta(minutes=5)
+    changed = datetime.fromisoformat(listed[0]["updated_at"])
+    assert timedelta(0) <= changed - added < timedelta(seconds=1)
+    assert listed[0]["last_used_at"] is None
     assert "sk-test-abcd1234" not in client.get("/api/config/api-keys").get_data(as_text=True)
 
 

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -95,6 +96,26 @@ def test_a_missing_file_is_not_an_error(make_settings, env, config):
     dispose(app)
     app = create_app(settings)
     assert stored(app)[:2] == (keys, model)
+    dispose(app)
+
+
+@pytest.mark.parametrize(("env", "config", "moves"), [
+    (ENV_TEXT, None, True), (None, YAML_TEXT, True), (None, None, False)],
+    ids=["keys-only", "model-only", "nothing"])
+def test_the_import_moves_the_sync_revision_only_when_it_brings_something(
+        make_settings, env, config, moves):
+    """The extension's cache is refreshed after an import that added keys or a model, and
+    not after one that found nothing."""
+    settings = at_head(make_settings())
+    cli_app = create_app(replace(settings, cli=True))  # the start's import not run yet
+    with cli_app.app_context():
+        before = cli_app.extensions["configapp"].storage.revision()
+    dispose(cli_app)
+    write_legacy(settings, env, config)
+    app = create_app(settings)
+    with app.app_context():
+        after = app.extensions["configapp"].storage.revision()
+    assert (after != before) is moves
     dispose(app)
 
 
