@@ -107,8 +107,9 @@ def test_the_environment_key_is_used_with_a_warning_and_its_base_url(make_settin
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["key_source"] == "environment"
     assert stub.last().key == env_key
-    assert "OPENAI_API_KEY from the environment" in caplog.text
-    assert "add the key in Settings" in caplog.text and env_key not in caplog.text
+    assert ("Using OPENAI_API_KEY from the environment for openai; add the key in Settings, "
+            "the environment variable is deprecated.") in caplog.messages
+    assert env_key not in caplog.text
 
 
 @pytest.mark.parametrize(("behaviour", "kind"), [

@@ -62,7 +62,12 @@ def test_parameters_outside_the_models_limits_are_422_and_change_nothing(client,
 
 
 def test_unknown_models_are_404(client):
-    assert client.post("/api/config/models/openai/gpt-99/select").status_code == 404
+    unknown = client.post("/api/config/models/openai/gpt-99/select")
+    assert unknown.status_code == 404
+    assert unknown.get_json()["message"] == "Unknown model 'openai/gpt-99'."
+    long_id = "openai/" + "x" * 300
+    refused = client.post(f"/api/config/models/{long_id}/select").get_json()["message"]
+    assert refused == f"Unknown model '{long_id[:200]}'."  # not echoed without end
     assert client.put("/api/config/models/nope/parameters",
                       json={"temperature": 1}).status_code == 404
 
