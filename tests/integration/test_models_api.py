@@ -45,6 +45,10 @@ def test_selection_and_parameters_persist(client):
     client.post("/api/config/models/openai/gpt-4o-mini/select")
     assert client.get("/api/config/models/selected").get_json()["model"]["id"] == (
         "openai/gpt-4o-mini")
+    # Tuning a model that is not the default answers with its parameters, not as default.
+    tuned = client.put("/api/config/models/gemini/gemini-2.5-flash/parameters",
+                       json={"temperature": 0.7}).get_json()
+    assert tuned["is_default"] is False and tuned["parameters"] == {"temperature": 0.7}
 
 
 @pytest.mark.parametrize("params", [
