@@ -287,6 +287,10 @@ def test_a_key_saved_by_an_instance_left_running_is_recovered_as_documented(make
     new = settings.key_file.read_text().strip()
     [backup] = KeyFiles(settings.key_file).backups()
     assert opened_by(settings, [new], expected) == 3
+    # The start's canary is the newest key, the one most likely saved by such an instance:
+    # the start refuses rather than fail the first request that needs that key.
+    with pytest.raises(InvalidEncryptionKeyError, match="check-key"):
+        create_app(settings)
     both = replace(settings, encryption_keys=(new, backup.read_text().strip()), cli=True)
     recovery = create_app(both)
     assert cli(recovery, "rotate-key", "--keep-key").exit_code == 0
