@@ -9,7 +9,7 @@ here, through the real adapter and the real schema.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 
 from configapp.domain import NewApiKey
@@ -113,6 +113,26 @@ def test_a_model_outside_the_catalogue_with_a_stored_row_is_known_to_every_proce
     assert selected["model"]["display_name"] == "acme/fine-tune:2026"  # its provider's name
     assert selected["parameters"] == {"temperature": 0.4}
     assert selected["is_default"] is True and selected["updated_at"] is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_sqlite_runs_in_wal_mode_waits_for_locks_and_begins_writes_immediately(parts):
+    """What lets several workers share one SQLite file: readers beside a writer (WAL), a
+    writer that waits for the lock instead of failing (busy_timeout), and writes that take
+    the lock at BEGIN (no deadlock upgrading a read), with foreign keys enforced."""
+    engine = parts.storage.database.engine
+    with engine.connect() as connection:
+        pragmas = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                   for name in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys")}
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": 10000, "synchronous": 1,
+                       "foreign_keys": 1}
+    with engine.connect().execution_options(configapp_immediate=True) as connection:
+        statements: list[str] = []
+        event.listen(connection, "before_cursor_execute",
+                     lambda *args: statements.append(args[2]))
+        with connection.begin():
+            connection.exec_driver_sql("SELECT 1")
+    assert "BEGIN IMMEDIATE" in statements
 
 
 def test_selecting_a_model_leaves_exactly_one_default(parts):
