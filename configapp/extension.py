@@ -29,6 +29,7 @@ from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
 from configapp.adapters.sql_storage import Database, configure_engine
 from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import api_blueprint_names, register_api
+from configapp.ast_guard import guard_ast_parse
 from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
 from configapp.chat import ChatService
 from configapp.cli import config_commands
@@ -125,6 +126,7 @@ class ConfigApp:
         """
         if "configapp" in app.extensions:
             raise RuntimeError("ConfigApp is already registered on this app.")
+        guard_ast_parse()  # the threads that serve it format tracebacks (ast_guard)
         settings = self.settings or Settings.from_env()
         app.extensions["configapp.settings"] = settings  # 0007_key_masks decrypts to re-mask
         own_auth = self.authorize is None

@@ -1,0 +1,37 @@
+"""ast.parse made safe on several threads, on the Pythons that need it.
+
+CPython 3.11 before 3.11.8, and 3.12 before 3.12.2, count the depth of the tree ast.parse
+builds in one counter per interpreter. A garbage collection in the middle of a parse can run
+another thread that parses too, and then one of them fails with "SystemError: AST
+constructor recursion depth mismatch" (python/cpython#106905). The server parses on several
+threads: Python's tracebacks parse each line they show (3.11's carets), and litellm formats
+one on a thread of its own for every failed call. On those Pythons, parses take turns.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import sys
+import threading
+from typing import Any
+
+AFFECTED = ((3, 11, 0) <= sys.version_info[:3] < (3, 11, 8)
+            or (3, 12, 0) <= sys.version_info[:3] < (3, 12, 2))
+
+
+def guard_ast_parse() -> None:
+    """Make ast.parse take a lock (once per process; a parse can start another one from a
+    finalizer, hence a re-entrant lock). Nothing is done where Python is fixed."""
+    if not AFFECTED or getattr(ast.parse, "configapp_guarded", False):
+        return
+    lock = threading.RLock()
+    parse = ast.parse
+
+    @functools.wraps(parse)
+    def guarded_parse(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    guarded_parse.configapp_guarded = True  # type: ignore[attr-defined]
+    ast.parse = guarded_parse  # type: ignore[assignment]
