@@ -22,6 +22,7 @@ import socket
 import time
 from typing import Any
 
+from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,17 @@ class DeadlineSocket(socket.socket):
 
 
 class GuardedThreadWorker(ThreadWorker):
-    """gthread, with a deadline on reading each request (head and body)."""
+    """gthread, with a deadline on reading each request (head and body), and a quick
+    shutdown that cannot hang."""
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        """SIGQUIT or SIGINT (Ctrl-C): leave now. gthread's handler first shuts its thread
+        pool down, which waits for the pool's lock; when the signal lands while the main
+        thread is handing a connection to the pool (`submit` holds that lock while it
+        starts a thread), the handler waits for itself and the worker hangs until the
+        master kills it, `graceful_timeout` later (python/cpython#121649). Python's exit
+        shuts the pool down anyway."""
+        Worker.handle_quit(self, sig, frame)
 
     def enqueue_req(self, conn: Any) -> None:
         """A new connection goes to a thread once it has sent something: until then it

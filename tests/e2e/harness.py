@@ -126,10 +126,12 @@ class Server:
             self.reap()
 
     def reap(self) -> None:
+        """Wait for the exit; past 10 s, kill the master and its workers (a worker left
+        behind would keep the port, and a restart could not bind it)."""
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def restart(self) -> None:
@@ -193,7 +195,8 @@ def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False) ->
             # the user ($HOME/.gunicorn/gunicorn.ctl), and tests run several at once.
             [sys.executable, "-m", "gunicorn", "--no-control-socket",
              "tests.served_answers:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)  # its own process group, for `reap`
 
 
 def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:
