@@ -1,0 +1,41 @@
+"""The secret watch's search (tests/secret_watch.py): one pass for every needle must find
+exactly what looking for each needle in turn finds."""
+
+import random
+import string
+
+from tests.secret_watch import REBUILD_AFTER, Watch
+
+ALPHABET = string.ascii_letters + string.digits + "-_"
+
+
+def learn(watch: Watch, chance: random.Random, count: int) -> None:
+    for _ in range(count):
+        watch.add("".join(chance.choices(ALPHABET, k=chance.randint(8, 40))), "a key")
+
+
+def test_one_pass_finds_what_a_search_per_needle_finds():
+    chance = random.Random(7)
+    watch = Watch()
+    learn(watch, chance, REBUILD_AFTER + 50)
+    watch.found_in("")  # the automaton holds these
+    watch.add(watch.order[3][:10], "a needle inside another")
+    learn(watch, chance, REBUILD_AFTER // 2)  # these are looked for one by one
+    built = watch.built
+    text = "".join(chance.choices(ALPHABET + " \n", k=20_000))
+    planted = [watch.order[0], watch.order[3], watch.order[built - 1], watch.order[built],
+               watch.order[-1]]
+    for needle in planted:
+        at = chance.randrange(len(text))
+        text = text[:at] + needle + text[at:]
+    text = watch.order[1] + text + watch.order[2]  # at both ends
+
+    for start in (0, 1, 4, built - 1, built, built + 1, len(watch.order)):
+        expected = [needle for needle in watch.order[start:] if needle in text]
+        assert watch.found_in(text, start) == expected
+    assert watch.built == built < len(watch.order)
+    assert set(planted) | {watch.order[1], watch.order[2]} <= set(watch.found_in(text))
+
+    learn(watch, chance, REBUILD_AFTER)  # past REBUILD_AFTER: built again, with them all
+    assert watch.found_in(text) == [needle for needle in watch.order if needle in text]
+    assert watch.built == len(watch.order)
