@@ -123,6 +123,7 @@ def test_the_watch_fails_every_test_that_leaks_a_key_and_only_those(tmp_path):
 
 
 PG_PROBE = '''
+import json
 import os
 
 from sqlalchemy import create_engine, text
@@ -137,8 +138,11 @@ def test_a_key_kept_in_a_postgresql_table():
     server = os.environ["CONFIGAPP_TEST_DATABASE_URL"]
     engine = create_engine(fresh_postgres_database(server))
     with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE notes (body text)"))
-        connection.execute(text("INSERT INTO notes VALUES (:body)"), {"body": BODY})
+        # In a schema of its own, a table whose name needs quoting, after a NULL.
+        connection.execute(text('CREATE SCHEMA kept; CREATE TABLE kept."Notes" '
+                                '(id int, "when" date, body jsonb)'))
+        connection.execute(text('INSERT INTO kept."Notes" VALUES (1, NULL, :body)'),
+                           {"body": json.dumps({"note": BODY})})
     engine.dispose()
     WATCH.add(SECRET, "a key the test used")
 '''
@@ -146,7 +150,7 @@ def test_a_key_kept_in_a_postgresql_table():
 
 def run_postgres_probe(folder: Path, leak: bool) -> subprocess.CompletedProcess:
     """A session on the suite's PostgreSQL server, as a pytest-xdist worker would run it
-    (the watch dumps the databases it made), with the key in a row or not."""
+    (the watch reads the databases it made), with the key in a row or not."""
     folder.mkdir()
     body = "SECRET" if leak else '"nothing secret"'
     (folder / "test_pg_probe.py").write_text(f"{PG_PROBE}\nBODY = {body}\n")
@@ -161,11 +165,11 @@ def run_postgres_probe(folder: Path, leak: bool) -> subprocess.CompletedProcess:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_the_watch_finds_a_key_in_a_postgresql_database_it_dumps(tmp_path, postgres_server):
+def test_the_watch_finds_a_key_in_a_postgresql_database_it_made(tmp_path, postgres_server):
     leaked = run_postgres_probe(tmp_path / "leak", leak=True)
     output = leaked.stdout + leaked.stderr
     assert leaked.returncode == 1, output
-    assert "a key the test used in the dump of the PostgreSQL database configapp_test_" in output
+    assert "a key the test used in the rows of the PostgreSQL database configapp_test_" in output
     clean = run_postgres_probe(tmp_path / "clean", leak=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "2 PostgreSQL dumps" in clean.stdout and "; 0 leaks" in clean.stdout
+    assert "2 PostgreSQL databases read" in clean.stdout and "; 0 leaks" in clean.stdout
