@@ -62,9 +62,9 @@ def create_key_file(path: Path) -> str:
 
     The key is written whole to a private temporary file, then linked to its name: a
     worker starting at the same moment sees either no key file or a complete one.
-    FileExistsError when another process made it first.
+    FileExistsError when another process made it first. The folder exists: the start made
+    it private before (adapters/data_files.py).
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Fernet.generate_key()
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

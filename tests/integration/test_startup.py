@@ -1,5 +1,6 @@
 """Start-up: schema upgrades, the key file, and the refusal of a wrong key."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from configapp import create_app
+from configapp.adapters import fernet
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError
 from configapp.models import db
@@ -33,7 +35,9 @@ def test_first_start_makes_the_database_and_a_private_key_file(tmp_path):
     app = create_app(settings)
     assert settings.key_file.stat().st_mode & 0o777 == 0o600
     assert settings.data_dir.stat().st_mode & 0o777 == 0o700
-    Fernet(settings.key_file.read_text().strip().encode())  # a valid Fernet key
+    key_file = settings.key_file.read_text()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}=\n", key_file)  # one key and a newline
+    Fernet(key_file.strip().encode())  # a valid Fernet key
     with app.app_context():
         assert current_revision(db.engine) == head_revision()
 
@@ -86,6 +90,53 @@ def test_a_killed_starts_temporary_key_file_is_removed_at_the_next_start(tmp_pat
         running.wait()
 
 
+def test_a_temporary_of_another_users_process_is_kept(tmp_path, monkeypatch):
+    """Asking whether another user's process lives is refused (EPERM): it lives."""
+    data = tmp_path / "data"
+    data.mkdir()
+    theirs = data / ".encryption_key.4242.tmp"
+    theirs.write_text(Fernet.generate_key().decode())
+
+    def refused(pid: int, signal: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fernet.os, "kill", refused)
+    create_app(sqlite_settings(tmp_path))
+    assert theirs.exists()
+
+
+def test_a_stale_temporary_another_start_removed_first_is_no_problem(tmp_path, monkeypatch):
+    """Two workers start together and both find the same stale temporary."""
+    data = tmp_path / "data"
+    data.mkdir()
+    stale = data / ".encryption_key.4242.tmp"
+    stale.write_text(Fernet.generate_key().decode())
+
+    def gone_meanwhile(pid: int) -> bool:
+        stale.unlink()  # the other worker, between our glob and our unlink
+        return False
+
+    monkeypatch.setattr(fernet, "process_alive", gone_meanwhile)
+    create_app(sqlite_settings(tmp_path))
+    assert not stale.exists()
+
+
+def test_a_key_file_another_worker_made_first_is_the_one_used(tmp_path, monkeypatch):
+    settings = sqlite_settings(tmp_path)
+    theirs = Fernet.generate_key().decode()
+
+    def made_first(path: Path) -> str:
+        path.write_text(theirs + "\n")  # the other worker linked its key a moment before
+        raise FileExistsError(path)
+
+    monkeypatch.setattr(fernet, "create_key_file", made_first)
+    add_key(create_app(settings))
+    monkeypatch.undo()
+    # The key stored just now opens with their key alone.
+    create_app(sqlite_settings(tmp_path, encryption_keys=(theirs,)))
+    assert settings.key_file.read_text() == theirs + "\n"
+
+
 def test_a_temporary_not_named_by_a_process_id_is_neither_removed_nor_a_problem(tmp_path):
     """A crashed rotation leaves `.encryption_key.new.tmp` (adapters/key_files.py): it is
     not a start's temporary, so the start leaves it alone."""
@@ -119,14 +170,21 @@ def test_a_missing_key_file_with_stored_keys_is_never_replaced(tmp_path):
     settings = sqlite_settings(tmp_path)
     add_key(create_app(settings))
     settings.key_file.unlink()
-    with pytest.raises(InvalidEncryptionKeyError, match="Restore the key file"):
+    with pytest.raises(InvalidEncryptionKeyError) as caught:
         create_app(settings)
+    assert str(caught.value) == (
+        f"1 encrypted API key(s) are stored but {settings.key_file} is missing and "
+        "ENCRYPTION_KEY is not set. Restore the key file from your backup (or set "
+        "ENCRYPTION_KEY); a new key would not open them. Nothing was changed.")
     assert not settings.key_file.exists()
 
 
 def test_a_malformed_key_is_refused(tmp_path):
-    with pytest.raises(InvalidEncryptionKeyError, match="not a valid Fernet key"):
+    with pytest.raises(InvalidEncryptionKeyError) as caught:
         create_app(sqlite_settings(tmp_path, encryption_keys=("not-a-key",)))
+    assert str(caught.value) == (
+        "ENCRYPTION_KEY (or the key file) is not a valid Fernet key: it must be 32 "
+        "url-safe base64-encoded bytes, as made by Fernet.generate_key().")
 
 
 def test_a_token_of_another_key_is_refused_by_decrypt_and_by_rotate_with_the_help():
@@ -138,8 +196,14 @@ def test_a_token_of_another_key_is_refused_by_decrypt_and_by_rotate_with_the_hel
 
 
 def test_no_key_at_all_is_refused_in_words():
-    with pytest.raises(InvalidEncryptionKeyError, match="No encryption key is configured"):
+    with pytest.raises(InvalidEncryptionKeyError) as caught:
         FernetEncryption([])
+    assert str(caught.value) == "No encryption key is configured."
+
+
+def test_the_cipher_shows_no_key_when_printed():
+    key = Fernet.generate_key().decode()
+    assert repr(FernetEncryption([key])) == "FernetEncryption(<keys hidden>)"
 
 
 def test_readyz_reports_a_schema_behind_head(tmp_path):
