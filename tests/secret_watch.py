@@ -108,8 +108,9 @@ class Watch:
         self.kept: dict[tuple[int, str], tuple[str, str]] = {}  # digest -> (where, text)
         self.kept_bytes = 0
         self.api_tokens: set[str] = set()  # allowed where ADR 0006 says the token lives
-        self.automaton = ahocorasick.Automaton()  # the first `built` needles, in one
-        self.built = 0
+        # An automaton of the first `built` needles: one tuple, replaced whole, so that a
+        # thread scanning a log record never meets one half built.
+        self.search: tuple[ahocorasick.Automaton | None, int] = (None, 0)
 
     def add(self, secret: Any, what: str, masked_tail: bool = False,
             api_token: bool = False) -> None:
@@ -126,17 +127,19 @@ class Watch:
         """The needles learnt from the `start`-th on that `text` holds, in the order they
         were learnt. One pass of an Aho-Corasick automaton finds them all: the end of the
         session reads tens of megabytes for thousands of needles."""
-        if len(self.order) - self.built > REBUILD_AFTER:
-            self.automaton = ahocorasick.Automaton()
-            for index, needle in enumerate(self.order):
-                self.automaton.add_word(needle, index)
-            self.automaton.make_automaton()
-            self.built = len(self.order)
-        found = {index for _, index in self.automaton.iter(text) if index >= start} \
-            if start < self.built else set()
-        found.update(index for index in range(max(start, self.built), len(self.order))
-                     if self.order[index] in text)
-        return [self.order[index] for index in sorted(found)]
+        automaton, built = self.search
+        order = self.order[:]
+        if len(order) - built > REBUILD_AFTER:
+            automaton, built = ahocorasick.Automaton(), len(order)
+            for index, needle in enumerate(order):
+                automaton.add_word(needle, index)
+            automaton.make_automaton()
+            self.search = automaton, built
+        found = {index for _, index in automaton.iter(text) if index >= start} \
+            if automaton is not None and start < built else set()
+        found.update(index for index in range(max(start, built), len(order))
+                     if order[index] in text)
+        return [order[index] for index in sorted(found)]
 
     def scan(self, where: str, text: str, tokens: bool = True, keep: bool = False,
              api_tokens_allowed: bool = False) -> None:

@@ -3,6 +3,8 @@ exactly what looking for each needle in turn finds."""
 
 import random
 import string
+import sys
+import threading
 
 from tests.secret_watch import REBUILD_AFTER, Watch
 
@@ -21,7 +23,7 @@ def test_one_pass_finds_what_a_search_per_needle_finds():
     watch.found_in("")  # the automaton holds these
     watch.add(watch.order[3][:10], "a needle inside another")
     learn(watch, chance, REBUILD_AFTER // 2)  # these are looked for one by one
-    built = watch.built
+    built = watch.search[1]
     text = "".join(chance.choices(ALPHABET + " \n", k=20_000))
     planted = [watch.order[0], watch.order[3], watch.order[built - 1], watch.order[built],
                watch.order[-1]]
@@ -33,9 +35,44 @@ def test_one_pass_finds_what_a_search_per_needle_finds():
     for start in (0, 1, 4, built - 1, built, built + 1, len(watch.order)):
         expected = [needle for needle in watch.order[start:] if needle in text]
         assert watch.found_in(text, start) == expected
-    assert watch.built == built < len(watch.order)
+    assert watch.search[1] == built < len(watch.order)
     assert set(planted) | {watch.order[1], watch.order[2]} <= set(watch.found_in(text))
 
     learn(watch, chance, REBUILD_AFTER)  # past REBUILD_AFTER: built again, with them all
     assert watch.found_in(text) == [needle for needle in watch.order if needle in text]
-    assert watch.built == len(watch.order)
+    assert watch.search[1] == len(watch.order)
+
+
+
+def test_a_thread_scanning_while_another_learns_never_meets_a_half_built_search():
+    """Log records are scanned on the threads that log them, while the test's thread learns
+    keys, and so builds the automaton again."""
+    chance = random.Random(11)
+    watch = Watch()
+    learn(watch, chance, REBUILD_AFTER + 1)
+    first, last = watch.order[0], watch.order[-1]
+    text = f"{first} a log line {last}"
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def scan_on_and_on() -> None:
+        while not done.is_set():
+            try:
+                assert watch.found_in(text) == [first, last]
+            except BaseException as failure:
+                failures.append(failure)
+                return
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+    scanner = threading.Thread(target=scan_on_and_on)
+    scanner.start()
+    try:
+        for _ in range(20):
+            learn(watch, chance, REBUILD_AFTER + 1)
+            watch.found_in("")  # built again
+    finally:
+        done.set()
+        scanner.join()
+        sys.setswitchinterval(previous)
+    assert failures == []
