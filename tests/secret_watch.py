@@ -41,6 +41,7 @@ processes the tests read themselves (CLI runs, start_app), and the extension's s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -368,15 +369,21 @@ def open_rows(database: Path, watch: Watch) -> None:
     learn_tokens(tokens, [*keys, *watch.fernet_keys], f"{folder.name}/{database.name}", watch)
 
 
+@functools.cache
+def cipher_of(key: str) -> FernetEncryption | None:
+    """One cipher per Fernet key for the whole session (thousands of databases are opened
+    with thousands of keys), or None for a string that is not one."""
+    try:
+        return FernetEncryption([key])
+    except InvalidEncryptionKeyError:
+        return None
+
+
 def learn_tokens(tokens: Iterable[str], keys: Iterable[str], where: str,
                  watch: Watch) -> None:
-    """The API keys that these tokens hold, opened with any of these Fernet keys."""
-    ciphers = []
-    for key in dict.fromkeys(keys):
-        try:
-            ciphers.append(FernetEncryption([key]))
-        except InvalidEncryptionKeyError:
-            continue
+    """The API keys that these tokens hold, opened with any of these Fernet keys (tried in
+    this order: a database's own key files first)."""
+    ciphers = [cipher for key in dict.fromkeys(keys) if (cipher := cipher_of(key))]
     for token in tokens:
         for cipher in ciphers:
             try:
