@@ -414,10 +414,20 @@ WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
 GROUP BY table_schema, table_name"""
 
 
+# What else of a database a pg_dump would show that could hold text: column defaults,
+# comments, function bodies and views (FirstNormalObjectId, 16384: not the system's own).
+DEFINITIONS = """SELECT column_default FROM information_schema.columns
+WHERE column_default IS NOT NULL AND table_schema NOT IN ('pg_catalog', 'information_schema')
+UNION ALL SELECT description FROM pg_description WHERE objoid >= 16384
+UNION ALL SELECT prosrc FROM pg_proc WHERE oid >= 16384
+UNION ALL SELECT definition FROM pg_views
+WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"""
+
+
 def read_postgres(url: URL, database: str) -> str:
     """Every value of every row of every table of `database`, cast to text one by one (a
-    dump's text, without the escaping of its COPY lines); a line per row. A connection and
-    a query per table: a tenth of what a pg_dump process costs."""
+    dump's text, without the escaping of its COPY lines), a line per row; then its
+    DEFINITIONS. One connection and a query per table: a tenth of a pg_dump process."""
     host = url.query.get("host") or url.host
     with psycopg.connect(host=host if isinstance(host, str) else host[0],
                          port=url.port or 5432, user=url.username or "postgres",
@@ -429,6 +439,7 @@ def read_postgres(url: URL, database: str) -> str:
             query = sql.SQL("SELECT {} FROM {}").format(values, sql.Identifier(schema, table))
             rows += [" ".join(value or "" for value in row)
                      for row in connection.execute(query)]
+        rows += [text for (text,) in connection.execute(DEFINITIONS)]
     return "\n".join(rows)
 
 

@@ -143,17 +143,21 @@ def test_a_key_kept_in_a_postgresql_table():
                                 '(id int, "when" date, body jsonb)'))
         connection.execute(text('INSERT INTO kept."Notes" VALUES (1, NULL, :body)'),
                            {"body": json.dumps({"note": BODY})})
+        connection.execute(text(f"COMMENT ON TABLE kept.\\"Notes\\" IS '{COMMENT}'"))
     engine.dispose()
     WATCH.add(SECRET, "a key the test used")
 '''
 
 
-def run_postgres_probe(folder: Path, leak: bool) -> subprocess.CompletedProcess:
+def run_postgres_probe(folder: Path, leak: str = "") -> subprocess.CompletedProcess:
     """A session on the suite's PostgreSQL server, as a pytest-xdist worker would run it
-    (the watch reads the databases it made), with the key in a row or not."""
+    (the watch reads the databases it made), with the key in a row, in a table's comment,
+    or nowhere."""
     folder.mkdir()
-    body = "SECRET" if leak else '"nothing secret"'
-    (folder / "test_pg_probe.py").write_text(f"{PG_PROBE}\nBODY = {body}\n")
+    body = "SECRET" if leak == "row" else '"nothing secret"'
+    comment = "SECRET" if leak == "comment" else '"notes"'
+    (folder / "test_pg_probe.py").write_text(
+        f"{PG_PROBE}\nBODY = {body}\nCOMMENT = {comment}\n")
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("CONFIGAPP_", "PYTEST_"))}
     env.update(PYTHONPATH=f"{folder}:{ROOT}", PYTEST_XDIST_WORKER="gw-probe",
@@ -166,10 +170,12 @@ def run_postgres_probe(folder: Path, leak: bool) -> subprocess.CompletedProcess:
 
 
 def test_the_watch_finds_a_key_in_a_postgresql_database_it_made(tmp_path, postgres_server):
-    leaked = run_postgres_probe(tmp_path / "leak", leak=True)
-    output = leaked.stdout + leaked.stderr
-    assert leaked.returncode == 1, output
-    assert "a key the test used in the rows of the PostgreSQL database configapp_test_" in output
-    clean = run_postgres_probe(tmp_path / "clean", leak=False)
+    for where in ("row", "comment"):
+        leaked = run_postgres_probe(tmp_path / where, leak=where)
+        output = leaked.stdout + leaked.stderr
+        assert leaked.returncode == 1, output
+        assert ("a key the test used in the rows of the PostgreSQL database configapp_test_"
+                in output)
+    clean = run_postgres_probe(tmp_path / "clean")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "2 PostgreSQL databases read" in clean.stdout and "; 0 leaks" in clean.stdout
