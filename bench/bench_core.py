@@ -9,7 +9,6 @@ import json
 import os
 import statistics
 import tempfile
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -130,7 +129,9 @@ def steady_state(workdir: Path, existing: Path, budget: Budget) -> list[dict[str
         }
         for load in targets.values():  # warm-up: every worker has served every target
             load(1.0)
-        time.sleep(1.0)
+        # The workers started over 3 s ago: their import of litellm has begun; sampled
+        # when it is over (mid-import, one commit gave 121 or 171 MiB RSS).
+        harness.wait_until_quiet([*hello.wait_for_workers(), *app.wait_for_workers()])
         rows = memory_rows(hello, app)
         runs: dict[str, list[LoadResult]] = {name: [] for name in targets}
         discarded = 0

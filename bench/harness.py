@@ -246,6 +246,21 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def wait_until_quiet(pids: Iterable[int], window: float = 1.0, busy_share: float = 0.02,
+                     timeout: float = 60.0) -> float:
+    """Wait until these processes together used under `busy_share` of a core for a whole
+    `window`: an idle worker is one whose background work (configapp's import of litellm,
+    2 s after it starts, seconds of CPU) is over. Returns the seconds waited."""
+    pids = list(pids)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = sum(process_cpu_seconds(pid) for pid in pids)
+        time.sleep(window)
+        if sum(process_cpu_seconds(pid) for pid in pids) - before < busy_share * window:
+            break
+    return time.monotonic() - started
+
+
 class BackgroundMeter:
     """`with BackgroundMeter() as meter: ...`, then `meter.share`: the share of the machine
     that processes other than this one and its children used meanwhile. Children count
