@@ -16,6 +16,7 @@ from another thread (the client went away) and the provider sees the request end
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
+from cachetools import TTLCache
 
 from configapp.adapters.outbound_http import outbound_client, refused_by_rules
 from configapp.adapters.provider_apis import ModelsEndpointClient, provider_api
@@ -109,8 +111,27 @@ class Upstream:
             self.responses = []
 
 
+@functools.lru_cache(maxsize=256)
+def _bridged_to_responses(model_id: str, provider: str, base: str | None) -> bool:
+    """Whether litellm sends this chat to the Responses API (gpt-5-pro, codex models):
+    that path takes its HTTP handler, and given an OpenAI client it builds its own
+    httpx client, which follows redirects. When unsure, the handler: a wrong client
+    fails the call, it never sends the key elsewhere."""
+    from litellm.responses.bridge_check import responses_api_bridge_check
+
+    try:
+        info, _ = responses_api_bridge_check(model=model_id.split("/", 1)[-1],
+                                             custom_llm_provider=provider, api_base=base)
+    except Exception:
+        return True
+    return info.get("mode") == "responses"
+
+
 # Seconds between a worker's start and litellm's import in its background.
 WARM_UP_DELAY = 2.0
+# How long an SDK client (which holds its key) is reused: a replaced key's is gone by then.
+SDK_CLIENT_SECONDS = 300.0
+SDK_CLIENTS = 64
 
 
 class LiteLLMGateway:
@@ -128,6 +149,9 @@ class LiteLLMGateway:
         self._module: ModuleType | None = None
         self._handler: Any = None
         self._lock = threading.Lock()
+        self._sdk_clients: TTLCache[tuple[str, str, str | None], Any] = TTLCache(
+            SDK_CLIENTS, SDK_CLIENT_SECONDS)
+        self._sdk_clients_lock = threading.Lock()
 
     # ---- litellm, imported once, lazily -------------------------------------------------
 
@@ -295,35 +319,31 @@ class LiteLLMGateway:
     def _client_for(self, model_id: str, key: ResolvedKey, base: str | None) -> Any:
         """What litellm's path for this provider takes as `client` (providers.py), built on
         the guarded, never-redirecting httpx client: without one, litellm would build its
-        own, which may follow redirects."""
+        own, which may follow redirects. An SDK client is reused for the same key and base
+        URL for a few minutes: building one took about a tenth of a chat's CPU."""
         row = support(key.provider)
         if row is None:
             raise ProviderError("provider_error", unsupported_reason(key.provider))
-        if row.client == "http" or self._bridged_to_responses(model_id, key.provider, base):
+        if row.client == "http" or _bridged_to_responses(model_id, key.provider, base):
             return self._handler
+        wanted = (row.client, key.api_key, base)
+        with self._sdk_clients_lock:
+            client = self._sdk_clients.get(wanted)
+        if client is None:
+            client = self._sdk_client(row.client, key.api_key, base)
+            with self._sdk_clients_lock:
+                self._sdk_clients[wanted] = client
+        return client
+
+    def _sdk_client(self, kind: str, api_key: str, base: str | None) -> Any:
         import openai
 
-        if row.client == "azure":
-            return openai.AzureOpenAI(api_key=key.api_key, azure_endpoint=base,
+        if kind == "azure":
+            return openai.AzureOpenAI(api_key=api_key, azure_endpoint=base,
                                       api_version=AZURE_API_VERSION, http_client=self._http,
                                       max_retries=0, timeout=self.chat_timeout)
-        return openai.OpenAI(api_key=key.api_key, base_url=base, http_client=self._http,
+        return openai.OpenAI(api_key=api_key, base_url=base, http_client=self._http,
                              max_retries=0, timeout=self.chat_timeout)
-
-    @staticmethod
-    def _bridged_to_responses(model_id: str, provider: str, base: str | None) -> bool:
-        """Whether litellm sends this chat to the Responses API (gpt-5-pro, codex models):
-        that path takes its HTTP handler, and given an OpenAI client it builds its own
-        httpx client, which follows redirects. When unsure, the handler: a wrong client
-        fails the call, it never sends the key elsewhere."""
-        from litellm.responses.bridge_check import responses_api_bridge_check
-
-        try:
-            info, _ = responses_api_bridge_check(model=model_id.split("/", 1)[-1],
-                                                 custom_llm_provider=provider, api_base=base)
-        except Exception:
-            return True
-        return info.get("mode") == "responses"
 
     # ---- failures -----------------------------------------------------------------------
 

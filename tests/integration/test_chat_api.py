@@ -87,6 +87,20 @@ def test_a_change_of_model_in_settings_applies_to_the_next_message(client, stub)
     assert stub.last().body["model"] == "claude-haiku-4-5"
 
 
+def test_a_new_key_or_base_url_applies_to_the_next_message(client, stub, other_stub):
+    """The gateway reuses an SDK client per key and base URL: never another key's."""
+    add_key(client, stub, "openai", key="sk-first-key-0000000000000001")
+    assert chat(client, model="openai/gpt-4o-mini").status_code == 200
+    add_key(client, stub, "openai", key="sk-second-key-000000000000002")
+    assert chat(client, model="openai/gpt-4o-mini").status_code == 200
+    assert [r.key for r in stub.requests] == ["sk-first-key-0000000000000001",
+                                              "sk-second-key-000000000000002"]
+    add_key(client, other_stub, "openai", key="sk-second-key-000000000000002")
+    assert chat(client, model="openai/gpt-4o-mini").status_code == 200
+    assert len(stub.requests) == 2
+    assert [r.key for r in other_stub.requests] == ["sk-second-key-000000000000002"]
+
+
 def test_no_key_for_the_provider_is_a_409_that_says_where_to_add_one(client, stub):
     add_key(client, stub, "openai")
     response = chat(client, model="gemini/gemini-2.5-flash")
