@@ -293,9 +293,3 @@ def _cut(detail: str) -> str:
         detail = detail[:MAX_PROVIDER_MESSAGE].rstrip() + "…"
     return detail
 
-
-def log_text(value: object, limit: int = 200) -> str:
-    """Provider-supplied text for a log line: control characters (CR, LF, ...) escaped, so
-    it can never forge a line, and cut to `limit` characters."""
-    text = str(value)[:limit]
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
