@@ -1,6 +1,6 @@
 """A key echoed by a provider, masked in the forms it is echoed in, before anyone sees it.
 
-The rule (docs/providers.md, "What comes back of a provider's error"): any run of
+The rule (docs/providers.md, "Base URLs"; docs/architecture.md, security model): any run of
 `GRAM` (8) or more consecutive characters of the key, in any case, forwards or reversed, is
 replaced by the key's mask, as is, and:
 - %-encoded (`%73`, `%2D`, any case), as HTML entities (`&#115;`, `&#x73;`, `&#X73;`,
