@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, request
 
 from configapp.extension import ConfigApp, engine_options
+from configapp.log_lines import log_text
 from configapp.models import db
 from configapp.schema import MIGRATIONS_DIR, STANDALONE_VERSION_TABLE
 from configapp.settings import Settings
@@ -23,7 +25,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     have always kept it; the safety net covers every request, since the app is configapp's.
     """
     settings = settings or Settings.from_env()
-    app = Flask(__name__, static_folder=None)
+    app = StandaloneFlask(__name__, static_folder=None)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.threads),
@@ -35,6 +37,16 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     ConfigApp(app, settings=settings, db=db, version_table=STANDALONE_VERSION_TABLE,
               whole_app=True)
     return app
+
+
+class StandaloneFlask(Flask):
+    """Flask, with the path of a request that failed escaped in its log line (Flask writes
+    it as sent: a %0A in it would start a line of the sender's choosing)."""
+
+    def log_exception(self, exc_info: tuple[type, BaseException, TracebackType]
+                      | tuple[None, None, None]) -> None:
+        self.logger.error("Exception on %s [%s]", log_text(request.path),
+                          log_text(request.method), exc_info=exc_info)
 
 
 class MigrateCommands(click.Group):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.backup_file import BackupError
 from configapp.domain import InvalidEncryptionKeyError, SealedKey, mask_key
+from configapp.log_lines import log_text
 from configapp.models import (
     ApiKeyRecord,
     BudgetRecord,
@@ -213,7 +214,7 @@ class SettingsBackup:
         if not dry_run:
             self.storage.make_durable()
             audit.info("settings restored from a backup: %s",
-                       "; ".join(c.line().strip() for c in changes))
+                       log_text("; ".join(c.line().strip() for c in changes), limit=4000))
         return RestoreReport(payload.get("schema"), changes, not dry_run, unreadable)
 
     def _replace(self, tables: dict[str, list[dict[str, Any]]],

@@ -19,8 +19,8 @@ from configapp.llm import (
     ProviderStream,
     StreamChunk,
     Usage,
-    log_text,
 )
+from configapp.log_lines import log_text
 from configapp.ports import ProviderGatewayPort
 from configapp.pricing import reply_cost
 from configapp.service import ConfigurationService, ResolvedKey
@@ -170,7 +170,7 @@ class ChatService:
                 counted_prompt, counted_completion = self.gateway.count_tokens(
                     plan.model.id, list(plan.messages), text)
             except Exception as error:  # counting is best effort, never the chat's failure
-                log.warning("tokens not counted model=%s error=%s", plan.model.id,
+                log.warning("tokens not counted model=%s error=%s", log_text(plan.model.id),
                             type(error).__name__)
                 counted_prompt = counted_completion = None
             prompt = counted_prompt if prompt is None else prompt

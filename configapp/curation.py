@@ -27,6 +27,7 @@ from configapp.domain import (
     check_parameters,
     normalise_provider,
 )
+from configapp.log_lines import log_text
 from configapp.ports import CurationStoragePort
 from configapp.service import ConfigurationService
 
@@ -177,7 +178,7 @@ class ModelCuration:
             provider, tuple(change.hide), tuple(change.show),
             tuple(change.only) if change.only is not None else None, change.show_all))
         audit.info("model visibility changed provider=%s hide=%s show=%s only=%s all=%s",
-                   provider, len(change.hide), len(change.show),
+                   log_text(provider), len(change.hide), len(change.show),
                    None if change.only is None else len(change.only), change.show_all)
         counted = self.counts(provider)
         return counted[0] if counted else {"provider": provider, "total": 0, "shown": 0,
@@ -228,7 +229,7 @@ class ModelCuration:
             return resolved.model.id, resolved.model.provider
 
         stored = self.storage.put_alias(alias, check)
-        audit.info("alias set name=%s target=%s", name, target)
+        audit.info("alias set name=%s target=%s", log_text(name), log_text(target))
         return stored
 
     def _check_alias_name(self, name: str) -> None:
@@ -255,7 +256,7 @@ class ModelCuration:
                     f"{'it' if len(users) == 1 else 'them'} elsewhere first.")
 
         self.storage.delete_alias(name, check)
-        audit.info("alias deleted name=%s", name)
+        audit.info("alias deleted name=%s", log_text(name))
 
     # ---- purposes --------------------------------------------------------------------
 
@@ -296,7 +297,7 @@ class ModelCuration:
 
         self.storage.set_purpose(name, target if is_alias else resolved.model.id,
                                  None if is_alias else resolved.model.provider, check)
-        audit.info("purpose set name=%s target=%s", name, target)
+        audit.info("purpose set name=%s target=%s", log_text(name), log_text(target))
         return resolved
 
     def clear_purpose(self, name: str) -> None:
@@ -306,7 +307,7 @@ class ModelCuration:
                 return  # already unset: nothing to write
             raise ModelNotFoundError(f"No purpose named '{name}'.")
         self.storage.clear_purpose(name)
-        audit.info("purpose cleared name=%s", name)
+        audit.info("purpose cleared name=%s", log_text(name))
 
     def purpose_target(self, name: str) -> Resolved:
         """The model of a purpose; 409 when it has none (never another model instead)."""
@@ -364,7 +365,8 @@ class ModelCuration:
             return
         withdrawn = self.storage.record_listing(provider, listed)
         for model_id in withdrawn:
-            audit.info("model withdrawn model=%s provider=%s", model_id, provider)
+            audit.info("model withdrawn model=%s provider=%s", log_text(model_id),
+                       log_text(provider))
 
     def withdrawn(self) -> dict[str, datetime]:
         return self.storage.withdrawn()

@@ -19,6 +19,7 @@ from typing import Any
 
 from configapp.domain import Catalog, ConfigurationError, ModelInfo, mask_key
 from configapp.llm import KeyCheck, ProviderError, ReachableModel
+from configapp.log_lines import log_text
 from configapp.ports import ModelCatalogPort, ProviderGatewayPort
 from configapp.service import ConfigurationService, ResolvedKey
 
@@ -148,7 +149,7 @@ class ModelDiscovery:
             if record.is_active:
                 self._store_good(key.provider, self._database_identity(key), models)
         audit.info("key tested id=%s provider=%s key=%s result=%s status=%s",
-                   record.id, record.provider, mask_key(key.api_key), check.result,
+                   record.id, log_text(record.provider), mask_key(key.api_key), check.result,
                    check.status_code)
         return check
 
@@ -195,7 +196,7 @@ class ModelDiscovery:
                 answer: list[ReachableModel] | ProviderError) -> None:
         if isinstance(answer, ProviderError):
             log.warning("model discovery failed provider=%s kind=%s status=%s",
-                        provider, answer.kind, answer.status_code)
+                        log_text(provider), answer.kind, answer.status_code)
             self._store_failure(provider, identity, answer.message)
         else:
             self._store_good(provider, identity, answer)

@@ -33,6 +33,7 @@ from configapp.domain import (
     mask_key,
     normalise_provider,
 )
+from configapp.log_lines import log_text
 from configapp.service import ConfigurationService
 
 IMPORT_VERSION = "plan_09_api_keys"
@@ -258,10 +259,10 @@ class LegacyImport:
                                 applied_at=self.storage.migration_applied(IMPORT_VERSION))
         for record in result.keys:
             audit.info("key added id=%s provider=%s key=%s active=%s source=legacy-env-import",
-                       record.id, record.provider, record.masked_key, record.is_active)
+                       record.id, log_text(record.provider), record.masked_key, record.is_active)
         if result.default_model:
             audit.info("default model changed model=%s source=legacy-config-import",
-                       result.default_model)
+                       log_text(result.default_model))
         return ImportReport("imported", legacy, result)
 
     def _write(self, legacy: LegacySettings) -> ImportedSettings | None:

@@ -19,6 +19,7 @@ from configapp.auth import (
     Sessions,
     TokenState,
 )
+from configapp.log_lines import log_text
 
 log = logging.getLogger("configapp.auth")
 COOKIE_PREFIX = "configapp_session"
@@ -75,8 +76,8 @@ class Gate:
         if state is not None and token and state.matches(token):
             return state
         self.limiter.fail(address)
-        log.warning("a wrong API token from %s (%s %s)", address, request.method,
-                    request.path)
+        log.warning("a wrong API token from %s (%s %s)", log_text(address),
+                    log_text(request.method), log_text(request.path))
         return None
 
     def identify(self, request: Request) -> Identity | None:

@@ -5,21 +5,22 @@ Kept apart from domain.py because none of it is stored: these values live for on
 
 from __future__ import annotations
 
-import base64
 import codecs
-import html
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
-from configapp.domain import mask_key
+from configapp.scrubber import scrub
 
 CHAT_ROLES = ("system", "user", "assistant")
 MAX_PROVIDER_MESSAGE = 500
 MAX_ERROR_TEXT = 64 * 1024  # what error_detail reads of an error text
+# What shown_detail scrubs of a message, of which it shows MAX_PROVIDER_MESSAGE: room for
+# the longest forms of a key; a piece of a key cut here is under the scrubber's 8 characters.
+MAX_SCRUBBED = 8 * MAX_PROVIDER_MESSAGE
 
 # What a key test answers, besides "valid".
 FAILURE_KINDS = ("invalid_key", "forbidden", "rate_limited", "unreachable", "bad_base_url",
@@ -178,44 +179,6 @@ def host_of(url: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
-def _base64_cores(secret: bytes) -> set[str]:
-    """Substrings that the base64 of any text holding the secret contains, whatever the
-    secret's offset in that text (three alignments, standard and URL-safe alphabets)."""
-    cores = set()
-    for offset in range(3):
-        encoded = base64.b64encode(b"\0" * offset + secret).decode()
-        core = encoded[-(-8 * offset // 6):(8 * (offset + len(secret))) // 6]
-        cores.update({core, core.translate(URLSAFE)})
-    return {core for core in cores if len(core) >= 8}
-
-
-URLSAFE = str.maketrans("+/", "-_")
-
-
-def secret_forms(secret: str) -> tuple[re.Pattern[str], set[str]]:
-    """A pattern matching the secret's text forms in any case (as is, URL-encoded with and
-    without `/` kept, form-encoded, JSON- and HTML-escaped), and its base64 forms."""
-    texts = {secret, quote(secret, safe=""), quote(secret, safe="/"), quote_plus(secret),
-             json.dumps(secret)[1:-1], html.escape(secret), html.escape(secret, quote=False),
-             secret.replace("&", "&#38;").replace("<", "&#60;").replace(">", "&#62;")}
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)),
-                         re.IGNORECASE)
-    return pattern, _base64_cores(secret.encode())
-
-
-def scrub(text: str, *secrets: str | None) -> str:
-    """The text with every secret, in every form it is commonly echoed in (URL-encoded,
-    escaped, base64, case changed), replaced by its masked form."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            pattern, cores = secret_forms(secret)
-            masked = mask_key(secret)
-            text = pattern.sub(lambda _match, mask=masked: mask, text)  # not a template
-            for core in cores:
-                text = text.replace(core, masked)
-    return text
-
-
 LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)+(?:\w+Error:\s*)?")
 PROVIDER_PREFIX = re.compile(r"^[\w.]*Exception(?:\s+\w+)?\s+-\s+")
 LITELLM_SUFFIXES = (" Original exception:", ". Handle with `litellm.", " Received Model Group=",
@@ -270,7 +233,7 @@ def shown_detail(text: str | bytes, *secrets: str | None) -> str:
     if words is None:
         return (f"its answer is not a provider's JSON error ({len(text)} "
                 f"{'bytes' if isinstance(text, bytes) else 'characters'}, not shown)")
-    return _cut(scrub(words, *secrets))
+    return _cut(scrub(words[:MAX_SCRUBBED], *secrets))
 
 
 def json_error_message(body: Any) -> str | None:
@@ -293,9 +256,3 @@ def _cut(detail: str) -> str:
         detail = detail[:MAX_PROVIDER_MESSAGE].rstrip() + "…"
     return detail
 
-
-def log_text(value: object, limit: int = 200) -> str:
-    """Provider-supplied text for a log line: control characters (CR, LF, ...) escaped, so
-    it can never forge a line, and cut to `limit` characters."""
-    text = str(value)[:limit]
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, column, inspect, select, table
 
+from configapp.adapters.data_files import private_folder
 from configapp.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -72,16 +73,6 @@ def _locked(lock_dir: Path) -> Iterator[None]:
     with open(os.open(lock_dir / ".migrate.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
-
-
-def private_folder(folder: Path) -> None:
-    """Make the data folder, mode 0700. The checkout's `data/` (only its README, made by git
-    with the umask's mode, often 0755) is tightened the same way on the first start."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    status = folder.stat()
-    if (status.st_mode & 0o077 and status.st_uid == os.getuid()
-            and {path.name for path in folder.iterdir()} <= {"README.md"}):
-        folder.chmod(0o700)
 
 
 def include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:

@@ -28,7 +28,7 @@ from configapp.domain import (
     normalise_provider,
     parameter_bounds,
 )
-from configapp.llm import log_text
+from configapp.log_lines import log_text
 from configapp.outbound import check_base_url
 from configapp.ports import ConfigurationStoragePort, EncryptionPort, ModelCatalogPort
 from configapp.providers import SUPPORTED, unsupported_reason
@@ -151,7 +151,7 @@ class ConfigurationService:
         clean = self.clean_new_key(new)
         record = self.storage.add_api_key(clean, mask_key(clean.api_key), self.sealer(clean))
         audit.info("key added id=%s provider=%s key=%s active=%s",
-                   record.id, clean.provider, record.masked_key, record.is_active)
+                   record.id, log_text(clean.provider), record.masked_key, record.is_active)
         return record
 
     def list_api_keys(self, provider: str | None = None) -> list[ApiKeyConfig]:
@@ -170,13 +170,13 @@ class ConfigurationService:
         if is_active is not None:
             audit.info("key %s id=%s provider=%s key=%s",
                        "activated" if is_active else "deactivated",
-                       record.id, record.provider, record.masked_key)
+                       record.id, log_text(record.provider), record.masked_key)
         return record
 
     def delete_api_key(self, key_id: int) -> None:
         record = self.storage.delete_api_key(key_id)
         audit.info("key deleted id=%s provider=%s key=%s",
-                   record.id, record.provider, record.masked_key)
+                   record.id, log_text(record.provider), record.masked_key)
 
     def reveal(self, record: ApiKeyConfig) -> str:
         """The plaintext of a stored key, after checking the token belongs to this row."""
@@ -200,12 +200,12 @@ class ConfigurationService:
                                    "database", record.id)
             self._mark_used(record)
             audit.info("key used id=%s provider=%s key=%s",
-                       record.id, provider, record.masked_key)
+                       record.id, log_text(provider), record.masked_key)
             return resolved
         env = self.environment_key(provider)
         if env is not None:
             log.warning("Using %s from the environment for %s; add the key in Settings, "
-                        "the environment variable is deprecated.", env[0], provider)
+                        "the environment variable is deprecated.", env[0], log_text(provider))
             return ResolvedKey(provider, env[1], self.env_key_base_urls.get(provider),
                                "environment")
         raise ProviderKeyMissingError(

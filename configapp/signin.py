@@ -15,6 +15,7 @@ from flask_smorest import abort
 
 from configapp.auth import SESSION_SECONDS, TooManyFailures
 from configapp.components import components
+from configapp.log_lines import log_text
 from configapp.pages import send_page
 from configapp.security import signed_in
 
@@ -61,7 +62,7 @@ def login() -> tuple[Response, int]:
                            "new login link.")
     response = jsonify(signed_in=True, auth="on", session_seconds=SESSION_SECONDS)
     gate.start_session(request, response, state)
-    current_app.logger.info("a browser signed in from %s", gate.address(request))
+    current_app.logger.info("a browser signed in from %s", log_text(gate.address(request)))
     return response, 200
 
 

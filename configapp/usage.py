@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from configapp.domain import ApiKeyNotFoundError, ConfigurationError, normalise_provider
+from configapp.log_lines import log_text
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +175,8 @@ class UsageService:
             self.ledger.record(entry)
         except Exception as error:
             log.error("usage not recorded model=%s provider=%s key_id=%s outcome=%s "
-                      "prompt_tokens=%s completion_tokens=%s error=%s", entry.model,
-                      entry.provider, entry.key_id, entry.outcome, entry.prompt_tokens,
+                      "prompt_tokens=%s completion_tokens=%s error=%s", log_text(entry.model),
+                      log_text(entry.provider), entry.key_id, entry.outcome, entry.prompt_tokens,
                       entry.completion_tokens, type(error).__name__)
             return False
         return True

@@ -1,19 +1,53 @@
 """The data folder and its files are the owner's alone, whatever the umask: the folder
-0700 (schema.private_folder: a folder the operator filled and chose a mode for keeps it),
-the SQLite database (and its -wal, -shm, -journal), the key file, its backups and the lock
-files 0600. SQLite gives -wal and -shm the mode of the database file, so the database is
-created 0600 before SQLite opens it."""
+0700 (one found open to other users is made 0700, with a warning; one that is not ours
+stops the start), the SQLite database (and its -wal, -shm, -journal), the key file, its
+backups and the lock files 0600. SQLite gives -wal and -shm the mode of the database file,
+so the database is created 0600 before SQLite opens it."""
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from configapp.schema import private_folder
+from configapp.domain import ConfigurationError
 
+log = logging.getLogger("configapp")
 DATA_FILE_MODE = 0o600
+DATA_FOLDER_MODE = 0o700
+
+
+class DataFolderError(ConfigurationError):
+    """The data folder is open to other users and configapp cannot close it."""
+
+
+def private_folder(folder: Path, owner: int | None = None) -> None:
+    """Make the data folder, mode 0700. One that exists open to the group or to others (a
+    checkout's `data/` made by git with the umask's 0755, or a 0777 one) is made 0700 with
+    a warning, since it holds the database and the key file; when it is not `owner`'s (this
+    process's user) or cannot be changed, the start stops, saying why."""
+    folder.mkdir(mode=DATA_FOLDER_MODE, parents=True, exist_ok=True)
+    status = folder.stat()
+    if not status.st_mode & 0o077:
+        return
+    mode = f"{stat.S_IMODE(status.st_mode):04o}"
+    owner = os.getuid() if owner is None else owner
+    if status.st_uid != owner:
+        raise DataFolderError(
+            f"The data folder {folder} is open to other users (mode {mode}) and belongs to "
+            f"user {status.st_uid}, not to this one ({owner}): run `chmod 700 {folder}` as "
+            "its owner, or point CONFIGAPP_DATA_DIR at a folder of this user's.")
+    try:
+        folder.chmod(DATA_FOLDER_MODE)
+    except OSError as error:
+        raise DataFolderError(
+            f"The data folder {folder} is open to other users (mode {mode}) and could not "
+            f"be made 0700 ({error.strerror}): run `chmod 700 {folder}`.") from None
+    log.warning("The data folder %s was open to other users (mode %s); it is now 0700, "
+                "since it holds the database and the encryption key.", folder, mode)
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
@@ -37,7 +71,7 @@ def private_file(path: Path) -> None:
 def secure_data_files(data_dir: Path, database_url: str | None) -> None:
     """Make the data folder and the files in it private (see the module's docstring); the
     database file too when `database_url` names configapp's own SQLite file."""
-    private_folder(data_dir)  # made 0700; an existing one only if it holds nothing yet
+    private_folder(data_dir)
     database = sqlite_path(database_url) if database_url else None
     if database is not None:
         database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -46,6 +46,7 @@ from configapp.llm import (
     provider_name,
     shown_detail,
 )
+from configapp.log_lines import log_text
 from configapp.providers import AZURE_API_VERSION, support, unsupported_reason
 
 if TYPE_CHECKING:
@@ -311,7 +312,7 @@ class LiteLLMGateway:
             return (litellm.token_counter(model=model_id, messages=wire),
                     litellm.token_counter(model=model_id, text=text) if text else 0)
         except Exception as error:
-            log.warning("token_counter failed model=%s error=%s; estimating", model_id,
+            log.warning("token_counter failed model=%s error=%s; estimating", log_text(model_id),
                         type(error).__name__)
             return (estimate_tokens(" ".join(m.content for m in messages)),
                     estimate_tokens(text))
@@ -377,7 +378,7 @@ class LiteLLMGateway:
             detail = shown_detail(body or str(error), key.api_key)
         kind = kind_for_status(status, detail) if status is not None else "provider_error"
         log.warning("provider call failed provider=%s kind=%s status=%s error=%s",
-                    key.provider, kind, status, type(error).__name__)
+                    log_text(key.provider), kind, status, type(error).__name__)
         return ProviderError(kind, describe_failure(key.provider, kind, status, detail), status)
 
 

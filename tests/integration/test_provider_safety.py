@@ -1,10 +1,12 @@
 """Keys stay bound to their base URL, redirects are not followed, and no key leaks."""
 
+import json
 import logging
 
 import pytest
 
 from tests.conftest import CANARY_KEY
+from tests.key_echoes import ECHOES
 from tests.provider_stub import NOT_A_PROVIDER_PAGE
 from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
 
@@ -123,3 +125,28 @@ def test_a_listed_model_id_with_a_line_break_forges_no_log_line(client, stub, ca
     response = client.post(f"/api/config/models/openai/{forged}/select")
     assert response.status_code == 404
     assert all("\n" not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_no_echo_of_the_key_comes_back_in_any_encoding(client, stub):
+    """A provider that echoes the key hex- or base32-encoded, reversed, spaced out, as HTML
+    entities, all but its last character...: the scrubber masks each (docs/providers.md),
+    in the key test's answer (the models endpoint) and in a chat's (through litellm)."""
+    key = "sk-proj-" + "Xy7Kp2Qr9Ls4Tv6Wm8Nb3Cd5Fg1Hj0Zq"
+    record = add_key(client, stub, "openai", key=key)
+    stub.behave(401)
+    leaks = []
+    for name, echo in ECHOES.items():
+        echoed = echo(key, "", "")
+        stub.key_echo = lambda sent, echo=echo: echo(sent, "", "")
+        answers = [client.post(f"/api/config/api-keys/{record['id']}/test"),
+                   client.post("/api/chat", json={"messages": HELLO, "model": MODELS["openai"]})]
+        for answer in answers:
+            shown = answer.get_data(as_text=True) + json.dumps(answer.get_json(),
+                                                               ensure_ascii=False)
+            if echoed in shown or "Ls4Tv6Wm" in shown:
+                leaks.append((name, answer.request.path, shown))
+        assert stub.keys_seen() == {key}
+    assert leaks == []
+    assert "sk-proj-***" in client.post(f"/api/config/api-keys/{record['id']}/test").get_json()[
+        "message"]

@@ -20,7 +20,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +118,7 @@ class ProviderStub:
         self.reply_pieces = 3
         self.reply_pace = 0.0
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
+        self.key_echo: Callable[[str], str] = str  # how error messages echo the key
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -230,7 +231,7 @@ class ProviderStub:
                                         "API_KEY_INVALID")
             return Response(json.dumps(payload), status=400, mimetype="application/json")
         status = int(behaviour)
-        message = f"Stand-in refuses with {status}; the key was {key}."
+        message = f"Stand-in refuses with {status}; the key was {self.key_echo(key or '')}."
         payload = {"openai": wire.openai_error, "anthropic": wire.anthropic_error,
                    "gemini": wire.gemini_error, "azure": wire.openai_error}[flavour](status,
                                                                                     message)

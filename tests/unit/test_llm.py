@@ -18,7 +18,6 @@ from configapp.llm import (
     error_detail,
     host_of,
     kind_for_status,
-    log_text,
     scrub,
     shown_detail,
 )
@@ -159,13 +158,6 @@ def test_the_scrubber_catches_every_common_echo_of_the_key(key, left, right):
         cleaned = scrub(f"the key was <{form}> here", key)
         secret = key[len(mask_key(key).partition("***")[0]):]
         assert form not in cleaned or len(secret) < 8, (form, cleaned)
-
-
-def test_provider_text_in_a_log_line_is_escaped():
-    assert log_text("openai/evil\nINFO configapp.audit key deleted") == (
-        "openai/evil\\nINFO configapp.audit key deleted")
-    assert log_text("openai/gpt-4o") == "openai/gpt-4o"
-    assert "\r" not in log_text("a\rb") and len(log_text("x" * 1000)) == 200
 
 
 def test_a_failure_names_the_provider_as_people_know_it():

@@ -1,0 +1,127 @@
+"""Log lines that carry a model id or a provider name: escaped (configapp/log_lines.py)."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import configapp
+from configapp.chat import ChatService
+from configapp.domain import ModelInfo, NewApiKey
+from configapp.llm import ChatMessage
+from configapp.log_lines import log_text
+from configapp.service import ConfigurationService
+from configapp.usage import UsageEntry, UsageService
+from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
+
+FORGED = "\nINFO configapp.audit key deleted id=1 provider=openai"
+ANSI = "\x1b[2J\x1b[31m"
+
+
+def one_line_each(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The rendered messages of configapp's records, each checked to be one printable line."""
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("configapp")]
+    for message in messages:
+        assert message.isprintable(), repr(message)
+    return messages
+
+
+@pytest.mark.parametrize(("text", "logged"), [
+    ("openai/evil\nINFO configapp.audit", "openai/evil\\nINFO configapp.audit"),
+    ("a\rb", "a\\rb"),
+    ("red" + ANSI, "red\\x1b[2J\\x1b[31m"),
+    ("line\u2028sep\x85nel\x9bcsi", "line\\u2028sep\\x85nel\\x9bcsi"),
+    ("openai/gpt-4o", "openai/gpt-4o"),
+    ("café/modèle", "café/modèle"),
+])
+def test_log_text_escapes_what_could_end_or_repaint_a_line(text, logged):
+    assert log_text(text) == logged
+
+
+def test_log_text_is_cut():
+    assert len(log_text("x" * 1000)) == 200 and len(log_text("x" * 1000, limit=50)) == 50
+
+
+def test_a_model_id_is_logged_escaped_when_a_chat_ends_or_fails(caplog):
+    model_id = "openai/evil" + ANSI + FORGED
+    config = ConfigurationService(FakeStorage(), FakeEncryption(), FakeCatalog(
+        ModelInfo(model_id, "openai", "evil", 8000, 1000, 0.1, 0.1)), {}, {})
+    config.add_api_key(NewApiKey("openai", "sk-stored-11111111"))
+    gateway = FakeGateway()
+    chat = ChatService(config, gateway)
+    caplog.set_level(logging.INFO)
+    chat.complete(chat.plan([ChatMessage("user", "hello")], model_id))
+    messages = [m for m in one_line_each(caplog) if m.startswith("chat model=")]
+    assert messages and "openai/evil\\x1b[2J\\x1b[31m\\nINFO configapp.audit" in messages[0]
+
+
+def test_a_provider_name_and_model_id_are_logged_escaped_when_usage_is_not_recorded(caplog):
+    class BrokenLedger:
+        def record(self, entry: UsageEntry) -> None:
+            raise OSError("disk full")
+
+    usage = UsageService(BrokenLedger(), frozenset, lambda _id: True)  # type: ignore[arg-type]
+    caplog.set_level(logging.ERROR)
+    entry = UsageEntry("openai/x" + FORGED, "openai" + ANSI, None, "database", None,
+                       "finished", 1, 1, True, None, datetime.now(UTC))
+    assert usage.record(entry) is False
+    [message] = one_line_each(caplog)
+    assert "model=openai/x\\nINFO configapp.audit" in message
+    assert "provider=openai\\x1b[2J" in message
+
+
+# Arguments of configapp's log calls that are not passed through log_text, each reviewed:
+# numbers, kinds and results of configapp's own, masked keys, settings, exception types.
+# A new one fails the test below: wrap it in log_text, or add it here if nothing from a
+# request, a provider or a file can reach it.
+REVIEWED_LOG_ARGUMENTS = frozenset({
+    "adapters/data_files.py: folder", "adapters/data_files.py: mode",
+    "adapters/litellm_catalog.py: error", "adapters/litellm_gateway.py: kind",
+    "adapters/litellm_gateway.py: status", "adapters/litellm_gateway.py: type(error).__name__",
+    "chat.py: plan.key.source", "chat.py: latency", "chat.py: error.kind",
+    "chat.py: error.status_code", "chat.py: elapsed_ms(started)",
+    "chat.py: type(error).__name__", "cli.py: rotation.rows", "cli.py: rotation.fingerprint",
+    "cli.py: rotation.resumed", "cli.py: state.generation", "cli.py: counts",
+    "curation.py: len(change.hide)", "curation.py: len(change.show)",
+    "curation.py: None if change.only is None else len(change.only)",
+    "curation.py: change.show_all", "discovery.py: record.id",
+    "discovery.py: mask_key(key.api_key)", "discovery.py: check.result",
+    "discovery.py: check.status_code", "discovery.py: answer.kind",
+    "discovery.py: answer.status_code", "env_import.py: report.lines()[0]",
+    "env_import.py: line", "env_import.py: record.id", "env_import.py: record.masked_key",
+    "env_import.py: record.is_active", "extension.py: security.bind", "extension.py: head",
+    "service.py: record.id", "service.py: record.masked_key", "service.py: record.is_active",
+    "service.py: 'activated' if is_active else 'deactivated'", "service.py: env[0]",
+    "serving.py: self.request_read_seconds", "startup.py: error", "usage.py: entry.key_id",
+    "usage.py: entry.outcome", "usage.py: entry.prompt_tokens",
+    "usage.py: entry.completion_tokens", "usage.py: type(error).__name__",
+})
+LOGGERS = {"log", "audit", "logger", "current_app.logger", "self.logger"}
+LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
+
+
+def unescaped_log_arguments() -> set[str]:
+    """Every argument of a log call in configapp/ not passed through log_text (an f-string
+    message counts as one: its values would reach the line unescaped)."""
+    root = Path(configapp.__file__).parent
+    found = set()
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in LOG_METHODS
+                    and ast.unparse(node.func.value) in LOGGERS):
+                continue
+            message, *values = node.args
+            arguments = values if isinstance(message, ast.Constant) else node.args
+            found.update(f"{path.relative_to(root)}: {ast.unparse(argument)}"
+                         for argument in arguments
+                         if not ast.unparse(argument).startswith("log_text("))
+    return found
+
+
+def test_every_value_in_a_log_line_is_escaped_or_reviewed():
+    assert unescaped_log_arguments() - REVIEWED_LOG_ARGUMENTS == set()
