@@ -7,7 +7,9 @@ are read: a stream is finished when the provider said so in its own format (Open
 `finish_reason` or `[DONE]`, Anthropic's `message_stop`, Gemini's `finishReason`, the
 Responses API's `response.completed` or `response.incomplete`). The watch also bounds what
 one answer may hold in memory: a plain body, or one line of a stream, of more than
-MAX_ANSWER_BYTES ends the read.
+MAX_ANSWER_BYTES ends the read. Bodies in gzip or deflate (all httpx offers) are read
+through zlib; a stream in an encoding nobody asked for is not understood, and is taken as
+litellm tells it.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class WireWatch:
         self.spoke_events = False  # at least one `data:` line was read
         self.finished = False
         self.size = 0
-        self._line = b""
+        self._line = bytearray()
 
     @property
     def cut(self) -> bool:
@@ -91,11 +93,16 @@ class WireWatch:
             return
         if self.blind:
             return
-        *lines, self._line = (self._line + data).split(b"\n")
-        if len(self._line) > MAX_ANSWER_BYTES:
-            raise AnswerTooLargeError(f"a line of more than {MAX_ANSWER_BYTES} bytes")
+        start = len(self._line)
+        self._line += data  # a bytearray: a long line grows in place, never copied whole
+        if self._line.find(b"\n", start) < 0:
+            if len(self._line) > MAX_ANSWER_BYTES:
+                raise AnswerTooLargeError(f"a line of more than {MAX_ANSWER_BYTES} bytes")
+            return
+        *lines, rest = self._line.split(b"\n")
+        self._line = bytearray(rest)
         for line in lines:
-            self._read_line(line.rstrip(b"\r"))
+            self._read_line(bytes(line.rstrip(b"\r")))
 
     def _read_line(self, line: bytes) -> None:
         if not line.startswith(b"data:"):
