@@ -131,7 +131,9 @@ class ChatService:
 
     def _recorded(self, plan: ChatPlan, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
         """The chunks, passed on; at the end the ledger gets what was handed to the client:
-        `finished`, `failed` (the provider broke off) or `stopped` (the client went away)."""
+        `finished`, `cut` (the stream ended before the provider said it finished), `failed`
+        (the provider broke off, or the answer grew too large) or `stopped` (the client went
+        away)."""
         delivered: list[str] = []
         usage: Usage | None = None
         outcome = "stopped"
@@ -142,8 +144,8 @@ class ChatService:
                     delivered.append(chunk.content)
                 yield chunk
             outcome = "finished"
-        except ProviderError:
-            outcome = "failed"
+        except ProviderError as error:
+            outcome = "cut" if error.kind == "provider_stream_cut" else "failed"
             raise
         finally:
             close = getattr(chunks, "close", None)
@@ -157,9 +159,23 @@ class ChatService:
                 partial: Usage | None = None) -> None:
         """One ledger row. Counts the provider did not send are counted here (litellm's
         token_counter, else about four characters a token): a stopped stream's reply is
-        counted from the text delivered, its prompt from the messages."""
+        counted from the text delivered, its prompt from the messages. Counts it sent but
+        that could not be believed (usage.unknown) stay unknown: no tokens, no cost."""
         if self.usage is None:
             return
+        if usage is not None and usage.unknown:
+            prompt, completion, counted = None, None, False
+        else:
+            prompt, completion, counted = self._counts(plan, usage, text, partial)
+        self.usage.record(UsageEntry(
+            model=plan.model.id, provider=plan.model.provider, key_id=plan.key.key_id,
+            key_source=plan.key.source, purpose=plan.purpose, outcome=outcome,
+            prompt_tokens=prompt, completion_tokens=completion, tokens_counted=counted,
+            cost=reply_cost(plan.model, prompt, completion), created_at=datetime.now(UTC)))
+
+    def _counts(self, plan: ChatPlan, usage: Usage | None, text: str,
+                partial: Usage | None) -> tuple[int | None, int | None, bool]:
+        """(prompt, completion, whether counted here): the provider's, else counted."""
         prompt = usage.prompt_tokens if usage else None
         completion = usage.completion_tokens if usage else None
         if prompt is None and partial is not None:
@@ -175,11 +191,7 @@ class ChatService:
                 counted_prompt = counted_completion = None
             prompt = counted_prompt if prompt is None else prompt
             completion = counted_completion if completion is None else completion
-        self.usage.record(UsageEntry(
-            model=plan.model.id, provider=plan.model.provider, key_id=plan.key.key_id,
-            key_source=plan.key.source, purpose=plan.purpose, outcome=outcome,
-            prompt_tokens=prompt, completion_tokens=completion, tokens_counted=counted,
-            cost=reply_cost(plan.model, prompt, completion), created_at=datetime.now(UTC)))
+        return prompt, completion, counted
 
     @staticmethod
     def _log_failure(plan: ChatPlan, error: ProviderError, started: float) -> None:

@@ -33,11 +33,51 @@ class ChatMessage:
     content: str = field(repr=False)
 
 
+# The most text one answer may hold (a plain answer, or the sum of a stream's pieces):
+# past it the answer ends with an error, so one answer cannot fill a worker's memory.
+MAX_ANSWER_CHARS = 4 * 1024 * 1024
+# The most tokens one call may report per count: five times the largest context window
+# offered today (about 2M). A count past it, negative or not a whole number is not believed.
+MAX_REPORTED_TOKENS = 10_000_000
+
+
 @dataclass(frozen=True)
 class Usage:
+    """Token counts as the provider reported them; a count it did not send is None. All
+    three None: it sent counts that could not be believed (UNKNOWN_USAGE)."""
+
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.prompt_tokens is None and self.completion_tokens is None and (
+            self.total_tokens is None)
+
+
+UNKNOWN_USAGE = Usage()
+
+
+def believable_count(value: object) -> bool:
+    """A token count a provider may report: a whole number from 0 to MAX_REPORTED_TOKENS
+    (None: not reported)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and (
+        0 <= value <= MAX_REPORTED_TOKENS)
+
+
+def reported_usage(prompt: object, completion: object, total: object) -> Usage:
+    """The provider's counts when all of them are believable; else UNKNOWN_USAGE, so that
+    a negative count cannot lower the month's spending nor a huge one spend a budget."""
+    counts = (prompt, completion, total)
+    if not all(map(believable_count, counts)):
+        return UNKNOWN_USAGE
+    whole = [None if count is None else int(count) for count in counts]  # type: ignore[call-overload]
+    return Usage(*whole)
 
 
 @dataclass(frozen=True)

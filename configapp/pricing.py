@@ -16,5 +16,7 @@ def reply_cost(model: ModelInfo, prompt_tokens: int | None,
     if None in prices or prompt_tokens is None or completion_tokens is None:
         return None
     input_price, output_price = prices
+    if min(input_price, output_price, prompt_tokens, completion_tokens) < 0:
+        return None  # never a negative cost: spending only goes up
     return round((prompt_tokens * input_price + completion_tokens * output_price)
                  / PER_MILLION, 12)

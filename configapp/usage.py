@@ -2,8 +2,8 @@
 
 A chat is checked against its provider's and its key's budgets before the provider is
 called (402 when a budget is spent), and recorded after it ends (finished, stopped by the
-client, or failed after text flowed). Recording never breaks a chat: a failed write is
-logged and the answer goes out. Months are calendar months in UTC.
+client, cut short by the provider, or failed after text flowed). Recording never breaks a
+chat: a failed write is logged and the answer goes out. Months are calendar months in UTC.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 WARNING_RATIO = 0.8
 GROUPS = ("model", "provider", "key", "day")
 SCOPES = ("provider", "key")
-OUTCOMES = ("finished", "stopped", "failed")
+OUTCOMES = ("finished", "stopped", "failed", "cut")
 MAX_LIMIT = 1_000_000_000.0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import json
 import logging
 import os
 import socket
@@ -31,7 +32,9 @@ from cachetools import TTLCache
 
 from configapp.adapters.outbound_http import outbound_client, refused_by_rules
 from configapp.adapters.provider_apis import ModelsEndpointClient, provider_api
+from configapp.adapters.wire_watch import AnswerTooLargeError, WireWatch, watch
 from configapp.llm import (
+    MAX_ANSWER_CHARS,
     ChatMessage,
     ChatReply,
     ProviderError,
@@ -44,6 +47,7 @@ from configapp.llm import (
     host_of,
     kind_for_status,
     provider_name,
+    reported_usage,
     shown_detail,
 )
 from configapp.log_lines import log_text
@@ -69,11 +73,32 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
-def _usage(value: Any) -> Usage | None:
+def _usage(value: Any, provider: str) -> Usage | None:
+    """The provider's counts; unknown (all None, with a warning) when not believable."""
     if value is None:
         return None
-    return Usage(getattr(value, "prompt_tokens", None), getattr(value, "completion_tokens", None),
-                 getattr(value, "total_tokens", None))
+    counts = tuple(getattr(value, name, None)
+                   for name in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    usage = reported_usage(*counts)
+    if usage.unknown:
+        log.warning("usage not believed provider=%s counts=%s: recorded as unknown",
+                    provider, log_text(counts, 120))
+    return usage
+
+
+def _cut_json(body: bytes) -> bool:
+    """Whether a plain answer's body is JSON that stops part-way (it ends in a string, or
+    the parser ran off its end)."""
+    text = body.strip()
+    if not text.startswith(b"{"):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return error.msg.startswith("Unterminated string") or error.pos >= len(text) - 1
+    except (ValueError, RecursionError):
+        return False
+    return False
 
 
 def estimate_tokens(text: str) -> int:
@@ -82,12 +107,37 @@ def estimate_tokens(text: str) -> int:
 
 
 class Upstream:
-    """The provider connections one stream opened, and a way to end them from any thread."""
+    """The provider connections one chat opened, a way to end them from any thread, and
+    what their answers said on the wire."""
 
     def __init__(self) -> None:
         self.responses: list[httpx.Response] = []
+        self.watches: list[tuple[httpx.Response, WireWatch]] = []
         self.aborted = False
         self._lock = threading.Lock()
+
+    def opened(self, response: httpx.Response) -> None:
+        self.responses.append(response)
+        self.watches.append((response, watch(response)))
+
+    @property
+    def cut(self) -> bool:
+        """The stream read last is one the provider did not say it finished."""
+        streams = [seen for _, seen in self.watches if seen.event_stream]
+        return bool(streams) and streams[-1].cut
+
+    def cut_body(self) -> bytes | None:
+        """The body of the plain answer read last, when it is JSON that stops part-way."""
+        if not self.watches:
+            return None
+        response, seen = self.watches[-1]
+        if seen.event_stream or not response.is_closed:
+            return None
+        try:
+            body = response.content
+        except httpx.ResponseNotRead:
+            return None
+        return body if _cut_json(body) else None
 
     def abort(self) -> None:
         """Shut the connections down: a FIN to the provider, and a read blocked on them
@@ -201,7 +251,13 @@ class LiteLLMGateway:
 
     def complete(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
                  key: ResolvedKey) -> ChatReply:
-        response = self._call(model_id, messages, parameters, key, stream=False)
+        upstream = Upstream()
+        self._opening.upstream = upstream
+        try:
+            response = self._call(model_id, messages, parameters, key, stream=False)
+        finally:
+            self._opening.upstream = None
+            upstream.release()
         try:
             choice = response.choices[0]
             content = choice.message.content or ""
@@ -209,7 +265,9 @@ class LiteLLMGateway:
         except (AttributeError, IndexError) as error:
             raise ProviderError("provider_error", f"{provider_name(key.provider)} sent an "
                                                   "answer with no message in it.") from error
-        return ChatReply(content, finish, _usage(getattr(response, "usage", None)))
+        if len(content) > MAX_ANSWER_CHARS:
+            raise self._too_large(key)
+        return ChatReply(content, finish, _usage(getattr(response, "usage", None), key.provider))
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
                key: ResolvedKey) -> ProviderStream:
@@ -230,28 +288,37 @@ class LiteLLMGateway:
         """httpx's response hook: a connection opened by a stream being opened is its own."""
         upstream = getattr(self._opening, "upstream", None)
         if upstream is not None:
-            upstream.responses.append(response)
+            upstream.opened(response)
 
     def _pieces(self, response: Any, key: ResolvedKey,
                 upstream: Upstream) -> Iterator[StreamChunk]:
         """The stream's pieces. Until the provider has said something (text or usage), the
         pieces are held back: litellm makes up a "stop" for a stream it could not read.
-        A stream aborted because the client went away ends quietly."""
+        A stream that ends before the provider said it finished (on the wire: litellm makes
+        up a "stop" for that too) ends with provider_stream_cut, after the text that came;
+        one whose text passes MAX_ANSWER_CHARS with answer_too_large. A stream aborted
+        because the client went away ends quietly."""
         said_anything = False
         held: list[StreamChunk] = []
+        size = 0
         try:
             for chunk in response:
-                usage = _usage(getattr(chunk, "usage", None))
+                usage = _usage(getattr(chunk, "usage", None), key.provider)
                 for choice in chunk.choices or [None]:
                     content = (choice.delta.content or "") if choice is not None else ""
                     finish = choice.finish_reason if choice is not None else None
                     if not (content or finish or usage):
                         continue
+                    size += len(content)
+                    if size > MAX_ANSWER_CHARS:
+                        raise self._too_large(key)
                     held.append(StreamChunk(content, finish, usage))
                     said_anything = said_anything or bool(content) or usage is not None
                     if said_anything:
                         yield from held
                         held.clear()
+        except ProviderError:
+            raise
         except Exception as error:
             if upstream.aborted:
                 return
@@ -272,6 +339,18 @@ class LiteLLMGateway:
                 key.provider, "provider_error", None,
                 f"the stream from {host_of(self._base(key))} carried no answer "
                 "(is the base URL a chat API?)."))
+        if upstream.cut:
+            log.warning("stream cut provider=%s: it ended without a finish reason or [DONE]",
+                        key.provider)
+            raise ProviderError("provider_stream_cut", (
+                f"{provider_name(key.provider)}'s stream from {host_of(self._base(key))} ended "
+                "before the provider said the answer was finished (no finish reason, no "
+                "end marker): the answer is cut short."))
+
+    def _too_large(self, key: ResolvedKey) -> ProviderError:
+        return ProviderError("answer_too_large", (
+            f"{provider_name(key.provider)}'s answer passed {MAX_ANSWER_CHARS:,} characters, "
+            "the most one answer may hold here: it ends there."))
 
     def _base(self, key: ResolvedKey) -> str | None:
         api = provider_api(key.provider)
@@ -358,6 +437,15 @@ class LiteLLMGateway:
         chain = _chain(error)
         where = host_of(self._base(key))
         name = provider_name(key.provider)
+        if any(isinstance(e, AnswerTooLargeError) for e in chain):
+            return self._too_large(key)
+        upstream = getattr(self._opening, "upstream", None)
+        cut = upstream.cut_body() if upstream is not None else None
+        if cut is not None:
+            log.warning("answer cut provider=%s bytes=%s", key.provider, len(cut))
+            return ProviderError("provider_answer_cut", (
+                f"{name}'s answer from {where} stops part-way ({len(cut):,} bytes of JSON that "
+                "never close): the connection ended before the answer was whole."))
         refused = refused_by_rules(error)
         if refused is not None:
             return ProviderError("bad_base_url", f"{name}: the base URL {where} is "

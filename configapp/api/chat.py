@@ -58,7 +58,8 @@ def next_piece(app: Flask, chunks: Iterator[StreamChunk]) -> StreamChunk | None:
 
 def events(plan: ChatPlan, chunks: Iterator[StreamChunk], started: float,
            app: Flask) -> Iterator[str]:
-    """`delta` per piece of text, then `done`; `error` if the provider fails mid-stream."""
+    """`delta` per piece of text, then `done`; `error` if the provider fails mid-stream,
+    or its stream stops before it said it finished (the gateway tells: provider_stream_cut)."""
     finish: str | None = None
     usage: Usage | None = None
     try:

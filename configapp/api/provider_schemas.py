@@ -109,10 +109,12 @@ SSE_EXAMPLE = (
 SSE_DOC = {
     "description": "JSON, or with stream=true Server-Sent Events: one `delta` event per "
                    "piece of text, then one `done` event (model, finish_reason, usage, "
-                   "cost, latency_ms: the JSON answer's fields but `message`), or an "
-                   "`error` event ({code, status, message}) if the "
-                   "provider fails mid-stream. A refusal before the first piece is a 502/504 "
-                   "JSON answer.",
+                   "cost, latency_ms: the JSON answer's fields but `message`) only when the "
+                   "provider said it finished; else an `error` event ({code, status, message, "
+                   "errors: {provider: [kind]}}) after the pieces that came: kind "
+                   "`provider_stream_cut` when its stream just stopped, `answer_too_large` "
+                   "past 4 MiB of text, or the provider's failure. A refusal before the first "
+                   "piece is a 502/504 JSON answer.",
     "schema": {  # one Server-Sent Event; `data` is the event's JSON, as text
         "type": "object",
         "required": ["event", "data"],

@@ -83,8 +83,8 @@ class Usage(MethodView):
     @blp.arguments(UsageQuerySchema(), location="query")
     @blp.response(200, UsageReportSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Totals of tokens and cost from the ledger (every chat, finished, stopped or failed
-        after text flowed), over a time range, optionally grouped."""
+        """Totals of tokens and cost from the ledger (every chat, finished, stopped, cut or
+        failed after text flowed), over a time range, optionally grouped."""
         return components().usage.totals(query.get("since"), query.get("until"),
                                          query.get("group_by"))
 

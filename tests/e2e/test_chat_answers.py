@@ -3,6 +3,8 @@ links, and hostile markdown made inert. Against the provider stand-in, through g
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -104,3 +106,22 @@ def test_hostile_markdown_is_shown_inert(server: Server, browsing: Browsing,
     answer.locator("text=raw bold").hover()
     assert page.evaluate("window.__pwned") is None
     assert stub.requests and all("pixel" not in r.path for r in stub.requests)
+
+
+def test_an_answer_whose_stream_just_stops_shows_as_cut_short(
+        server: Server, browsing: Browsing, stub: ProviderStub):
+    page = browsing.page
+    key_and_model(server, stub)
+    stub.close_delimited = True  # HTTP/1.0: the close ends the body, cleanly
+    stub.behave("cut")  # the text, then the close: no finish reason, no [DONE]
+    page.goto(server.url + "/")
+    send(page, "Tell me everything")
+    reply = page.locator(".message-assistant").last
+    expect(reply.locator(".message-meta")).to_contain_text("Cut short after",
+                                                           timeout=FIRST_ANSWER_MS)
+    expect(reply.locator(".bubble-text")).to_have_text(
+        "Hello from the openai stand-in. You said: Tell me everything")
+    expect(reply).to_have_class(re.compile(r"\bstopped\b"))
+    status = page.locator(".chat-status")
+    expect(status).to_contain_text("Cut short: the provider's stream ended")
+    expect(status).not_to_contain_text("Answered.")

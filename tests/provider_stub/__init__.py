@@ -7,6 +7,10 @@ it carried; `behave()` makes the server fail on demand (401, 403, 429, 500, garb
 redirect, or hanging until the test ends). `pace()` makes streams long and slow (a piece
 every so often, with an optional silence in the middle), and `stream_ends` records how
 each stream ended: "complete", or "closed" when the client went away first.
+`close_delimited` answers as HTTP/1.0 servers and many proxies do: no Content-Length, no
+chunks, the body ends when the connection closes; with `behave("cut")` the body so ends
+before the provider said it finished. `report_usage()` makes every answer report the
+given token counts.
 
 `POST /_stub/pace` (a JSON body of pace()'s arguments) and `GET /_stub/stream-ends` do
 the same from another process (the benchmarks run the stand-in in its own).
@@ -69,6 +73,11 @@ class Received:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    def run_wsgi(self) -> None:
+        if getattr(self.server, "close_delimited", False):
+            self.protocol_version = "HTTP/1.0"  # no chunks: the close ends the body
+        super().run_wsgi()
+
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         """No access log: the tests read `requests` instead."""
 
@@ -119,6 +128,7 @@ class ProviderStub:
         self.reply_pace = 0.0
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self.key_echo: Callable[[str], str] = str  # how error messages echo the key
+        self.reported: tuple[int, int] | None = None  # (prompt, completion) tokens claimed
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -127,6 +137,18 @@ class ProviderStub:
                                         daemon=True, name="provider-stub")
 
     # ---- control -------------------------------------------------------------------
+
+    @property
+    def close_delimited(self) -> bool:
+        return bool(getattr(self._server, "close_delimited", False))
+
+    @close_delimited.setter
+    def close_delimited(self, value: bool) -> None:
+        self._server.close_delimited = value  # type: ignore[attr-defined]
+
+    def report_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Make every answer claim these token counts (negative or huge ones included)."""
+        self.reported = (prompt_tokens, completion_tokens)
 
     @property
     def url(self) -> str:
@@ -146,7 +168,9 @@ class ProviderStub:
 
     def behave(self, behaviour: str | int, redirect_to: str | None = None) -> None:
         """"ok", an HTTP status, "gemini_invalid_key", "garbage", "hang", "stall" (stream
-        one piece, then hang), "redirect" (307 to redirect_to + the same path), or
+        one piece, then hang), "cut" (a stream ends after its text, before the provider
+        says it finished: closed when `close_delimited`, else dropped mid-chunks; a plain
+        answer's body ends half-way), "redirect" (307 to redirect_to + the same path), or
         "not_a_provider" / "not_a_provider_json" (a 500 page of a service that is no
         provider, as HTML or JSON)."""
         self.behaviour = behaviour
@@ -289,23 +313,34 @@ class ProviderStub:
         texts = said(flavour, body)
         text = self.reply if self.reply is not None else wire.reply_text(flavour, texts)
         flavour = "openai" if flavour == "azure" else flavour  # Azure speaks OpenAI's format
-        prompt_tokens = sum(len(t.split()) for t in texts)
-        if not stream or usage:
+        prompt_tokens, completion_tokens = self.reported or (
+            sum(len(t.split()) for t in texts), wire.COMPLETION_TOKENS)
+        cut = self.behaviour == "cut"
+        if (not stream or usage) and not cut:
             with self._lock:
-                self.usage_sent.append((prompt_tokens, wire.COMPLETION_TOKENS))
+                self.usage_sent.append((prompt_tokens, completion_tokens))
         if not stream:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
-                       "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens)
-            return Response(json.dumps(payload), mimetype="application/json")
+                       "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens,
+                                                            completion_tokens)
+            answer = json.dumps(payload).encode()
+            if cut:  # an iterable: no Content-Length, so the short body is the whole of it
+                return Response([answer[:len(answer) // 2]], mimetype="application/json")
+            return Response(answer, mimetype="application/json")
         pace = self.stream_pace
         parts = pace.parts() if pace else None
         if flavour == "openai":
             events = wire.openai_stream(model, text, prompt_tokens, usage, parts,
-                                        self.reply_pieces, self.reply_pace)
+                                        self.reply_pieces, self.reply_pace, completion_tokens,
+                                        finished=not cut)
         elif flavour == "anthropic":
-            events = wire.anthropic_stream(model, text, prompt_tokens, parts)
+            events = wire.anthropic_stream(model, text, prompt_tokens, parts, completion_tokens,
+                                           finished=not cut)
         else:
-            events = wire.gemini_stream(model, text, prompt_tokens, parts)
+            events = wire.gemini_stream(model, text, prompt_tokens, parts, completion_tokens,
+                                        finished=not cut)
+        if cut and not self.close_delimited:
+            events = _dropped_after(events)
         return Response(self._recorded(self._paced(self._maybe_stall(
             events, STALL_AT[flavour]), pace, client)), mimetype="text/event-stream")
 
@@ -368,6 +403,12 @@ class ProviderStub:
             raise
         with self._lock:
             self.stream_ends.append("complete")
+
+
+def _dropped_after(events: Iterator[bytes]) -> Iterator[bytes]:
+    """The events, then the connection dropped: a chunked body without its last chunk."""
+    yield from events
+    raise ConnectionAbortedError("the stand-in drops the connection mid-stream")
 
 
 def closed_port_url() -> str:

@@ -54,20 +54,23 @@ def openai_models(dropped: frozenset[str] = frozenset(), extra: tuple[str, ...] 
         for name in (*OPENAI_MODELS, *extra) if name not in dropped]}
 
 
-def openai_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
+def openai_chat(model: str, text: str, prompt_tokens: int,
+                completion_tokens: int = COMPLETION_TOKENS) -> dict[str, Any]:
     return {
         "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
         "model": model, "service_tier": "default",  # as OpenAI and Groq send it
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
-                  "total_tokens": prompt_tokens + 7},
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
     }
 
 
 def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool,
-                  parts: list[str] | None = None, count: int = 3,
-                  pace: float = 0.0) -> Iterator[bytes]:
+                  parts: list[str] | None = None, count: int = 3, pace: float = 0.0,
+                  completion_tokens: int = COMPLETION_TOKENS,
+                  finished: bool = True) -> Iterator[bytes]:
+    """The chunks; `finished=False` stops after the text: no finish_reason, no [DONE]."""
     def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         return {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model,
@@ -77,12 +80,15 @@ def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool,
     for piece in parts or pieces(text, count):
         yield sse(chunk({"content": piece}, None))
         time.sleep(pace)
+    if not finished:
+        return
     yield sse(chunk({}, "stop"))
     if usage:
         yield sse({"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                    "created": int(time.time()), "model": model, "choices": [],
-                   "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7,
-                             "total_tokens": prompt_tokens + 7}})
+                   "usage": {"prompt_tokens": prompt_tokens,
+                             "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens}})
     yield sse("[DONE]")
 
 
@@ -114,15 +120,19 @@ def anthropic_models(after_id: str | None, limit: int,
             "first_id": page[0] if page else None, "last_id": page[-1] if page else None}
 
 
-def anthropic_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
+def anthropic_chat(model: str, text: str, prompt_tokens: int,
+                   completion_tokens: int = COMPLETION_TOKENS) -> dict[str, Any]:
     return {"id": "msg_stub", "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": prompt_tokens, "output_tokens": 7}}
+            "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens}}
 
 
 def anthropic_stream(model: str, text: str, prompt_tokens: int,
-                     parts: list[str] | None = None) -> Iterator[bytes]:
+                     parts: list[str] | None = None, completion_tokens: int = COMPLETION_TOKENS,
+                     finished: bool = True) -> Iterator[bytes]:
+    """The events; `finished=False` stops after the text: no message_delta, no
+    message_stop."""
     yield sse({"type": "message_start", "message": {
         "id": "msg_stub", "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None,
@@ -132,9 +142,11 @@ def anthropic_stream(model: str, text: str, prompt_tokens: int,
     for piece in parts or pieces(text):
         yield sse({"type": "content_block_delta", "index": 0,
                    "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
+    if not finished:
+        return
     yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
     yield sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-               "usage": {"output_tokens": 7}}, "message_delta")
+               "usage": {"output_tokens": completion_tokens}}, "message_delta")
     yield sse({"type": "message_stop"}, "message_stop")
 
 
@@ -164,26 +176,32 @@ def gemini_models(page_token: str | None, page_size: int,
     return body
 
 
-def gemini_usage(prompt_tokens: int) -> dict[str, Any]:
-    return {"promptTokenCount": prompt_tokens, "candidatesTokenCount": 7,
-            "totalTokenCount": prompt_tokens + 7}
+def gemini_usage(prompt_tokens: int, completion_tokens: int = COMPLETION_TOKENS
+                 ) -> dict[str, Any]:
+    return {"promptTokenCount": prompt_tokens, "candidatesTokenCount": completion_tokens,
+            "totalTokenCount": prompt_tokens + completion_tokens}
 
 
-def gemini_chat(model: str, text: str, prompt_tokens: int) -> dict[str, Any]:
+def gemini_chat(model: str, text: str, prompt_tokens: int,
+                completion_tokens: int = COMPLETION_TOKENS) -> dict[str, Any]:
     return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"},
                             "finishReason": "STOP", "index": 0}],
-            "usageMetadata": gemini_usage(prompt_tokens), "modelVersion": model}
+            "usageMetadata": gemini_usage(prompt_tokens, completion_tokens),
+            "modelVersion": model}
 
 
 def gemini_stream(model: str, text: str, prompt_tokens: int,
-                  parts: list[str] | None = None) -> Iterator[bytes]:
+                  parts: list[str] | None = None, completion_tokens: int = COMPLETION_TOKENS,
+                  finished: bool = True) -> Iterator[bytes]:
+    """The chunks; `finished=False`: the last one carries no finishReason."""
     parts = parts or pieces(text)
     for number, piece in enumerate(parts, 1):
         candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"},
                                      "index": 0}
-        if number == len(parts):
+        if number == len(parts) and finished:
             candidate["finishReason"] = "STOP"
-        yield sse({"candidates": [candidate], "usageMetadata": gemini_usage(prompt_tokens),
+        yield sse({"candidates": [candidate],
+                   "usageMetadata": gemini_usage(prompt_tokens, completion_tokens),
                    "modelVersion": model})
 
 

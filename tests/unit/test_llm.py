@@ -14,10 +14,12 @@ from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.provider_apis import parse_page, provider_api
 from configapp.domain import ConfigurationError, mask_key
 from configapp.llm import (
+    Usage,
     describe_failure,
     error_detail,
     host_of,
     kind_for_status,
+    reported_usage,
     scrub,
     shown_detail,
 )
@@ -176,3 +178,17 @@ def test_the_background_import_of_litellm_waits_its_delay_then_imports_once():
     thread.join(timeout=120)
     assert gateway._module is not None and gateway._handler is not None
     assert gateway.litellm() is gateway._module
+
+
+@pytest.mark.parametrize(("counts", "believed"), [
+    ((12, 7, 19), True), ((12, None, None), True), ((12.0, 7, 19), True), ((0, 0, 0), True),
+    ((10_000_000, 0, 10_000_000), True), ((-1, 7, 6), False), ((12, 10_000_001, 12), False),
+    ((12, 7, 10**15), False), ((12, 7.5, 19), False), ((True, 7, 8), False),
+    (("12", 7, 19), False)])
+def test_reported_usage_is_believed_only_as_whole_counts_within_the_bound(counts, believed):
+    usage = reported_usage(*counts)
+    assert usage.unknown is not believed
+    if believed:
+        assert usage == Usage(*(None if c is None else int(c) for c in counts))
+        assert all(c is None or type(c) is int for c in (usage.prompt_tokens,
+                                                          usage.completion_tokens))

@@ -22,8 +22,11 @@ import { readEvents } from "./sse.js";
 /**
  * What one server-sent event of POST /api/chat means. The server sends `delta` events
  * ({content}), then one `done` ({model, finish_reason, usage, cost, latency_ms}), or an
- * `error` ({code, status, message}) when the provider fails mid-stream.
- * -> { type: "delta", text } | { type: "done", info } | { type: "error", status, message }
+ * `error` ({code, status, message, errors}) when the answer ends otherwise (`errors.provider`
+ * names how: `provider_stream_cut` when the provider's stream stopped before it said it
+ * finished).
+ * -> { type: "delta", text } | { type: "done", info } | { type: "error", status, message,
+ *      errors }
  *    | null for anything else (ignored, so the server may add events).
  */
 export function interpretChatEvent({ event, data }) {
@@ -40,9 +43,16 @@ export function interpretChatEvent({ event, data }) {
   if (event === "done") return { type: "done", info: payload };
   if (event === "error") {
     return { type: "error", status: payload.code || 502,
-             message: payload.message || "The provider failed." };
+             message: payload.message || "The provider failed.",
+             errors: payload.errors && typeof payload.errors === "object" ? payload.errors : null };
   }
   return null;
+}
+
+/** Whether an answer failed because the provider's stream ended before it said it finished. */
+function cutShort(error) {
+  const kinds = error instanceof ApiError && error.errors ? error.errors.provider : null;
+  return Array.isArray(kinds) && kinds.includes("provider_stream_cut");
 }
 
 /** The messages as the server takes them: the system prompt first, if any. */
@@ -302,7 +312,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
           received += meaning.text;
           if (!frame) frame = requestAnimationFrame(render);
         } else if (meaning.type === "error") {
-          throw new ApiError(meaning.status, meaning.message);
+          throw new ApiError(meaning.status, meaning.message, { errors: meaning.errors });
         } else if (meaning.type === "done") {
           info = meaning.info;
           break;
@@ -328,6 +338,10 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
       } else if (outcome === "stopped") {
         reply.stopped = "Stopped";
         status.show("info", "Stopped. The partial answer is kept.");
+      } else if (cutShort(outcome)) {
+        reply.stopped = "Cut short";
+        status.show("error", "Cut short: the provider's stream ended before it said the answer "
+          + "was finished. The partial answer is kept; Regenerate to ask again.");
       } else {
         reply.stopped = "Interrupted";
         status.show("error", ...explain(outcome));
