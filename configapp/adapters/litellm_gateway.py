@@ -82,7 +82,7 @@ def _usage(value: Any, provider: str) -> Usage | None:
     usage = reported_usage(*counts)
     if usage.unknown:
         log.warning("usage not believed provider=%s counts=%s: recorded as unknown",
-                    provider, log_text(counts, 120))
+                    log_text(provider), log_text(counts, 120))
     return usage
 
 
@@ -341,7 +341,7 @@ class LiteLLMGateway:
                 "(is the base URL a chat API?)."))
         if upstream.cut:
             log.warning("stream cut provider=%s: it ended without a finish reason or [DONE]",
-                        key.provider)
+                        log_text(key.provider))
             raise ProviderError("provider_stream_cut", (
                 f"{provider_name(key.provider)}'s stream from {host_of(self._base(key))} ended "
                 "before the provider said the answer was finished (no finish reason, no "
@@ -442,7 +442,7 @@ class LiteLLMGateway:
         upstream = getattr(self._opening, "upstream", None)
         cut = upstream.cut_body() if upstream is not None else None
         if cut is not None:
-            log.warning("answer cut provider=%s bytes=%s", key.provider, len(cut))
+            log.warning("answer cut provider=%s bytes=%s", log_text(key.provider), len(cut))
             return ProviderError("provider_answer_cut", (
                 f"{name}'s answer from {where} stops part-way ({len(cut):,} bytes of JSON that "
                 "never close): the connection ended before the answer was whole."))

@@ -81,7 +81,8 @@ def test_a_provider_name_and_model_id_are_logged_escaped_when_usage_is_not_recor
 REVIEWED_LOG_ARGUMENTS = frozenset({
     "adapters/data_files.py: folder", "adapters/data_files.py: mode",
     "adapters/litellm_catalog.py: error", "adapters/litellm_gateway.py: kind",
-    "adapters/litellm_gateway.py: status", "adapters/litellm_gateway.py: type(error).__name__",
+    "adapters/litellm_gateway.py: status", "adapters/litellm_gateway.py: len(cut)",
+    "adapters/litellm_gateway.py: type(error).__name__",
     "chat.py: plan.key.source", "chat.py: latency", "chat.py: error.kind",
     "chat.py: error.status_code", "chat.py: elapsed_ms(started)",
     "chat.py: type(error).__name__", "cli.py: rotation.rows", "cli.py: rotation.fingerprint",
