@@ -33,8 +33,14 @@ MIN_SECRET = 4  # shorter "secrets" are not keys; masking them would blank ordin
 STRIDES = (2, 3)  # a key spaced out by one or two characters
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # One encoded character: %XX, an HTML character reference, a JSON escape.
-ENCODED_CHAR = re.compile(r"%[0-9A-Fa-f]{2}|&#[0-9]{1,7};|&#[xX][0-9A-Fa-f]{1,6};"
-                          r"|&[A-Za-z]{2,8};|\\u[0-9A-Fa-f]{4}|\\[\"\\/]")
+PERCENT = r"%[0-9A-Fa-f]{2}"
+HTML_REFERENCE = r"&#[0-9]{1,7};|&#[xX][0-9A-Fa-f]{1,6};|&[A-Za-z]{2,8};"
+JSON_ESCAPE = r"\\u[0-9A-Fa-f]{4}|\\[\"\\/]"
+ENCODED_CHAR = re.compile(f"{PERCENT}|{HTML_REFERENCE}|{JSON_ESCAPE}")
+# Each encoding alone too: a key may hold what looks like another encoding's escape (a key
+# with "%00" in it, HTML-escaped, must not have its "%00" decoded).
+ENCODINGS = (ENCODED_CHAR, re.compile(PERCENT), re.compile(HTML_REFERENCE),
+             re.compile(JSON_ESCAPE))
 Span = tuple[int, int]
 # A decoded view of the text: its characters, and where each one came from.
 View = tuple[str, Callable[[int], Span]]
@@ -110,7 +116,8 @@ def views(text: str, length: int) -> Iterator[View]:
         for phase in range(stride):
             yield lower[phase::stride], stepped(phase, stride, 1)
     if "%" in text or "&" in text or "\\" in text:
-        yield decoded_characters(text)
+        for encoding in ENCODINGS:
+            yield decoded_characters(text, encoding)
     for run in re.finditer(f"[0-9A-Fa-f]{{{2 * length},}}", text):
         for phase in (0, 1):
             digits = run[0][phase:]
@@ -123,7 +130,7 @@ def stepped(first: int, step: int, width: int) -> Callable[[int], Span]:
     return lambda k: (first + step * k, first + step * k + width)
 
 
-def decoded_characters(text: str) -> View:
+def decoded_characters(text: str, encoding: re.Pattern[str] = ENCODED_CHAR) -> View:
     """The text with each %-encoded, HTML or JSON-escaped character decoded. The way back
     is kept per piece (a stretch of plain text, or one encoded character), not per
     character."""
@@ -131,7 +138,7 @@ def decoded_characters(text: str) -> View:
     piece_at: list[int] = []  # where each piece starts in the decoded text
     pieces: list[tuple[int, int]] = []  # (start in the text, end or -1 for plain text)
     size = done = 0
-    for match in ENCODED_CHAR.finditer(text):
+    for match in encoding.finditer(text):
         char = decode_one(match[0])
         if char is None:
             continue

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import json
 import random
 import string
 import time
+from urllib.parse import quote
 
 import pytest
 from hypothesis import assume, given, settings
@@ -94,3 +97,11 @@ def test_no_run_of_eight_characters_of_a_random_key_survives(key, data, before, 
     length = data.draw(st.integers(GRAM, len(key) - start))
     run = key[start:start + length]
     assert run not in scrub(f"{before}{run}{after}", key)
+
+
+@pytest.mark.parametrize("key", ["0000<%00", "ab%41cd&amp;ef", "k\\u0041ey<>%2F12"])
+def test_a_key_holding_what_looks_like_an_escape_is_caught_in_each_encoding(key):
+    """Found by hypothesis: "0000<%00" HTML-escaped is "0000&lt;%00", and decoding every
+    escape at once turned the key's own "%00" into a NUL, so nothing matched."""
+    for form in (html.escape(key), quote(key, safe=""), json.dumps(key)[1:-1]):
+        assert form not in scrub(f"the key was <{form}> here", key), form
