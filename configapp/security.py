@@ -8,6 +8,7 @@ login decides who may use configapp.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from flask import Flask, Response, g, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
-from configapp.auth import TooManyFailures
+from configapp.auth import TooManyFailures, is_loopback_bind
 from configapp.settings import SecuritySettings
 
 if TYPE_CHECKING:
@@ -111,17 +112,38 @@ class Mount:
         return local in OPEN_PATHS or local.startswith("/assets/")
 
 
-def signed_in(gate: Gate) -> bool:
+def signed_in(gate: Gate, page: bool = False) -> bool:
     """Whether this request has valid credentials (kept in `g` for the answer's cookie
-    renewal); too many wrong tokens from its address is a 429."""
+    renewal); too many wrong tokens is a 429. `page`: a page navigation, which the session
+    cookie alone opens (configapp/gate.py)."""
     try:
-        identity = gate.identify(request)
+        identity = gate.identify(request, page=page)
     except TooManyFailures as refusal:
         abort(429, message="Too many wrong API tokens from this address: try again in "
                            f"{refusal.retry_after} s.",
               headers={"Retry-After": str(refusal.retry_after)})
     g.configapp_identity = identity
     return identity is not None
+
+
+def is_loopback_client() -> bool:
+    """Whether the request comes from this machine, and (werkzeug's `flask run`, which
+    says where it is bound) the server listens on loopback only."""
+    try:
+        if not ipaddress.ip_address(request.remote_addr or "").is_loopback:
+            return False
+    except ValueError:  # a unix socket or no address: not known to be local
+        return False
+    environ = request.environ
+    if str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/"):
+        return is_loopback_bind(f"{environ.get('SERVER_NAME', '')}:0")
+    return True
+
+
+AUTH_OFF_REFUSAL = ("Authentication is off (CONFIGAPP_AUTH=off), which is allowed only for "
+                    "this machine's own loopback clients on a loopback bind: this request "
+                    "is not one. Remove CONFIGAPP_AUTH (the API token is then required), or "
+                    "serve on 127.0.0.1.")
 
 
 def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
@@ -171,6 +193,8 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
                 refuse(403, cross_origin_refusal(origin))
             if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
+        if mount.authorize is None and not gate.enabled and not is_loopback_client():
+            refuse(403, AUTH_OFF_REFUSAL)
         if mount.authorize is not None:
             if request.method != "OPTIONS" and not mount.is_open(request.path) and (
                     not mount.authorize()):
@@ -186,7 +210,7 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
             return response
         identity = g.get("configapp_identity")
         if identity is not None and identity.renew:
-            gate.renew_session(request, response)
+            gate.renew_session(request, response, identity)
         headers = response.headers
         # One pass over the headers: Headers.setdefault raises and catches an exception
         # for each header that is missing, which is every one of them, on every answer.

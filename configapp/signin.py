@@ -2,8 +2,9 @@
 
 `GET /login` serves the page that reads the login link's `#token=...` (a fragment: it never
 reaches the server's access log) and POSTs it here; the answer sets the session cookie
-(HttpOnly, SameSite=Strict, Secure over https). All open without credentials; the POSTs
-still pass the same-origin check of every write (configapp/security.py).
+(HttpOnly, SameSite=Strict, Secure over https) and its body the session's secret, which
+the page sends as a header with every API call (configapp/gate.py). All open without
+credentials; the POSTs still pass the same-origin check of every write (configapp/security.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask_smorest import abort
 
 from configapp.auth import SESSION_SECONDS, TooManyFailures
 from configapp.components import components
+from configapp.gate import SESSION_HEADER
 from configapp.pages import send_page
 from configapp.security import signed_in
 
@@ -39,7 +41,9 @@ def login_page() -> Response:
 
 @blp.post("/login")
 def login() -> tuple[Response, int]:
-    """Trade the API token for a session cookie: `{"token": "..."}`."""
+    """Trade the API token for a session: `{"token": "..."}`. The answer sets its cookie
+    and gives its secret (`session_secret`), which the page keeps in its origin's storage
+    and sends in the `session_header` of every API call."""
     gate = components().gate
     if not gate.own_auth:
         abort(404, message="Sign in with this app's own login.")
@@ -59,8 +63,12 @@ def login() -> tuple[Response, int]:
         abort(401, message="That is not this server's API token (a rotated token no longer "
                            "works). Run `flask --app wsgi config token` on the server for a "
                            "new login link.")
-    response = jsonify(signed_in=True, auth="on", session_seconds=SESSION_SECONDS)
-    gate.start_session(request, response, state)
+    cookie, secret = gate.sessions.start(state)
+    # The secret goes in the body, never in a cookie: only this page's origin reads it.
+    response = jsonify(signed_in=True, auth="on", session_seconds=SESSION_SECONDS,
+                       session_header=SESSION_HEADER, session_secret=secret)
+    response.headers["Cache-Control"] = "no-store"
+    gate.set_cookie(request, response, cookie)
     current_app.logger.info("a browser signed in from %s", gate.address(request))
     return response, 200
 
