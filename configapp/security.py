@@ -46,11 +46,23 @@ SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in (
 
 
 def host_name(host: str) -> str:
-    """The host without its port: `[::1]:8000` -> `[::1]`, `Example.org:80` -> `example.org`."""
-    host = host.strip().lower()
+    """The host without its port: `[::1]:8000` -> `[::1]`, `Example.org:80` -> `example.org`
+    (host names are case-insensitive). "" when the Host is no host and port: not ASCII, or
+    with anything but digits after its name (`[::1]0`, `localhost:x`), so that only an
+    allowed name exactly, with or without a port, passes the allow-list."""
+    if not host.isascii():
+        return ""
+    host = host.lower()
     if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        end = host.find("]") + 1
+        name, rest = (host[:end], host[end:]) if end else ("", "")
+    elif host.count(":") == 1:
+        name, rest = host.split(":")[0], host[host.find(":"):]
+    else:
+        name, rest = host, ""
+    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        return ""
+    return name
 
 
 def cross_origin_refusal(origin: str | None) -> str:
