@@ -286,10 +286,14 @@ def test_a_basic_header_is_not_a_token_and_a_wrong_bearer_beside_a_session_is_re
     assert anonymous(app).get("/api/config/sync", headers=basic).status_code == 401
 
 
-def test_auth_off_refuses_clients_that_are_not_loopback_whatever_serves_it(make_settings):
+def test_auth_off_refuses_clients_that_are_not_loopback_whatever_serves_it(make_settings,
+                                                                          backend):
     """`flask run --host 0.0.0.0` or an operator's own gunicorn config: the start's bind
     checks do not see it, each request's address (and werkzeug's bind) does."""
-    app = create_app(make_settings(security=SecuritySettings(auth_enabled=False)))
+    settings = make_settings(security=SecuritySettings(auth_enabled=False))
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    app = create_app(settings)
     client = anonymous(app)
     assert client.get("/api/config/sync").status_code == 200
     client.environ_base["REMOTE_ADDR"] = "192.0.2.7"

@@ -23,7 +23,7 @@ from configapp import create_app
 from configapp.auth import Sessions, TokenState, token_hash
 from configapp.security import host_name
 from configapp.settings import SecuritySettings
-from tests.conftest import TEST_API_TOKEN
+from tests.conftest import TEST_API_TOKEN, upgrade_postgres
 
 EXTENSION = "chrome-extension://" + "abcdefghijklmnopabcdefghijklmnop"
 FAST = settings(max_examples=60, deadline=None,
@@ -58,6 +58,13 @@ def variants(draw: st.DrawFn, allowed: str, case_counts: bool = True) -> str:
     return variant if variant != allowed else allowed + extra
 
 
+def started(make_settings, backend: str, **overrides) -> Flask:
+    settings = make_settings(**overrides)
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    return create_app(settings)
+
+
 def on_the_wire(text: str) -> str:
     """What a WSGI server hands the app for a header sent as UTF-8."""
     return text.encode("utf-8").decode("latin-1")
@@ -75,8 +82,8 @@ def status_for_host(app: Flask, host: str) -> int:
     return int(statuses[0].split()[0])
 
 
-def test_only_an_allowed_host_passes(make_settings):
-    app = create_app(make_settings())
+def test_only_an_allowed_host_passes(make_settings, backend):
+    app = started(make_settings, backend)
 
     @FAST
     @given(allowed=st.sampled_from(["localhost", "127.0.0.1", "[::1]"]), data=st.data())
@@ -112,8 +119,8 @@ def test_only_the_sessions_own_secret_matches(data: st.DataObject):
     assert other is not None and not sessions.matches_secret(other, state, secret)
 
 
-def test_only_the_api_token_and_the_session_secret_open_the_api(make_settings):
-    app = create_app(make_settings())
+def test_only_the_api_token_and_the_session_secret_open_the_api(make_settings, backend):
+    app = started(make_settings, backend)
     browser = app.test_client().signed_out()
     secret = browser.post("/login", json={"token": TEST_API_TOKEN}).get_json()[
         "session_secret"]
@@ -133,9 +140,9 @@ def test_only_the_api_token_and_the_session_secret_open_the_api(make_settings):
         "X-Configapp-Session": secret}).status_code == 200
 
 
-def test_only_a_listed_extension_origin_gets_cors(make_settings):
-    app = create_app(make_settings(security=SecuritySettings(
-        api_token=TEST_API_TOKEN, extension_origins=(EXTENSION,))))
+def test_only_a_listed_extension_origin_gets_cors(make_settings, backend):
+    app = started(make_settings, backend, security=SecuritySettings(
+        api_token=TEST_API_TOKEN, extension_origins=(EXTENSION,)))
     client = app.test_client()
 
     def allowed(origin: str) -> bool:
