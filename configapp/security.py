@@ -131,8 +131,8 @@ def signed_in(gate: Gate, page: bool = False) -> bool:
     try:
         identity = gate.identify(request, page=page)
     except TooManyFailures as refusal:
-        abort(429, message="Too many wrong API tokens from this address: try again in "
-                           f"{refusal.retry_after} s.",
+        abort(429, message="Too many wrong API tokens (from this address, or from all "
+                           f"together): try again in {refusal.retry_after} s.",
               headers={"Retry-After": str(refusal.retry_after)})
     g.configapp_identity = identity
     return identity is not None
@@ -142,9 +142,11 @@ def is_loopback_client() -> bool:
     """Whether the request comes from this machine, and (werkzeug's `flask run`, which
     says where it is bound) the server listens on loopback only."""
     try:
-        if not ipaddress.ip_address(request.remote_addr or "").is_loopback:
-            return False
+        address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:  # a unix socket or no address: not known to be local
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack bind
+    if not (mapped or address).is_loopback:
         return False
     environ = request.environ
     if str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/"):
@@ -188,6 +190,8 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
         # Werkzeug's request.host is the raw Host header, port included.
         if host_name(request.host) not in allowed_hosts:
             refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
+        if mount.authorize is None and not gate.enabled and not is_loopback_client():
+            refuse(403, AUTH_OFF_REFUSAL)
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin in extension_origins:
             return Response(status=204)
@@ -205,8 +209,6 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
                 refuse(403, cross_origin_refusal(origin))
             if read_body() and not request.is_json:
                 refuse(415, "Send the body as JSON (Content-Type: application/json).")
-        if mount.authorize is None and not gate.enabled and not is_loopback_client():
-            refuse(403, AUTH_OFF_REFUSAL)
         if mount.authorize is not None:
             if request.method != "OPTIONS" and not mount.is_open(request.path) and (
                     not mount.authorize()):

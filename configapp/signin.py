@@ -56,8 +56,8 @@ def login() -> tuple[Response, int]:
     try:
         state = gate.check_token(request, token.strip())
     except TooManyFailures as refusal:
-        abort(429, message="Too many wrong API tokens from this address: try again in "
-                           f"{refusal.retry_after} s.",
+        abort(429, message="Too many wrong API tokens (from this address, or from all "
+                           f"together): try again in {refusal.retry_after} s.",
               headers={"Retry-After": str(refusal.retry_after)})
     if state is None:
         abort(401, message="That is not this server's API token (a rotated token no longer "

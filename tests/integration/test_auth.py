@@ -301,6 +301,10 @@ def test_auth_off_refuses_clients_that_are_not_loopback_whatever_serves_it(make_
         refused = client.get(path)
         assert refused.status_code == 403, path
         assert "CONFIGAPP_AUTH=off" in refused.get_json()["message"]
+    client.environ_base["REMOTE_ADDR"] = "::ffff:192.0.2.7"  # a dual-stack bind's form
+    assert client.get("/api/config/sync").status_code == 403
+    client.environ_base["REMOTE_ADDR"] = "::ffff:127.0.0.1"
+    assert client.get("/api/config/sync").status_code == 200
     local = anonymous(app)
     served = {"SERVER_SOFTWARE": "Werkzeug/3.1", "SERVER_NAME": "0.0.0.0"}
     # flask run --host 0.0.0.0: refused even to this machine, which says how to fix it
