@@ -227,6 +227,17 @@ class Sessions:
         age = time.time() - issued
         return Session(session_id, max(0.0, age)) if age <= SESSION_SECONDS else None
 
+    def identity_key(self) -> bytes:
+        """The key the extension learns with the token and later challenges the server
+        with (`/identity`), so that it sends the token only to configapp: derived from the
+        server secret alone (a rotation keeps it, and its proofs let nobody test guesses of
+        the token)."""
+        return hmac.new(self._secret, b"configapp server identity", hashlib.sha256).digest()
+
+    def identity_proof(self, challenge: str) -> str:
+        mac = hmac.new(self.identity_key(), challenge.encode(), hashlib.sha256).digest()
+        return urlsafe_b64encode(mac).rstrip(b"=").decode()
+
     def matches_secret(self, session: Session, state: TokenState, sent: str) -> bool:
         return hmac.compare_digest(self.secret(state, session.id).encode(),
                                    sent.encode("utf-8", "surrogatepass"))

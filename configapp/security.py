@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Under the mount's prefix: what anyone may read without signing in.
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
-OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz", "/login", "/logout", "/session"}
+OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz", "/login", "/logout", "/session",
+                                "/identity", "/identity/key"}
 UNAUTHORIZED = ("Sign in first: send Authorization: Bearer <API token>, or open the login "
                 "link the server printed at its first start (`flask --app wsgi config token` "
                 "makes a new one).")

@@ -9,6 +9,8 @@ credentials; the POSTs still pass the same-origin check of every write (configap
 
 from __future__ import annotations
 
+import re
+from base64 import urlsafe_b64encode
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
@@ -18,11 +20,12 @@ from configapp.auth import SESSION_SECONDS, TooManyFailures
 from configapp.components import components
 from configapp.gate import SESSION_HEADER
 from configapp.pages import send_page
-from configapp.security import signed_in
+from configapp.security import UNAUTHORIZED, signed_in
 
 blp = Blueprint("configapp_signin", __name__)
 # Where a sign-in may send the browser back to: the pages, nothing else (no open redirect).
 RETURN_PATHS = frozenset({"/", "/settings"})
+CHALLENGE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 def return_url(value: str | None) -> str:
@@ -92,3 +95,33 @@ def session() -> dict[str, Any]:
     is_in = signed_in(gate)
     identity = g.get("configapp_identity")
     return {"auth": "on", "signed_in": is_in, "method": identity.method if is_in else None}
+
+
+@blp.get("/identity")
+def identity() -> dict[str, str]:
+    """Prove this is the configapp the extension signed in to, before it sends its token:
+    `?challenge=<16 to 128 URL-safe characters>` -> `{"proof": HMAC(identity key,
+    challenge)}`. Open: the proof gives nothing away; a program squatting the port while
+    configapp is down cannot make it (ADR 0006)."""
+    gate = components().gate
+    if not gate.enabled:
+        abort(404, message="configapp's own sign-in is off here: there is no identity to prove.")
+    challenge = request.args.get("challenge", "")
+    if not CHALLENGE.fullmatch(challenge):
+        abort(400, message="Send ?challenge= with 16 to 128 letters, digits, '-' or '_'.")
+    return {"proof": gate.sessions.identity_proof(challenge)}
+
+
+@blp.get("/identity/key")
+def identity_key() -> Response:
+    """The identity key, for a holder of the API token (the extension, when it is given
+    the token): with it, it checks `/identity`'s proofs later."""
+    gate = components().gate
+    if not gate.enabled:
+        abort(404, message="configapp's own sign-in is off here: there is no identity to prove.")
+    if not signed_in(gate) or g.configapp_identity.method != "bearer":
+        abort(401, message=UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    key = urlsafe_b64encode(gate.sessions.identity_key()).rstrip(b"=").decode()
+    response = jsonify(key=key)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -7,6 +7,9 @@ of another process) is in test_auth_gunicorn.py.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
 import subprocess
@@ -360,3 +363,23 @@ def test_racing_first_starts_agree_on_one_token(fresh):
     app = create_app(fresh)
     assert anonymous(app).get("/api/config/sync", headers={
         "Authorization": f"Bearer {links[0]}"}).status_code == 200
+
+
+def test_the_server_proves_its_identity_to_a_holder_of_the_key_the_token_buys(app):
+    """The extension learns the identity key with the token (/identity/key), then sends
+    the token only to a server that answers its challenge with the key's HMAC."""
+    token = app.extensions["configapp"].settings.security.api_token
+    stranger = anonymous(app)
+    assert stranger.get("/identity/key").status_code == 401
+    browser = anonymous(app)
+    sign_in(browser, token)
+    assert browser.get("/identity/key").status_code == 401  # a session is not the token
+    learnt = stranger.get("/identity/key", headers={"Authorization": f"Bearer {token}"})
+    assert learnt.status_code == 200 and learnt.headers["Cache-Control"] == "no-store"
+    key = base64.urlsafe_b64decode(learnt.get_json()["key"] + "=")
+    challenge = "c" * 16 + "-_9"
+    proof = stranger.get(f"/identity?challenge={challenge}").get_json()["proof"]
+    expected = hmac.new(key, challenge.encode(), hashlib.sha256).digest()
+    assert base64.urlsafe_b64decode(proof + "=") == expected
+    for bad in ("", "short", "x" * 129, "has space here!!", "é" * 16):
+        assert stranger.get("/identity", query_string={"challenge": bad}).status_code == 400
