@@ -61,6 +61,12 @@ def session_cookie(response: http.client.HTTPResponse) -> str:
     return response.headers["Set-Cookie"].split(";", 1)[0]
 
 
+def session(response: http.client.HTTPResponse) -> dict[str, str]:
+    """What the signed-in page sends: the cookie, and the session's secret beside it."""
+    return {"Cookie": session_cookie(response),
+            "X-Configapp-Session": json.loads(response.body)["session_secret"]}
+
+
 @pytest.fixture
 def locked(make_server) -> Server:
     """A first start with no CONFIGAPP_API_TOKEN: the server makes its token."""
@@ -93,15 +99,15 @@ def test_the_login_link_of_the_start_output_signs_in_and_is_shown_once(locked: S
     assert log.count(locked.token) == 1  # only in the link: not in any log line
     signed = call(locked, "POST", "/login", {"token": locked.token})
     assert signed.status == 200
-    cookie = session_cookie(signed)
-    assert call(locked, "GET", "/api/config/sync", headers={"Cookie": cookie}).status == 200
+    browser = session(signed)
+    assert call(locked, "GET", "/api/config/sync", headers=browser).status == 200
     locked.restart()  # a later start shows no link: only the hash is kept
     assert len(LOGIN_LINK.findall(locked.log())) == 1
-    assert call(locked, "GET", "/api/config/sync", headers={"Cookie": cookie}).status == 200
+    assert call(locked, "GET", "/api/config/sync", headers=browser).status == 200
 
 
 def test_a_cookie_of_a_rotated_token_is_refused(locked: Server):
-    cookie = session_cookie(call(locked, "POST", "/login", {"token": locked.token}))
+    browser = session(call(locked, "POST", "/login", {"token": locked.token}))
     rotated = subprocess.run([FLASK, "--app", "wsgi", "config", "token", "--yes"], cwd=ROOT,
                              env=locked.env, capture_output=True, text=True, timeout=120,
                              check=False)
@@ -110,13 +116,13 @@ def test_a_cookie_of_a_rotated_token_is_refused(locked: Server):
     assert new != locked.token
     # Every worker of the running server sees it at once: no restart.
     for _ in range(4):
-        assert call(locked, "GET", "/api/config/sync", headers={"Cookie": cookie}).status == 401
+        assert call(locked, "GET", "/api/config/sync", headers=browser).status == 401
         assert call(locked, "GET", "/api/config/sync", headers={
             "Authorization": f"Bearer {locked.token}"}).status == 401
         assert call(locked, "GET", "/api/config/sync", headers={
             "Authorization": f"Bearer {new}"}).status == 200
-    fresh = session_cookie(call(locked, "POST", "/login", {"token": new}))
-    assert call(locked, "GET", "/api/config/sync", headers={"Cookie": fresh}).status == 200
+    fresh = session(call(locked, "POST", "/login", {"token": new}))
+    assert call(locked, "GET", "/api/config/sync", headers=fresh).status == 200
 
 
 def test_auth_off_with_a_bind_that_is_not_loopback_refuses_to_start(tmp_path: Path):
