@@ -18,11 +18,14 @@ from configapp.auth import (
     FailureLimiter,
     Sessions,
     TokenState,
+    TooManyFailures,
 )
 from configapp.log_lines import log_text
 
 log = logging.getLogger("configapp.auth")
 COOKIE_PREFIX = "configapp_session"
+# What a page of configapp's own origin sends beside the cookie: the session's secret.
+SESSION_HEADER = "X-Configapp-Session"
 
 
 class TokenStore(Protocol):
@@ -34,10 +37,11 @@ class TokenStore(Protocol):
 @dataclass(frozen=True)
 class Identity:
     """How a request is signed in: "bearer", "session" or "off" (authentication is off);
-    `renew`: the session cookie is old enough to be issued again."""
+    `session`: the session's id, and `renew`: its cookie is old enough to be issued again."""
 
     method: str
     renew: bool = False
+    session: str | None = None
 
 
 def cookie_name(request: Request) -> str:
@@ -68,46 +72,57 @@ class Gate:
         return request.remote_addr or "unknown"
 
     def check_token(self, request: Request, token: str) -> TokenState | None:
-        """The current token state when `token` is it; a wrong one counts as a failure of
-        the client's address. Raises TooManyFailures while the address is over the limit."""
-        address = self.address(request)
-        self.limiter.check(address)
+        """The current token state when `token` is it. A wrong one counts against the
+        client's address and against everyone: past either limit it raises TooManyFailures
+        (a 429). The right token is never refused, whoever sent wrong ones."""
         state = self.tokens.current()
         if state is not None and token and state.matches(token):
             return state
-        self.limiter.fail(address)
-        log.warning("a wrong API token from %s (%s %s)", log_text(address),
-                    log_text(request.method), log_text(request.path))
+        address = self.address(request)
+        first, retry_after = self.limiter.fail(address)
+        if first:  # once per address and window: a flood must not flood the log
+            log.warning("a wrong API token from %s (%s %s); more in the next minute are "
+                        "not logged", log_text(address), log_text(request.method),
+                        log_text(request.path))
+        if retry_after:
+            raise TooManyFailures(retry_after)
         return None
 
-    def identify(self, request: Request) -> Identity | None:
-        """The request's identity, or None when it has no valid credentials. A bearer
-        token, when sent, decides alone: a wrong one is refused even beside a good cookie."""
+    def identify(self, request: Request, page: bool = False) -> Identity | None:
+        """The request's identity, or None when it has no valid credentials.
+
+        A bearer token, when sent, decides alone: a wrong one is refused even beside a good
+        session. Another scheme (a proxy's `Basic`) is not configapp's and is ignored. A
+        session needs its cookie and, for the API, its secret in SESSION_HEADER: a cookie
+        reaches every port of the host, the secret only pages of configapp's origin. A
+        page navigation (`page`) cannot send a header: the cookie lets the page load, and
+        its API calls need the secret."""
         if not self.enabled:
             return Identity("off")
-        header = request.headers.get("Authorization", "").strip()
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer":
-                token = ""
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer":
             return Identity("bearer") if self.check_token(request, token.strip()) else None
         cookie = request.cookies.get(cookie_name(request))
-        if cookie:
-            state = self.tokens.current()
-            age = self.sessions.age(cookie, state) if state is not None else None
-            if age is not None:
-                return Identity("session", renew=age > SESSION_RENEW_SECONDS)
-        return None
+        state = self.tokens.current() if cookie else None
+        session = self.sessions.open(cookie, state) if cookie and state is not None else None
+        if session is None or state is None:
+            return None
+        if not page and not self.sessions.matches_secret(
+                session, state, request.headers.get(SESSION_HEADER, "")):
+            return None
+        return Identity("session", renew=session.age > SESSION_RENEW_SECONDS,
+                        session=session.id)
 
-    def start_session(self, request: Request, response: Response, state: TokenState) -> None:
-        response.set_cookie(cookie_name(request), self.sessions.issue(state),
-                            max_age=SESSION_SECONDS, path="/", secure=request.is_secure,
-                            httponly=True, samesite="Strict")
-
-    def renew_session(self, request: Request, response: Response) -> None:
+    def renew_session(self, request: Request, response: Response, identity: Identity) -> None:
+        """The same session (so the same secret) in a cookie issued now."""
         state = self.tokens.current()
-        if state is not None:
-            self.start_session(request, response, state)
+        if state is not None and identity.session is not None:
+            self.set_cookie(request, response, self.sessions.issue(state, identity.session))
+
+    @staticmethod
+    def set_cookie(request: Request, response: Response, value: str) -> None:
+        response.set_cookie(cookie_name(request), value, max_age=SESSION_SECONDS, path="/",
+                            secure=request.is_secure, httponly=True, samesite="Strict")
 
     @staticmethod
     def end_session(request: Request, response: Response) -> None:

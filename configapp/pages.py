@@ -47,7 +47,7 @@ def _page(path: str, filename: str) -> Response:
     """The page, or (configapp's own sign-in, not signed in) the sign-in page's address.
     Under a host's `authorize` hook the security guard has already asked the hook."""
     gate = components().gate
-    if gate.enabled and not signed_in(gate):
+    if gate.enabled and not signed_in(gate, page=True):
         return redirect(url_for("configapp_signin.login_page") + f"?next={path}", code=303)
     return send_page(filename)
 

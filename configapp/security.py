@@ -8,6 +8,7 @@ login decides who may use configapp.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from flask import Flask, Response, g, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
-from configapp.auth import TooManyFailures
+from configapp.auth import TooManyFailures, is_loopback_bind
 from configapp.settings import SecuritySettings
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Under the mount's prefix: what anyone may read without signing in.
 OPEN_API_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
-OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz", "/login", "/logout", "/session"}
+OPEN_PATHS = OPEN_API_PATHS | {"/healthz", "/readyz", "/login", "/logout", "/session",
+                                "/identity", "/identity/key"}
 UNAUTHORIZED = ("Sign in first: send Authorization: Bearer <API token>, or open the login "
                 "link the server printed at its first start (`flask --app wsgi config token` "
                 "makes a new one).")
@@ -45,11 +47,23 @@ SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in (
 
 
 def host_name(host: str) -> str:
-    """The host without its port: `[::1]:8000` -> `[::1]`, `Example.org:80` -> `example.org`."""
-    host = host.strip().lower()
+    """The host without its port: `[::1]:8000` -> `[::1]`, `Example.org:80` -> `example.org`
+    (host names are case-insensitive). "" when the Host is no host and port: not ASCII, or
+    with anything but digits after its name (`[::1]0`, `localhost:x`), so that only an
+    allowed name exactly, with or without a port, passes the allow-list."""
+    if not host.isascii():
+        return ""
+    host = host.lower()
     if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        end = host.find("]") + 1
+        name, rest = (host[:end], host[end:]) if end else ("", "")
+    elif host.count(":") == 1:
+        name, rest = host.split(":")[0], host[host.find(":"):]
+    else:
+        name, rest = host, ""
+    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        return ""
+    return name
 
 
 def cross_origin_refusal(origin: str | None) -> str:
@@ -111,17 +125,40 @@ class Mount:
         return local in OPEN_PATHS or local.startswith("/assets/")
 
 
-def signed_in(gate: Gate) -> bool:
+def signed_in(gate: Gate, page: bool = False) -> bool:
     """Whether this request has valid credentials (kept in `g` for the answer's cookie
-    renewal); too many wrong tokens from its address is a 429."""
+    renewal); too many wrong tokens is a 429. `page`: a page navigation, which the session
+    cookie alone opens (configapp/gate.py)."""
     try:
-        identity = gate.identify(request)
+        identity = gate.identify(request, page=page)
     except TooManyFailures as refusal:
-        abort(429, message="Too many wrong API tokens from this address: try again in "
-                           f"{refusal.retry_after} s.",
+        abort(429, message="Too many wrong API tokens (from this address, or from all "
+                           f"together): try again in {refusal.retry_after} s.",
               headers={"Retry-After": str(refusal.retry_after)})
     g.configapp_identity = identity
     return identity is not None
+
+
+def is_loopback_client() -> bool:
+    """Whether the request comes from this machine, and (werkzeug's `flask run`, which
+    says where it is bound) the server listens on loopback only."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:  # a unix socket or no address: not known to be local
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack bind
+    if not (mapped or address).is_loopback:
+        return False
+    environ = request.environ
+    if str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/"):
+        return is_loopback_bind(f"{environ.get('SERVER_NAME', '')}:0")
+    return True
+
+
+AUTH_OFF_REFUSAL = ("Authentication is off (CONFIGAPP_AUTH=off), which is allowed only for "
+                    "this machine's own loopback clients on a loopback bind: this request "
+                    "is not one. Remove CONFIGAPP_AUTH (the API token is then required), or "
+                    "serve on 127.0.0.1.")
 
 
 def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
@@ -154,6 +191,8 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
         # Werkzeug's request.host is the raw Host header, port included.
         if host_name(request.host) not in allowed_hosts:
             refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
+        if mount.authorize is None and not gate.enabled and not is_loopback_client():
+            refuse(403, AUTH_OFF_REFUSAL)
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin in extension_origins:
             return Response(status=204)
@@ -186,7 +225,7 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
             return response
         identity = g.get("configapp_identity")
         if identity is not None and identity.renew:
-            gate.renew_session(request, response)
+            gate.renew_session(request, response, identity)
         headers = response.headers
         # One pass over the headers: Headers.setdefault raises and catches an exception
         # for each header that is missing, which is every one of them, on every answer.

@@ -2,12 +2,15 @@
 
 `GET /login` serves the page that reads the login link's `#token=...` (a fragment: it never
 reaches the server's access log) and POSTs it here; the answer sets the session cookie
-(HttpOnly, SameSite=Strict, Secure over https). All open without credentials; the POSTs
-still pass the same-origin check of every write (configapp/security.py).
+(HttpOnly, SameSite=Strict, Secure over https) and its body the session's secret, which
+the page sends as a header with every API call (configapp/gate.py). All open without
+credentials; the POSTs still pass the same-origin check of every write (configapp/security.py).
 """
 
 from __future__ import annotations
 
+import re
+from base64 import urlsafe_b64encode
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
@@ -15,13 +18,15 @@ from flask_smorest import abort
 
 from configapp.auth import SESSION_SECONDS, TooManyFailures
 from configapp.components import components
+from configapp.gate import SESSION_HEADER
 from configapp.log_lines import log_text
 from configapp.pages import send_page
-from configapp.security import signed_in
+from configapp.security import UNAUTHORIZED, signed_in
 
 blp = Blueprint("configapp_signin", __name__)
 # Where a sign-in may send the browser back to: the pages, nothing else (no open redirect).
 RETURN_PATHS = frozenset({"/", "/settings"})
+CHALLENGE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 def return_url(value: str | None) -> str:
@@ -40,7 +45,9 @@ def login_page() -> Response:
 
 @blp.post("/login")
 def login() -> tuple[Response, int]:
-    """Trade the API token for a session cookie: `{"token": "..."}`."""
+    """Trade the API token for a session: `{"token": "..."}`. The answer sets its cookie
+    and gives its secret (`session_secret`), which the page keeps in its origin's storage
+    and sends in the `session_header` of every API call."""
     gate = components().gate
     if not gate.own_auth:
         abort(404, message="Sign in with this app's own login.")
@@ -53,15 +60,19 @@ def login() -> tuple[Response, int]:
     try:
         state = gate.check_token(request, token.strip())
     except TooManyFailures as refusal:
-        abort(429, message="Too many wrong API tokens from this address: try again in "
-                           f"{refusal.retry_after} s.",
+        abort(429, message="Too many wrong API tokens (from this address, or from all "
+                           f"together): try again in {refusal.retry_after} s.",
               headers={"Retry-After": str(refusal.retry_after)})
     if state is None:
         abort(401, message="That is not this server's API token (a rotated token no longer "
                            "works). Run `flask --app wsgi config token` on the server for a "
                            "new login link.")
-    response = jsonify(signed_in=True, auth="on", session_seconds=SESSION_SECONDS)
-    gate.start_session(request, response, state)
+    cookie, secret = gate.sessions.start(state)
+    # The secret goes in the body, never in a cookie: only this page's origin reads it.
+    response = jsonify(signed_in=True, auth="on", session_seconds=SESSION_SECONDS,
+                       session_header=SESSION_HEADER, session_secret=secret)
+    response.headers["Cache-Control"] = "no-store"
+    gate.set_cookie(request, response, cookie)
     current_app.logger.info("a browser signed in from %s", log_text(gate.address(request)))
     return response, 200
 
@@ -85,3 +96,33 @@ def session() -> dict[str, Any]:
     is_in = signed_in(gate)
     identity = g.get("configapp_identity")
     return {"auth": "on", "signed_in": is_in, "method": identity.method if is_in else None}
+
+
+@blp.get("/identity")
+def identity() -> dict[str, str]:
+    """Prove this is the configapp the extension signed in to, before it sends its token:
+    `?challenge=<16 to 128 URL-safe characters>` -> `{"proof": HMAC(identity key,
+    challenge)}`. Open: the proof gives nothing away; a program squatting the port while
+    configapp is down cannot make it (ADR 0006)."""
+    gate = components().gate
+    if not gate.enabled:
+        abort(404, message="configapp's own sign-in is off here: there is no identity to prove.")
+    challenge = request.args.get("challenge", "")
+    if not CHALLENGE.fullmatch(challenge):
+        abort(400, message="Send ?challenge= with 16 to 128 letters, digits, '-' or '_'.")
+    return {"proof": gate.sessions.identity_proof(challenge)}
+
+
+@blp.get("/identity/key")
+def identity_key() -> Response:
+    """The identity key, for a holder of the API token (the extension, when it is given
+    the token): with it, it checks `/identity`'s proofs later."""
+    gate = components().gate
+    if not gate.enabled:
+        abort(404, message="configapp's own sign-in is off here: there is no identity to prove.")
+    if not signed_in(gate) or g.configapp_identity.method != "bearer":
+        abort(401, message=UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    key = urlsafe_b64encode(gate.sessions.identity_key()).rstrip(b"=").decode()
+    response = jsonify(key=key)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -31,7 +31,10 @@ async function backgroundSync() {
   if (!connection.backendUrl) return; // not set up yet
   // Offline or refused: syncNow leaves the cache as it was; the page says why when opened.
   const result = await syncNow(connection);
-  if (result.outcome !== "offline") await showSignIn(result.outcome === "unauthorized");
+  // Offline, or not the configapp it signed in to: the token was not sent, nothing to say.
+  if (!["offline", "unverified"].includes(result.outcome)) {
+    await showSignIn(result.outcome === "unauthorized");
+  }
 }
 
 // Listeners are registered at the top level, so that a woken worker gets the event.

@@ -31,8 +31,8 @@ class SignedInClient(FlaskClient):
     """The suite's test client, signed in, so that a test of anything but authentication
     need not think of it: it sends the app's configured API token as a bearer token (a
     test's own Authorization header wins; an empty one sends none), or, when the token is
-    the one the app made at its first start, carries a valid session cookie
-    (`signed_out()` drops it)."""
+    the one the app made at its first start, carries a valid session cookie and sends its
+    secret (`signed_out()` drops both)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -45,10 +45,13 @@ class SignedInClient(FlaskClient):
         with self.application.app_context():
             state = parts.gate.tokens.current()
         if state is not None:
-            self.set_cookie(f"{COOKIE_PREFIX}_80", parts.gate.sessions.issue(state))
+            cookie, secret = parts.gate.sessions.start(state)
+            self.set_cookie(f"{COOKIE_PREFIX}_80", cookie)
+            self.environ_base["HTTP_X_CONFIGAPP_SESSION"] = secret
 
     def signed_out(self) -> SignedInClient:
         self.environ_base.pop("HTTP_AUTHORIZATION", None)
+        self.environ_base.pop("HTTP_X_CONFIGAPP_SESSION", None)
         self.delete_cookie(f"{COOKIE_PREFIX}_80")
         return self
 

@@ -2,13 +2,16 @@
 // chrome.storage.local, so that the background sync goes on after a browser restart: see
 // docs/adr/0006-api-token-locked-by-default.md), the host permission for
 // a backend that is not on this machine, and the checks that the address really is a
-// configapp backend. No DOM: the service worker uses it too.
+// configapp backend, and the one it signed in to before the token is sent (a program can
+// listen on the port while configapp is down). No DOM: the service worker uses it too.
 
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 
 const BACKEND_KEY = "configapp.backendUrl"; // chrome.storage.local
 const TOKEN_KEY = "configapp.apiToken"; // chrome.storage.local (ADR 0006)
 export const SIGN_IN_KEY = "configapp.signInNeeded"; // chrome.storage.local: { at, hadToken }
+// chrome.storage.local: { backendUrl, key }, the backend's identity key (ADR 0006)
+const IDENTITY_KEY = "configapp.serverIdentity";
 
 /** { backendUrl, token }: each null until the user gave one. */
 export async function loadConnection() {
@@ -110,4 +113,69 @@ export async function writesAllowed(backendUrl) {
 /** chrome-extension://<this extension's id> */
 export function extensionOrigin() {
   return new URL(chrome.runtime.getURL("/")).origin;
+}
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text) {
+  const plain = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(plain, (c) => c.charCodeAt(0));
+}
+
+/** Forget the backend's identity key: the next sync learns it again with the token. */
+export async function forgetIdentity() {
+  await chrome.storage.local.remove(IDENTITY_KEY);
+}
+
+/**
+ * Before the token goes to `backendUrl`: is that the configapp this extension signed in
+ * to? With its identity key known, the backend must answer a random challenge with the
+ * key's HMAC (GET /identity), which a program squatting the port cannot. Not known yet
+ * (first sync with this token, or a backend of before issue 25): learnt now, with the
+ * token (GET /identity/key), trusted on first use. -> "ok" | "offline" | "unauthorized"
+ * | "unverified" (the token was not sent).
+ */
+export async function verifyBackend(backendUrl, token) {
+  const { [IDENTITY_KEY]: known = null } = await chrome.storage.local.get(IDENTITY_KEY);
+  if (!known || known.backendUrl !== backendUrl) {
+    const response = await fetchQuietly(`${backendUrl}/identity/key`, {
+      headers: { Accept: "application/json", Authorization: `Bearer ${token}` } });
+    if (!response) return "offline";
+    if (response.status === 401) return "unauthorized";
+    if (response.status === 404) return "ok"; // a configapp without identities: nothing to check
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON: not configapp
+    }
+    if (!response.ok || !body || typeof body.key !== "string") return "unverified";
+    await chrome.storage.local.set({ [IDENTITY_KEY]: { backendUrl, key: body.key } });
+    return "ok";
+  }
+  const challenge = base64url(crypto.getRandomValues(new Uint8Array(24)));
+  const response = await fetchQuietly(`${backendUrl}/identity?challenge=${challenge}`,
+                                      { headers: { Accept: "application/json" } });
+  if (!response) return "offline";
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: not configapp
+  }
+  if (!response.ok || !body || typeof body.proof !== "string") return "unverified";
+  const key = await crypto.subtle.importKey("raw", fromBase64url(known.key),
+                                            { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  let proof;
+  try {
+    proof = fromBase64url(body.proof);
+  } catch {
+    return "unverified";
+  }
+  const genuine = await crypto.subtle.verify("HMAC", key, proof,
+                                             new TextEncoder().encode(challenge));
+  return genuine ? "ok" : "unverified";
 }

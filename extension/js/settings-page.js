@@ -20,6 +20,7 @@ import {
   DEFAULT_BACKEND_URL,
   checkBackend,
   extensionOrigin,
+  forgetIdentity,
   hostPattern,
   loadConnection,
   normaliseBackendUrl,
@@ -57,6 +58,7 @@ function askToken(reason) {
   if (!pendingToken) {
     pendingToken = askForToken(reason, { hint: TOKEN_HINT }).then(async (token) => {
       if (token) {
+        await forgetIdentity();
         state.token = token;
         await saveToken(token);
       }
@@ -156,6 +158,10 @@ function schedule() {
 
 const OFFLINE_WHY = {
   offline: (url) => `Offline: cannot reach ${url}.`,
+  unverified: (url) => `${url} answers, but it did not prove it is the configapp this `
+    + "extension signed in to, so the token was not sent (is another program on its port "
+    + "while configapp is down?). If configapp's encryption key was changed, give the token "
+    + "again in the Backend card and press Connect.",
   unauthorized: () => (state.token
     ? "Sign in again: the backend refused the extension's API token (it was changed, perhaps "
       + "by `flask --app wsgi config token`). Give the new token or login link in the "
@@ -243,6 +249,7 @@ async function connect({ url, token }) {
   if (token) {
     state.token = token;
     await saveToken(token);
+    await forgetIdentity(); // learnt again with this token
   }
   if (backendUrl !== state.backendUrl) {
     state.backendUrl = backendUrl;

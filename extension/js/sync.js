@@ -8,7 +8,7 @@
 // a Web Lock runs one sync at a time across them, so an older answer never overwrites a
 // newer one.
 
-import { SIGN_IN_KEY } from "./connection.js";
+import { SIGN_IN_KEY, verifyBackend } from "./connection.js";
 
 const CACHE_KEY = "configapp.cache";
 const LOCK_NAME = "configapp-sync";
@@ -53,6 +53,8 @@ async function messageOf(response) {
  *   "unchanged"     304: the snapshot is kept, only syncedAt moves on;
  *   "offline"       the backend could not be reached: the cache is untouched;
  *   "unauthorized"  401: the server needs a (valid) API token;
+ *   "unverified"    what answers is not the configapp this extension signed in to (a
+ *                   program on its port?): the token was not sent, the cache is untouched;
  *   "failed"        any other answer (message says which): the cache is untouched.
  * cache is the cache of this backend after the sync (null when there is none).
  */
@@ -60,7 +62,19 @@ export async function syncNow({ backendUrl, token = null }) {
   return navigator.locks.request(LOCK_NAME, async () => {
     const previous = await readCache(backendUrl);
     const headers = { Accept: "application/json" };
-    if (token) headers.Authorization = `Bearer ${token}`;
+    if (token) {
+      const verified = await verifyBackend(backendUrl, token);
+      if (verified === "offline") {
+        return { outcome: "offline", cache: previous, status: 0,
+                 message: `Cannot reach ${backendUrl}.` };
+      }
+      if (verified === "unverified") {
+        return { outcome: "unverified", cache: previous, status: 0,
+                 message: `${backendUrl} did not prove it is the configapp this extension `
+                   + "signed in to: the token was not sent." };
+      }
+      headers.Authorization = `Bearer ${token}`;
+    }
     if (previous && previous.etag) headers["If-None-Match"] = previous.etag;
     let response;
     try {

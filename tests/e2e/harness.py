@@ -181,9 +181,11 @@ def wait_until_ready(server: Server) -> None:
     pytest.fail(f"gunicorn did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
 
 
-def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False) -> subprocess.Popen:
+def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False,
+                   options: tuple[str, ...] = ()) -> subprocess.Popen:
     """gunicorn on the app behind the recording middleware (tests/served_answers.py): the
-    secret watch reads every answer it sends, and learns every key it receives."""
+    secret watch reads every answer it sends, and learns every key it receives. `options`:
+    more of gunicorn's command line (an operator's own `-c` config, say)."""
     answers = log_path.with_name("served-answers.log")
     sent_keys = log_path.with_name("served-keys.jsonl")
     WATCH.watch_server(answers, sent_keys)
@@ -193,7 +195,7 @@ def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False) ->
         return subprocess.Popen(
             # No control socket: gunicorn's default one is shared by every instance of
             # the user ($HOME/.gunicorn/gunicorn.ctl), and tests run several at once.
-            [sys.executable, "-m", "gunicorn", "--no-control-socket",
+            [sys.executable, "-m", "gunicorn", "--no-control-socket", *options,
              "tests.served_answers:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)  # its own process group, for `reap`

@@ -8,7 +8,10 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -149,10 +152,12 @@ def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
     assert len(fernet_tokens) == 1
     assert fernet_tokens[0] not in everything
     assert "gAAAAA" not in everything  # no Fernet token of any kind
-    # What is kept, all in storage.local: the backend's address, the cache, and the API
-    # token (ADR 0006: the one place the extension keeps it; not in the cache).
+    # What is kept, all in storage.local: the backend's address, the cache, the API token
+    # (ADR 0006: the one place the extension keeps it; not in the cache) and the backend's
+    # identity key (issue 25).
     assert set(stored["local"]) == {"configapp.backendUrl", "configapp.cache",
-                                    "configapp.apiToken"}
+                                    "configapp.apiToken", "configapp.serverIdentity"}
+    assert TOKEN not in json.dumps(stored["local"]["configapp.serverIdentity"])
     assert stored["local"]["configapp.apiToken"] == TOKEN
     assert stored["session"] == {}
     cache = stored["local"]["configapp.cache"]
@@ -407,3 +412,57 @@ def test_the_built_page_hides_the_build_note(extension: Extension):
     page = open_settings(extension)
     expect(page.get_by_label("Backend URL")).to_be_visible()
     expect(page.get_by_text("This extension is not built yet")).to_be_hidden()
+
+
+class PortSquatter(BaseHTTPRequestHandler):
+    """Another local program on configapp's port while configapp is down: it answers
+    /healthz and /identity as configapp would look to a naive client, and keeps every
+    Authorization header it is sent."""
+
+    seen: list[tuple[str, str]] = []
+
+    def answer(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization", "")))
+        body = {"/healthz": b'{"status": "ok"}'}.get(self.path.split("?")[0],
+                                                      b'{"proof": "bm90LWEtcHJvb2Y"}')
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_OPTIONS = answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_token_goes_only_to_the_configapp_the_extension_signed_in_to(
+        extension: Extension, make_server: Callable[..., Server]):
+    """Issue 25: while configapp is down, a program on its port gets the extension's
+    syncs. Before the token is sent, the backend must answer a challenge with the identity
+    key the extension learnt with the token: the squatter cannot, and gets no token."""
+    server = make_server(listed(extension))
+    page = open_settings(extension)
+    connect(page, server)
+    assert kept(extension)["configapp.serverIdentity"]["backendUrl"] == server.url
+    page.goto("about:blank")
+    server.stop()
+    squatter = ThreadingHTTPServer(("127.0.0.1", urlsplit(server.url).port), PortSquatter)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        alarm_now(extension)  # the background sync
+        wait_for(lambda: any(path.startswith(("/identity?", "/api/"))
+                             for path, _ in PortSquatter.seen), extension.page)
+        assert [path for path, sent in PortSquatter.seen if sent] == []  # no token
+        page = open_settings(extension)
+        expect(page.locator(".banner-readonly")).to_contain_text(
+            "did not prove it is the configapp this extension signed in to")
+        assert kept(extension).get("configapp.signInNeeded") is None
+    finally:
+        squatter.shutdown()
+        squatter.server_close()
+    assert [path for path, sent in PortSquatter.seen if sent] == []  # no token, ever
+    server.restart()
+    sync_now(page)
+    expect(page.locator("#connection-badge")).to_have_text("Online")

@@ -1,8 +1,15 @@
 """Signing in to the Playground in Chromium (issue 12): a first visit says how, the login
 link the start printed signs the browser in for every tab, and Sign out ends it. The
-token is never in the page's storage, its cookies or its address bar."""
+token is never in the page's storage, its cookies, its address bar or its tab's history.
+The session cookie reaches a page on another port (cookies ignore ports) and opens nothing
+there: the session's secret stays in configapp's origin (issue 25)."""
 
 from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,6 +27,48 @@ def token_is_nowhere_in(browsing: Browsing, page: Page, token: str) -> None:
         Object.entries(sessionStorage), document.documentElement.outerHTML, location.href])""")
     assert token not in kept
     assert all(token not in cookie["value"] for cookie in browsing.context.cookies())
+    entries = browsing.context.new_cdp_session(page).send("Page.getNavigationHistory")
+    assert all("token=" not in entry["url"] for entry in entries["entries"]), entries
+
+
+class Squatter(BaseHTTPRequestHandler):
+    """Another local program's web page, on another port of 127.0.0.1: it keeps the
+    cookies the browser sends it."""
+
+    received: list[str] = []
+
+    def do_GET(self) -> None:
+        self.received.append(self.headers.get("Cookie", ""))
+        body = b"<!doctype html><title>another port</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def replay_on_another_port(browsing: Browsing, server: Server) -> None:
+    """What a page on another port receives, replayed (like curl): refused."""
+    squatter = ThreadingHTTPServer(("127.0.0.1", 0), Squatter)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        tab = browsing.context.new_page()
+        tab.goto(f"http://127.0.0.1:{squatter.server_port}/")
+        assert tab.evaluate("() => localStorage.length") == 0  # not configapp's storage
+        tab.close()
+    finally:
+        squatter.shutdown()
+        squatter.server_close()
+    (cookies,) = Squatter.received[-1:]
+    assert "configapp_session_" in cookies  # the browser did hand it over
+    request = urllib.request.Request(server.url + "/api/config/api-keys",
+                                     headers={"Cookie": cookies})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
 
 
 def test_a_first_visit_says_how_to_sign_in_and_the_login_link_signs_in_every_tab(
@@ -48,6 +97,7 @@ def test_a_first_visit_says_how_to_sign_in_and_the_login_link_signs_in_every_tab
     (cookie,) = browsing.context.cookies()
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
     token_is_nowhere_in(browsing, page, server.token)
+    replay_on_another_port(browsing, server)
 
     # Another tab: Settings and Chat work without asking.
     tab = browsing.context.new_page()

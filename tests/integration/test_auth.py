@@ -7,6 +7,9 @@ of another process) is in test_auth_gunicorn.py.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
 import subprocess
@@ -21,6 +24,7 @@ from configapp import create_app
 from configapp.auth import (
     FAILURE_WINDOW_SECONDS,
     FAILURES_ALLOWED,
+    GLOBAL_FAILURES_ALLOWED,
     SESSION_RENEW_SECONDS,
     AuthConfigurationError,
     FailureLimiter,
@@ -54,6 +58,15 @@ def first_start(settings, capsys) -> tuple:
 
 def anonymous(app):
     return app.test_client().signed_out()
+
+
+def sign_in(browser, token: str, **options) -> str:
+    """POST /login like the sign-in page; the session's secret, sent from now on."""
+    signed = browser.post("/login", json={"token": token}, **options)
+    assert signed.status_code == 200, signed.get_json()
+    secret = signed.get_json().get("session_secret", "")
+    browser.environ_base["HTTP_X_CONFIGAPP_SESSION"] = secret
+    return secret
 
 
 def test_every_api_route_needs_credentials_but_the_documented_open_ones(app, client):
@@ -106,6 +119,14 @@ def test_the_token_buys_a_session_cookie_that_opens_the_api_and_the_pages(app):
     cookie = signed.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert "Max-Age=2592000" in cookie and "Secure" not in cookie  # plain http here
+    # The cookie alone opens the pages (a navigation sends no header), not the API.
+    assert browser.get("/settings").status_code == 200
+    assert browser.get("/api/config/sync").status_code == 401
+    assert browser.get("/session").get_json()["signed_in"] is False
+    secret = signed.get_json()["session_secret"]
+    assert signed.get_json()["session_header"] == "X-Configapp-Session"
+    assert secret not in cookie and signed.headers["Cache-Control"] == "no-store"
+    browser.environ_base["HTTP_X_CONFIGAPP_SESSION"] = secret
     assert browser.get("/api/config/sync").status_code == 200
     assert browser.get("/settings").status_code == 200
     assert browser.get("/session").get_json() == {"auth": "on", "signed_in": True,
@@ -125,7 +146,7 @@ def test_a_session_older_than_a_day_is_renewed_when_used_and_a_fresh_one_is_not(
     old = anonymous(app)
     with monkeypatch.context() as past:
         past.setattr(TimestampSigner, "get_timestamp", lambda self: issued_at)
-        assert old.post("/login", json={"token": token}).status_code == 200
+        sign_in(old, token)
     stale = old.get_cookie("configapp_session_80").value
 
     used = old.get("/api/config/sync")
@@ -135,10 +156,11 @@ def test_a_session_older_than_a_day_is_renewed_when_used_and_a_fresh_one_is_not(
     assert "HttpOnly" in renewed and "SameSite=Strict" in renewed
     fresh_cookie = old.get_cookie("configapp_session_80").value
     assert fresh_cookie != stale
+    # The same session, so the same secret: the page's stored one goes on working.
     assert old.get("/api/config/sync").headers.get("Set-Cookie") is None  # now young
 
     young = anonymous(app)
-    young.post("/login", json={"token": token})
+    sign_in(young, token)
     assert young.get("/api/config/sync").headers.get("Set-Cookie") is None
     assert app.test_client().get("/api/config/sync").headers.get("Set-Cookie") is None
     stranger = anonymous(app)
@@ -188,7 +210,7 @@ def test_a_forged_or_foreign_cookie_is_refused(app, make_settings):
 def test_rotating_the_token_ends_every_session(fresh, capsys):
     app, (token,) = first_start(fresh, capsys)
     browser = anonymous(app)
-    assert browser.post("/login", json={"token": token}).status_code == 200
+    sign_in(browser, token)
     assert browser.get("/api/config/sync").status_code == 200
     result = app.test_cli_runner().invoke(args=["config", "token", "--yes"])
     assert result.exit_code == 0, result.output
@@ -208,35 +230,90 @@ def test_rotation_refuses_when_the_token_comes_from_the_environment(runner):
     assert "CONFIGAPP_API_TOKEN" in result.output
 
 
-def test_wrong_tokens_are_limited_per_address(app):
+def test_wrong_tokens_are_limited_but_the_right_token_never_is(app, caplog):
+    """Ten wrong tokens from a local process do not lock the owner out: the right token
+    (the extension's) and a sign-in with it still pass, from the same address too. The
+    wrong ones past the limit get a 429, and the log one line per address and window."""
     token = app.extensions["configapp"].settings.security.api_token
     guesser = anonymous(app)
-    for _ in range(FAILURES_ALLOWED):
+    with caplog.at_level(logging.WARNING, logger="configapp.auth"):
+        for _ in range(FAILURES_ALLOWED):
+            assert guesser.get("/api/config/sync", headers={
+                "Authorization": "Bearer guess"}).status_code == 401
+        limited = guesser.get("/api/config/sync", headers={"Authorization": "Bearer guess"})
+    assert limited.status_code == 429
+    retry_after = int(limited.headers["Retry-After"])
+    assert 0 < retry_after <= FAILURE_WINDOW_SECONDS + 1
+    message = limited.get_json()["message"]  # says why, and when to try again
+    assert "too many wrong api tokens" in message.lower() and f" {retry_after} s" in message
+    assert caplog.text.count("a wrong API token from 127.0.0.1") == 1
+    assert guesser.post("/login", json={"token": "guess"}).status_code == 429
+    assert guesser.get("/api/config/sync", headers={
+        "Authorization": f"Bearer {token}"}).status_code == 200
+    assert guesser.post("/login", json={"token": token}).status_code == 200
+
+
+def test_rotating_source_addresses_does_not_escape_the_global_bound(app):
+    guesser = anonymous(app)
+    for number in range(GLOBAL_FAILURES_ALLOWED):
+        guesser.environ_base["REMOTE_ADDR"] = f"127.0.{number // 250}.{number % 250 + 1}"
         assert guesser.get("/api/config/sync", headers={
             "Authorization": "Bearer guess"}).status_code == 401
-    limited = guesser.post("/login", json={"token": token})  # even the right one, now
-    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
-    api_limited = guesser.get("/api/config/sync", headers={"Authorization": f"Bearer {token}"})
-    assert api_limited.status_code == 429
-    retry_after = int(api_limited.headers["Retry-After"])
-    assert 0 < retry_after <= FAILURE_WINDOW_SECONDS + 1
-    message = api_limited.get_json()["message"]  # says why, and when to try again
-    assert "too many wrong api tokens" in message.lower() and f" {retry_after} s" in message
-    elsewhere = app.test_client()
-    elsewhere.environ_base["REMOTE_ADDR"] = "127.0.0.2"
-    assert elsewhere.get("/api/config/sync").status_code == 200
+    guesser.environ_base["REMOTE_ADDR"] = "127.9.9.9"
+    assert guesser.get("/api/config/sync", headers={
+        "Authorization": "Bearer guess"}).status_code == 429
 
 
 def test_the_limiter_forgets_failures_after_its_window():
     now = [0.0]
-    limiter = FailureLimiter(allowed=2, window=60, clock=lambda: now[0])
-    limiter.fail("a")
-    limiter.fail("a")
-    with pytest.raises(Exception, match="retry after 61 s"):
-        limiter.check("a")
-    limiter.check("b")
+    limiter = FailureLimiter(allowed=2, window=60, clock=lambda: now[0], allowed_in_all=3)
+    assert limiter.fail("a") == (True, 0)
+    assert limiter.fail("a") == (False, 0)
+    assert limiter.fail("a") == (False, 61)
+    assert limiter.fail("b") == (True, 61)  # three in all: everyone is over, b too
     now[0] = 60.5
-    limiter.check("a")
+    assert limiter.fail("a") == (True, 0)
+
+
+def test_a_basic_header_is_not_a_token_and_a_wrong_bearer_beside_a_session_is_refused(app):
+    """A basic-auth proxy in front sends `Authorization: Basic ...` with every request: it
+    neither overrides the session nor counts as a wrong token. A wrong bearer token beside
+    a good session is refused."""
+    browser = anonymous(app)
+    sign_in(browser, app.extensions["configapp"].settings.security.api_token)
+    basic = {"Authorization": "Basic dXNlcjpwYXNz"}
+    for _ in range(FAILURES_ALLOWED + 2):
+        assert browser.get("/api/config/sync", headers=basic).status_code == 200
+    assert browser.get("/api/config/sync", headers={
+        "Authorization": "Bearer wrong"}).status_code == 401
+    assert anonymous(app).get("/api/config/sync", headers=basic).status_code == 401
+
+
+def test_auth_off_refuses_clients_that_are_not_loopback_whatever_serves_it(make_settings,
+                                                                          backend):
+    """`flask run --host 0.0.0.0` or an operator's own gunicorn config: the start's bind
+    checks do not see it, each request's address (and werkzeug's bind) does."""
+    settings = make_settings(security=SecuritySettings(auth_enabled=False))
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    app = create_app(settings)
+    client = anonymous(app)
+    assert client.get("/api/config/sync").status_code == 200
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    for path in ("/api/config/sync", "/settings", "/healthz"):
+        refused = client.get(path)
+        assert refused.status_code == 403, path
+        assert "CONFIGAPP_AUTH=off" in refused.get_json()["message"]
+    client.environ_base["REMOTE_ADDR"] = "::ffff:192.0.2.7"  # a dual-stack bind's form
+    assert client.get("/api/config/sync").status_code == 403
+    client.environ_base["REMOTE_ADDR"] = "::ffff:127.0.0.1"
+    assert client.get("/api/config/sync").status_code == 200
+    local = anonymous(app)
+    served = {"SERVER_SOFTWARE": "Werkzeug/3.1", "SERVER_NAME": "0.0.0.0"}
+    # flask run --host 0.0.0.0: refused even to this machine, which says how to fix it
+    assert local.get("/api/config/sync", environ_overrides=served).status_code == 403
+    served["SERVER_NAME"] = "127.0.0.1"
+    assert local.get("/api/config/sync", environ_overrides=served).status_code == 200
 
 
 def test_auth_off_is_refused_on_an_address_that_is_not_loopback(make_settings):
@@ -286,3 +363,23 @@ def test_racing_first_starts_agree_on_one_token(fresh):
     app = create_app(fresh)
     assert anonymous(app).get("/api/config/sync", headers={
         "Authorization": f"Bearer {links[0]}"}).status_code == 200
+
+
+def test_the_server_proves_its_identity_to_a_holder_of_the_key_the_token_buys(app):
+    """The extension learns the identity key with the token (/identity/key), then sends
+    the token only to a server that answers its challenge with the key's HMAC."""
+    token = app.extensions["configapp"].settings.security.api_token
+    stranger = anonymous(app)
+    assert stranger.get("/identity/key").status_code == 401
+    browser = anonymous(app)
+    sign_in(browser, token)
+    assert browser.get("/identity/key").status_code == 401  # a session is not the token
+    learnt = stranger.get("/identity/key", headers={"Authorization": f"Bearer {token}"})
+    assert learnt.status_code == 200 and learnt.headers["Cache-Control"] == "no-store"
+    key = base64.urlsafe_b64decode(learnt.get_json()["key"] + "=")
+    challenge = "c" * 16 + "-_9"
+    proof = stranger.get(f"/identity?challenge={challenge}").get_json()["proof"]
+    expected = hmac.new(key, challenge.encode(), hashlib.sha256).digest()
+    assert base64.urlsafe_b64decode(proof + "=") == expected
+    for bad in ("", "short", "x" * 129, "has space here!!", "é" * 16):
+        assert stranger.get("/identity", query_string={"challenge": bad}).status_code == 400

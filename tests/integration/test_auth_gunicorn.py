@@ -1,12 +1,16 @@
 """Locked by default through real gunicorn: the start's login link, every /api/ route
-closed without credentials, rotation by the CLI of another process, CONFIGAPP_AUTH=off.
+closed without credentials, rotation by the CLI of another process, a session cookie that
+another port of the host receives and cannot use, wrong tokens that cannot lock the owner
+out, CONFIGAPP_AUTH=off.
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from configapp.auth import FAILURES_ALLOWED, GLOBAL_FAILURES_ALLOWED
 from tests.e2e.harness import (
     LOGIN_LINK,
     ROOT,
@@ -21,6 +26,7 @@ from tests.e2e.harness import (
     free_port,
     server_environment,
     spawn_gunicorn,
+    wait_until_ready,
 )
 
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -30,9 +36,14 @@ SAMPLE = {"key_id": "1", "model_id": "openai/gpt-4o-mini", "provider": "openai",
 
 
 def call(server: Server, method: str, path: str, body: object = None,
-         headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+         headers: dict[str, str] | None = None, source: str | None = None,
+         host: str | None = None) -> http.client.HTTPResponse:
+    """One request on a new connection, from the `source` address (127.0.0.1), to `host`
+    (the server's)."""
     parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(
+        host or parts.hostname, parts.port, timeout=30,
+        source_address=(source, 0) if source else None)
     sent = {"Accept": "application/json", **(headers or {})}
     data = None
     if body is not None:
@@ -40,7 +51,7 @@ def call(server: Server, method: str, path: str, body: object = None,
         sent["Content-Type"] = "application/json"
     connection.request(method, path, body=data, headers=sent)
     response = connection.getresponse()
-    response.read()
+    response.body = response.read()  # type: ignore[attr-defined]
     connection.close()
     return response
 
@@ -48,6 +59,12 @@ def call(server: Server, method: str, path: str, body: object = None,
 def session_cookie(response: http.client.HTTPResponse) -> str:
     """`name=value` of the Set-Cookie of a sign-in."""
     return response.headers["Set-Cookie"].split(";", 1)[0]
+
+
+def session(response: http.client.HTTPResponse) -> dict[str, str]:
+    """What the signed-in page sends: the cookie, and the session's secret beside it."""
+    return {"Cookie": session_cookie(response),
+            "X-Configapp-Session": json.loads(response.body)["session_secret"]}
 
 
 @pytest.fixture
@@ -82,15 +99,15 @@ def test_the_login_link_of_the_start_output_signs_in_and_is_shown_once(locked: S
     assert log.count(locked.token) == 1  # only in the link: not in any log line
     signed = call(locked, "POST", "/login", {"token": locked.token})
     assert signed.status == 200
-    cookie = session_cookie(signed)
-    assert call(locked, "GET", "/api/config/sync", headers={"Cookie": cookie}).status == 200
+    browser = session(signed)
+    assert call(locked, "GET", "/api/config/sync", headers=browser).status == 200
     locked.restart()  # a later start shows no link: only the hash is kept
     assert len(LOGIN_LINK.findall(locked.log())) == 1
-    assert call(locked, "GET", "/api/config/sync", headers={"Cookie": cookie}).status == 200
+    assert call(locked, "GET", "/api/config/sync", headers=browser).status == 200
 
 
 def test_a_cookie_of_a_rotated_token_is_refused(locked: Server):
-    cookie = session_cookie(call(locked, "POST", "/login", {"token": locked.token}))
+    browser = session(call(locked, "POST", "/login", {"token": locked.token}))
     rotated = subprocess.run([FLASK, "--app", "wsgi", "config", "token", "--yes"], cwd=ROOT,
                              env=locked.env, capture_output=True, text=True, timeout=120,
                              check=False)
@@ -99,13 +116,13 @@ def test_a_cookie_of_a_rotated_token_is_refused(locked: Server):
     assert new != locked.token
     # Every worker of the running server sees it at once: no restart.
     for _ in range(4):
-        assert call(locked, "GET", "/api/config/sync", headers={"Cookie": cookie}).status == 401
+        assert call(locked, "GET", "/api/config/sync", headers=browser).status == 401
         assert call(locked, "GET", "/api/config/sync", headers={
             "Authorization": f"Bearer {locked.token}"}).status == 401
         assert call(locked, "GET", "/api/config/sync", headers={
             "Authorization": f"Bearer {new}"}).status == 200
-    fresh = session_cookie(call(locked, "POST", "/login", {"token": new}))
-    assert call(locked, "GET", "/api/config/sync", headers={"Cookie": fresh}).status == 200
+    fresh = session(call(locked, "POST", "/login", {"token": new}))
+    assert call(locked, "GET", "/api/config/sync", headers=fresh).status == 200
 
 
 def test_auth_off_with_a_bind_that_is_not_loopback_refuses_to_start(tmp_path: Path):
@@ -143,3 +160,87 @@ def test_auth_off_is_refused_when_a_command_line_bind_is_not_loopback(tmp_path: 
     assert done.returncode == 1
     assert "CONFIGAPP_AUTH=off is allowed only on a loopback address" in done.stderr
     assert "Booting worker" not in done.stderr
+
+
+def test_a_session_cookie_alone_opens_nothing_and_wrong_tokens_never_lock_the_owner_out(
+        make_server):
+    """Findings of issue 25, on one server (one worker: the limits are per process).
+
+    A page on another port of 127.0.0.1 receives the session cookie (cookies ignore
+    ports); replayed without the session's secret it neither reads nor writes. Wrong
+    tokens from any local process, from one address or rotating over 127.x, get 429s
+    past the limits, and the owner's right token and a sign-in with it still pass."""
+    server = make_server({"CONFIGAPP_AUTH": "on", "CONFIGAPP_WORKERS": "1"})
+    signed = call(server, "POST", "/login", {"token": server.token})
+    assert signed.status == 200
+    replayed = {"Cookie": session_cookie(signed)}
+    assert call(server, "GET", "/api/config/api-keys", headers=replayed).status == 401
+    budget = ("PUT", "/api/config/budgets/provider/openai", {"monthly_limit": 5})
+    assert call(server, *budget, headers=replayed).status == 401
+    secret = json.loads(signed.body)["session_secret"]
+    assert secret not in signed.headers["Set-Cookie"]
+    assert call(server, "GET", "/api/config/api-keys", headers={
+        **replayed, "X-Configapp-Session": secret[:-1]}).status == 401
+    assert call(server, "GET", "/settings", headers=replayed).status == 200  # the page
+    assert call(server, "GET", "/api/config/api-keys", headers={
+        **replayed, "X-Configapp-Session": secret}).status == 200
+    assert call(server, *budget, headers={**replayed, "X-Configapp-Session": secret,
+                                          "Origin": server.url}).status == 200
+
+    bearer = {"Authorization": f"Bearer {server.token}"}
+    for _ in range(FAILURES_ALLOWED):
+        assert call(server, "GET", "/api/config/sync", headers={
+            "Authorization": "Bearer guess"}).status == 401
+    assert call(server, "GET", "/api/config/sync", headers={
+        "Authorization": "Bearer guess"}).status == 429
+    assert call(server, "GET", "/api/config/sync", headers=bearer).status == 200
+    assert call(server, "POST", "/login", {"token": server.token}).status == 200
+
+    statuses = [call(server, "GET", "/api/config/sync", headers={
+        "Authorization": "Bearer guess"}, source=f"127.0.1.{number}").status
+        for number in range(1, GLOBAL_FAILURES_ALLOWED + 1)]
+    assert statuses[-1] == 429, statuses  # every address new, the global bound holds
+    assert call(server, "GET", "/api/config/sync", headers=bearer,
+                source="127.0.2.1").status == 200
+    assert server.log().count("a wrong API token from") <= GLOBAL_FAILURES_ALLOWED + 2
+
+
+def own_address() -> str | None:
+    """This machine's address on its network (no packet is sent), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+def test_auth_off_under_an_operators_own_gunicorn_config_refuses_other_machines(
+        tmp_path: Path, stopping_servers: list):
+    """An operator's own config (no configapp's `when_ready` check) binding 0.0.0.0 with
+    CONFIGAPP_AUTH=off: this machine's loopback clients are served, a client on the
+    network (here: this machine's own network address) gets a 403 that says why."""
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides loopback")
+    port = free_port()
+    env = server_environment(tmp_path / "data", port, {"CONFIGAPP_AUTH": "off"})
+    config = tmp_path / "own.conf.py"
+    config.write_text(f'bind = "0.0.0.0:{port}"\nworkers = 1\n')
+    log_path = tmp_path / "gunicorn.log"
+    server = Server(f"http://127.0.0.1:{port}", tmp_path / "data", log_path,
+                    spawn_gunicorn(env, log_path, options=("-c", str(config))), None, env)
+    try:
+        wait_until_ready(server)
+        assert call(server, "GET", "/api/config/sync").status == 200
+        refused = call(server, "GET", "/api/config/sync", host=address,
+                       headers={"Host": f"127.0.0.1:{port}"})
+        assert refused.status == 403
+        assert refused.headers["Content-Type"] == "application/json"
+        assert "CONFIGAPP_AUTH=off" in json.loads(refused.body)["message"]
+        assert call(server, "GET", "/settings", host=address,
+                    headers={"Host": f"127.0.0.1:{port}"}).status == 403
+    finally:
+        server.stop(wait=False)
+        stopping_servers.append(server)

@@ -1,6 +1,7 @@
 // The configapp HTTP API as plain async functions. Knows nothing of pages or storage: the
 // caller gives the backend's base URL, a function that returns the current token (or none,
-// when a session cookie signs the requests in), and an optional function that signs the
+// when a session signs the requests in), one that returns the session's secret (sent as
+// X-Configapp-Session beside the session cookie), and an optional function that signs the
 // user in again when the server answers 401.
 
 /** An answer that is not 2xx, or a server that cannot be reached (status 0). */
@@ -13,6 +14,9 @@ export class ApiError extends Error {
     this.body = body;
   }
 }
+
+/** The header that carries the session's secret (configapp/gate.py's SESSION_HEADER). */
+export const SESSION_HEADER = "X-Configapp-Session";
 
 /** `openai/gpt-4o` -> `openai/gpt-4o`, each segment escaped: model ids are paths. */
 export function modelPath(modelId) {
@@ -32,16 +36,19 @@ async function errorFrom(response) {
 }
 
 /**
- * createApiClient({ baseUrl, getToken, askToken }) -> client
+ * createApiClient({ baseUrl, getToken, getSessionSecret, askToken }) -> client
  *
  * baseUrl: "" for the page's own origin, "http://127.0.0.1:8000", or where configapp is
  *   mounted in a host app ("https://host/llm").
  * getToken(): the bearer token to send, or null.
+ * getSessionSecret(): the secret of this page's session, or null (the cookie alone opens
+ *   nothing: another port of the host receives it too).
  * askToken(reason): optional; signs in again after a 401 (a token stored where getToken
  *   finds it, or a session cookie) and resolves to something truthy, or to null when the
  *   user declines. Concurrent 401s share one question.
  */
-export function createApiClient({ baseUrl = "", getToken = () => null, askToken = null } = {}) {
+export function createApiClient({ baseUrl = "", getToken = () => null,
+                                  getSessionSecret = () => null, askToken = null } = {}) {
   const root = baseUrl.replace(/\/+$/, "");
   let pendingQuestion = null;
 
@@ -58,6 +65,8 @@ export function createApiClient({ baseUrl = "", getToken = () => null, askToken 
     const headers = { Accept: accept };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
+    const secret = getSessionSecret();
+    if (secret) headers[SESSION_HEADER] = secret;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     try {
       const response = await fetch(root + path, {

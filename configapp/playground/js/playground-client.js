@@ -1,11 +1,12 @@
 // The Playground's API client: the server that serves the page, under the same URL prefix
 // (this module is at <prefix>/assets/js/), signed in by the session cookie the server set
-// when the API token was traded for it (<prefix>/login). The token is never kept by the
+// when the API token was traded for it (<prefix>/login) and the session's secret this
+// page keeps (session.js). The token is never kept by the
 // page: when the session ends (signed out elsewhere, expired, token rotated), the sign-in
 // dialog asks for it again and trades it for a new cookie.
 
 import { createApiClient } from "./api-client.js";
-import { signIn } from "./session.js";
+import { sessionSecret, signIn } from "./session.js";
 import { askForToken } from "./token-dialog.js";
 
 const HINT = "It is traded for a session cookie; this page does not keep it.";
@@ -29,5 +30,6 @@ async function signInAgain() {
 }
 
 export function playgroundClient() {
-  return createApiClient({ baseUrl: mountUrl, askToken: signInAgain });
+  return createApiClient({ baseUrl: mountUrl, getSessionSecret: sessionSecret,
+                           askToken: signInAgain });
 }

@@ -10,7 +10,7 @@ const REASONS = {
     + "Sign in again with the login link or the API token.",
   refused: "The server refused that token (it may have been rotated). Check it and enter "
     + "it again, or run `flask --app wsgi config token` on the server for a new one.",
-  limited: "Too many wrong tokens from this address: wait a minute, then try again.",
+  limited: "Too many wrong tokens were tried: check this one, wait a minute, then try again.",
 };
 const DEFAULT_HINT = "It is kept for this browser session only.";
 
