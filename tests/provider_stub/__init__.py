@@ -7,6 +7,8 @@ it carried; `behave()` makes the server fail on demand (401, 403, 429, 500, garb
 redirect, or hanging until the test ends). `pace()` makes streams long and slow (a piece
 every so often, with an optional silence in the middle), and `stream_ends` records how
 each stream ended: "complete", or "closed" when the client went away first.
+`usage_in_streams = False` leaves the usage out of OpenAI-format streams even when it is
+asked for, as some OpenAI-compatible providers do.
 
 `POST /_stub/pace` (a JSON body of pace()'s arguments) and `GET /_stub/stream-ends` do
 the same from another process (the benchmarks run the stand-in in its own).
@@ -117,6 +119,7 @@ class ProviderStub:
         self.reply: str | None = None
         self.reply_pieces = 3
         self.reply_pace = 0.0
+        self.usage_in_streams = True  # False: OpenAI streams carry no usage, asked or not
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -288,6 +291,7 @@ class ProviderStub:
         texts = said(flavour, body)
         text = self.reply if self.reply is not None else wire.reply_text(flavour, texts)
         flavour = "openai" if flavour == "azure" else flavour  # Azure speaks OpenAI's format
+        usage = usage and (flavour != "openai" or self.usage_in_streams)
         prompt_tokens = sum(len(t.split()) for t in texts)
         if not stream or usage:
             with self._lock:
