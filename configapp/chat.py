@@ -158,9 +158,10 @@ class ChatService:
     def _record(self, plan: ChatPlan, outcome: str, usage: Usage | None, text: str,
                 partial: Usage | None = None) -> None:
         """One ledger row. Counts the provider did not send are counted here (litellm's
-        token_counter, else about four characters a token): a stopped stream's reply is
-        counted from the text delivered, its prompt from the messages. Counts it sent but
-        that could not be believed (usage.unknown) stay unknown: no tokens, no cost."""
+        token_counter with a tokenizer it ships, else about four characters a token; never a
+        download): a stopped stream's reply is counted from the text delivered, its prompt
+        from the messages. Counts it sent but that could not be believed (usage.unknown)
+        stay unknown: no tokens, no cost."""
         if self.usage is None:
             return
         if usage is not None and usage.unknown:

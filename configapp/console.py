@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from flask.cli import FlaskGroup
 
+from configapp.offline import stay_offline
+
 USAGE = """Usage: configapp [serve [GUNICORN OPTIONS]] | COMMAND [ARGS]...
 
   serve            serve the app with gunicorn (the default; `configapp serve --help`)
@@ -40,6 +42,7 @@ def flask_commands(arguments: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    stay_offline()  # gunicorn's master and the Flask command inherit it
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] in ([], ["serve"]):
         serve(arguments[1:])

@@ -40,6 +40,7 @@ from configapp.database import OwnDatabase
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.gate import Gate
+from configapp.offline import stay_offline
 from configapp.pages import blp as pages_blueprint
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
 from configapp.security import Mount, install_security
@@ -126,6 +127,7 @@ class ConfigApp:
         """
         if "configapp" in app.extensions:
             raise RuntimeError("ConfigApp is already registered on this app.")
+        stay_offline()  # before anything imports litellm or a Hugging Face library
         guard_ast_parse()  # the threads that serve it format tracebacks (ast_guard)
         settings = self.settings or Settings.from_env()
         app.extensions["configapp.settings"] = settings  # 0007_key_masks decrypts to re-mask

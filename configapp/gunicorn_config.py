@@ -14,8 +14,11 @@ never cuts a long stream; idle connections wait in its poller, not on a thread.
 import gc
 import os
 
+from configapp.offline import stay_offline
 from configapp.serving import DEFAULT_REQUEST_READ_SECONDS, DeadlineSocket
 from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
+
+stay_offline()  # the master, before it preloads the app; the workers inherit it
 
 bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
 worker_class = "configapp.serving.GuardedThreadWorker"

@@ -143,6 +143,7 @@ class CurationStoragePort(Protocol):
     def withdrawn(self) -> dict[str, datetime]: ...
     def count_tokens(self, model_id: str, messages: list[ChatMessage],
                      text: str) -> tuple[int, int]:
-        """(prompt tokens, reply tokens) as the model's tokenizer counts them: for a reply
-        whose provider sent no usage (a stream the client stopped)."""
+        """(prompt tokens, reply tokens) by a tokenizer installed with the packages, or
+        estimated, never downloaded: for a reply whose provider sent no usage (a stream the
+        client stopped)."""
         ...

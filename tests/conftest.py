@@ -17,7 +17,8 @@ from configapp import create_app
 from configapp.gate import COOKIE_PREFIX
 from configapp.settings import SecuritySettings, Settings
 
-pytest_plugins = ["tests.provider_stub.fixtures", "tests.secret_watch", "tests.skip_gate"]
+pytest_plugins = ["tests.network_guard", "tests.provider_stub.fixtures", "tests.secret_watch",
+                  "tests.skip_gate"]
 
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]

@@ -1,11 +1,11 @@
 """LiteLLMGateway: the ProviderGatewayPort on LiteLLM (chat) and httpx (models endpoints).
 
 litellm is imported on first use, never at start (the import costs seconds and hundreds of
-MB), with LITELLM_LOCAL_MODEL_COST_MAP (no download of the cost map) and
-LITELLM_MODE=PRODUCTION (no loading of .env into the environment, which would bring back
-deleted keys) set first. Every call passes the key and the base URL explicitly, and goes
-through an httpx client that never follows a redirect, so a stored key reaches only the
-host it was saved for.
+MB), with the offline switches set first (configapp/offline.py: no cost map, tokenizer or
+anything else fetched; no loading of .env into the environment, which would bring back
+deleted keys), and with its Hugging Face tokenizer downloads turned off. Every call passes
+the key and the base URL explicitly, and goes through an httpx client that never follows a
+redirect, so a stored key reaches only the host it was saved for.
 
 CONFIGAPP_PROVIDER_TIMEOUT is httpx's read timeout: the longest silence allowed between two
 bytes from the provider, never a limit on a whole answer, so a long stream is not cut. A
@@ -30,6 +30,7 @@ import httpcore
 import httpx
 from cachetools import TTLCache
 
+from configapp.adapters import token_counting
 from configapp.adapters.outbound_http import outbound_client, refused_by_rules
 from configapp.adapters.provider_apis import ModelsEndpointClient, provider_api
 from configapp.adapters.wire_watch import AnswerTooLargeError, WireWatch, watch
@@ -51,6 +52,7 @@ from configapp.llm import (
     shown_detail,
 )
 from configapp.log_lines import log_text
+from configapp.offline import stay_offline
 from configapp.providers import AZURE_API_VERSION, support, unsupported_reason
 
 if TYPE_CHECKING:
@@ -60,7 +62,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LITELLM_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_MODE": "PRODUCTION"}
 LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 
 
@@ -99,11 +100,6 @@ def _cut_json(body: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     return False
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token: OpenAI's rule of thumb for English text."""
-    return -(-len(text) // 4)
 
 
 class Upstream:
@@ -215,12 +211,14 @@ class LiteLLMGateway:
         return self._module
 
     def _import(self) -> ModuleType:
-        # litellm reads these at import time; they are its settings, not ours.
-        os.environ.update(LITELLM_ENV)
+        stay_offline()  # litellm reads some at import time
         import litellm
         from litellm.llms.custom_httpx.http_handler import HTTPHandler
 
         litellm.suppress_debug_info = True
+        # Its token counting (ours, and its own inside a stream that carried no usage)
+        # must never wait for the Hugging Face hub: see token_counting.py.
+        litellm.disable_hf_tokenizer_download = True
         # The OpenAI SDK clients litellm builds itself also get the no-redirect client.
         litellm.client_session = self._http
         for name in LITELLM_LOGGERS:
@@ -382,19 +380,17 @@ class LiteLLMGateway:
 
     def count_tokens(self, model_id: str, messages: list[ChatMessage],
                      text: str) -> tuple[int, int]:
-        """litellm's token_counter (the model's tokenizer where litellm ships it, else
-        tiktoken's cl100k, both bundled: no download); about four characters a token if
-        it fails."""
-        litellm = self.litellm()
+        """By the tokenizer litellm picks for the model when it is installed with the
+        packages, else (or if counting fails) about four characters a token: never a
+        download (token_counting.py)."""
         wire = [{"role": m.role, "content": m.content} for m in messages]
         try:
-            return (litellm.token_counter(model=model_id, messages=wire),
-                    litellm.token_counter(model=model_id, text=text) if text else 0)
+            return token_counting.count_tokens(self.litellm(), model_id, wire, text)
         except Exception as error:
             log.warning("token_counter failed model=%s error=%s; estimating", log_text(model_id),
                         type(error).__name__)
-            return (estimate_tokens(" ".join(m.content for m in messages)),
-                    estimate_tokens(text))
+            return (token_counting.estimate_tokens(" ".join(m.content for m in messages)),
+                    token_counting.estimate_tokens(text))
 
     def _client_for(self, model_id: str, key: ResolvedKey, base: str | None) -> Any:
         """What litellm's path for this provider takes as `client` (providers.py), built on

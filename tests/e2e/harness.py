@@ -34,8 +34,10 @@ from playwright.sync_api import (
 )
 
 from configapp.domain import PROVIDER_ENV_VARS
+from configapp.offline import OFFLINE_ENV
 from tests import served_answers
 from tests.conftest import TEST_API_TOKEN
+from tests.network_guard import served_environment
 from tests.secret_watch import WATCH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,11 +149,13 @@ def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict
     """The parent's environment without configapp's settings or any provider key, so that
     the machine running the tests cannot leak into them; then this test's settings. Unless
     the test sets CONFIGAPP_API_TOKEN or CONFIGAPP_AUTH itself, the server's token is the
-    suite's TEST_API_TOKEN, which `Server.api` and the browsing contexts send."""
+    suite's TEST_API_TOKEN, which `Server.api` and the browsing contexts send. The offline
+    switches are left out (the server must set them itself), and its proxies are the network
+    guard's recorder, which must see nothing."""
     provider_vars = {name for names in PROVIDER_ENV_VARS.values() for name in names}
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("CONFIGAPP_") and name != "ENCRYPTION_KEY"
-           and name not in provider_vars}
+           and name not in provider_vars and name not in OFFLINE_ENV}
     env.update({
         "CONFIGAPP_DATA_DIR": str(data_dir),
         "CONFIGAPP_BIND": f"127.0.0.1:{port}",
@@ -159,6 +163,8 @@ def server_environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict
         "CONFIGAPP_ENV_FILE": str(data_dir.parent / "absent.env"),
         "CONFIGAPP_CONFIG_FILE": str(data_dir.parent / "absent.yaml"),
         "PYTHONUNBUFFERED": "1",
+        # A library in the server that reaches out goes to the recorder (tests/network_guard.py).
+        **served_environment(),
     })
     if "CONFIGAPP_API_TOKEN" not in extra and "CONFIGAPP_AUTH" not in extra:
         env["CONFIGAPP_API_TOKEN"] = TEST_API_TOKEN

@@ -11,6 +11,8 @@ each stream ended: "complete", or "closed" when the client went away first.
 chunks, the body ends when the connection closes; with `behave("cut")` the body so ends
 before the provider said it finished. `report_usage()` makes every answer report the
 given token counts.
+`usage_in_streams = False` leaves the usage out of OpenAI-format streams even when it is
+asked for, as some OpenAI-compatible providers do.
 
 `POST /_stub/pace` (a JSON body of pace()'s arguments) and `GET /_stub/stream-ends` do
 the same from another process (the benchmarks run the stand-in in its own).
@@ -126,6 +128,7 @@ class ProviderStub:
         self.reply: str | None = None
         self.reply_pieces = 3
         self.reply_pace = 0.0
+        self.usage_in_streams = True  # False: OpenAI streams carry no usage, asked or not
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self.key_echo: Callable[[str], str] = str  # how error messages echo the key
         self.reported: tuple[int, int] | None = None  # (prompt, completion) tokens claimed
@@ -313,6 +316,7 @@ class ProviderStub:
         texts = said(flavour, body)
         text = self.reply if self.reply is not None else wire.reply_text(flavour, texts)
         flavour = "openai" if flavour == "azure" else flavour  # Azure speaks OpenAI's format
+        usage = usage and (flavour != "openai" or self.usage_in_streams)
         prompt_tokens, completion_tokens = self.reported or (
             sum(len(t.split()) for t in texts), wire.COMPLETION_TOKENS)
         cut = self.behaviour == "cut"
