@@ -130,14 +130,19 @@ def open_backup(data: bytes, passphrase: str) -> OpenedBackup:
     return OpenedBackup(header, payload)
 
 
-def check_target(path: Path, data_dir: Path, replace: bool = False) -> None:
+def check_target(path: Path, data_dir: Path, database: Path | None = None,
+                 replace: bool = False) -> None:
     """BackupError for a file a backup may not be written to: one inside the data folder
-    (the database, the encryption key), symbolic links resolved, or one that exists
-    unless `replace`."""
+    (the database, the encryption key) or a SQLite database's own files wherever they are,
+    symbolic links resolved; or one that exists, unless `replace`."""
     target, data = path.resolve(), data_dir.resolve()
     if target == data or data in target.parents:
         raise BackupError(f"{path} is inside the data folder ({data_dir}), which holds the "
                           "database and the encryption key: write the backup elsewhere. "
+                          "Nothing was written.")
+    if database is not None and target in {database.resolve().with_name(
+            database.resolve().name + suffix) for suffix in ("", "-wal", "-shm", "-journal")}:
+        raise BackupError(f"{path} is the database's own file: write the backup elsewhere. "
                           "Nothing was written.")
     if (path.exists() or path.is_symlink()) and not replace:
         raise BackupError(f"{path} exists: choose a new name, or add --force to replace it. "

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.engine import make_url
 
 from configapp import backup_file
 from configapp.auth import login_link, new_token
@@ -418,7 +419,10 @@ def backup_command(file: Path, force: bool) -> None:
     it could replace the database or the encryption key. The backup does not need
     ENCRYPTION_KEY to open: keep the passphrase safe instead.
     """
-    backup_file.check_target(file, components().settings.data_dir, replace=force)
+    settings = components().settings
+    database = make_url(settings.database_url).database if settings.is_sqlite else None
+    backup_file.check_target(file, settings.data_dir, Path(database) if database else None,
+                             replace=force)
     backup = _settings_backup()
     payload = backup.payload()  # before the passphrase: a key that does not open stops here
     passphrase = read_secret("Backup passphrase")

@@ -400,3 +400,15 @@ def test_a_restore_that_fails_at_its_last_insert_leaves_every_table_as_it_was(
     assert result.exit_code == 1, result.output
     assert "rolled back, nothing was changed" in result.output
     assert dump(app) == before
+
+
+def test_a_backup_is_never_written_over_a_sqlite_database_outside_the_data_folder(tmp_path):
+    database = tmp_path / "elsewhere" / "settings.db"
+    database.parent.mkdir()
+    database.write_bytes(b"")
+    link = tmp_path / "link.db"
+    link.symlink_to(database)
+    for target in (database, tmp_path / "elsewhere" / "settings.db-wal", link):
+        with pytest.raises(backup_file.BackupError, match="the database's own file"):
+            backup_file.check_target(target, tmp_path / "data", database, replace=True)
+    backup_file.check_target(tmp_path / "elsewhere" / "other.bak", tmp_path / "data", database)
