@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Table
 
 from configapp.backup_file import BackupError
-from configapp.curation import ALIAS_PATTERN, MAX_ALIAS_LENGTH, check_purpose_name
+from configapp.curation import ALIAS_PATTERN, MAX_ALIAS_LENGTH, check_purpose_name, follow
 from configapp.domain import (
+    Alias,
     ConfigurationError,
     ModelConfig,
     NewApiKey,
@@ -44,11 +45,19 @@ def check_tables(tables: dict[str, list[Row]], specs: dict[str, Table],
     """The rows as they will be written (dates as datetimes, keys and URLs as a save cleans
     them); BackupError naming the table and the row for the first that breaks a rule."""
     key_ids = {row.get("id") for row in tables.get("api_keys", [])}
+    aliases = {row["name"]: Alias(row["name"], row.get("target"), row.get("parameters") or {})
+               for row in tables.get("model_aliases", []) if isinstance(row.get("name"), str)
+               and isinstance(row.get("target"), str)
+               and isinstance(row.get("parameters") or {}, dict)}
+    providers = {row.get("model_id"): row.get("provider")
+                 for row in tables.get("model_configs", [])}
     checks: dict[str, Callable[[Row], Row]] = {
         "api_keys": lambda row: _api_key(row, rules),
         "model_configs": lambda row: _model_config(row, rules),
         "provider_curation": lambda row: _provider(row, "provider", rules),
-        "model_aliases": _alias,
+        "model_visibility": lambda row: _provider(row, "provider", rules),
+        "model_listings": lambda row: _provider(row, "provider", rules),
+        "model_aliases": lambda row: _alias(row, aliases, providers, rules),
         "model_purposes": _purpose,
         "budgets": lambda row: _budget(row, rules, key_ids),
         "usage_records": _usage,
@@ -155,10 +164,19 @@ def _provider(row: Row, column: str, rules: ConfigurationService) -> Row:
     return row
 
 
-def _alias(row: Row) -> Row:
+def _alias(row: Row, aliases: dict[str, Alias], providers: dict[str, str],
+           rules: ConfigurationService) -> Row:
+    """A name set_alias would take, no loop through the backup's aliases, and parameters
+    within the bounds of the model it comes to (as the catalogue or the backup knows it)."""
     name = row.get("name")
     _require(isinstance(name, str) and len(name) <= MAX_ALIAS_LENGTH
              and ALIAS_PATTERN.match(name) is not None, "name is not an alias name.")
+    model_id, parameters, _ = follow(name, aliases)
+    model = rules.model_info_for(ModelConfig(
+        model_id, providers.get(model_id) or model_id.split("/", 1)[0], False, {},
+        datetime.now(UTC)))
+    check_parameters(model, row.get("parameters") or {})
+    check_parameters(model, parameters)
     return row
 
 

@@ -329,6 +329,12 @@ def test_a_header_asking_for_a_costly_key_derivation_is_refused_before_deriving(
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_restore_refuses_every_row_a_save_would_refuse_and_names_it(app, stub, tmp_path):
     fill(app, stub)
+    client = app.test_client()
+    for name, target in (("fast", MODELS["anthropic"]), ("work/fast", "fast")):
+        assert client.put(f"/api/config/aliases/{name}", json={
+            "model": target, "parameters": {"temperature": 0.5}}).status_code == 200
+    assert client.patch("/api/config/curation/openai", json={
+        "hide": ["openai/gpt-4o"]}).status_code == 200
     good = tmp_path / "good.configapp-backup"
     assert cli(app, "backup", str(good)).exit_code == 0
     app.test_client().delete("/api/config/budgets/provider/openai")  # differ from the backup
@@ -344,6 +350,13 @@ def test_a_restore_refuses_every_row_a_save_would_refuse_and_names_it(app, stub,
                        "budgets table, row 1"),
         "a parameter out of bounds": ("model_configs", 0, {"parameters": {"temperature": 9}},
                                       "temperature: Must be between"),
+        "an alias loop": ("model_aliases", 0, {"target": "work/fast"}, "aliases loop"),
+        "an alias's parameter out of the bounds of the model it comes to": (
+            "model_aliases", 1, {"parameters": {"temperature": 1.5}},
+            "model_aliases table, row 2 (name 'work/fast'): temperature: Must be between 0.0 "
+            "and 1.0"),
+        "a visibility for no provider": ("model_visibility", 0, {"provider": "nowhere-ai"},
+                                         "not a supported provider"),
         "a budget for no key": ("budgets", 0, {"scope": "key", "target": "999"},
                                 "names no key"),
         "a negative limit": ("budgets", 1, {"monthly_limit": -5}, "monthly_limit"),
