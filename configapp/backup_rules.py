@@ -78,7 +78,7 @@ def check_tables(tables: dict[str, list[Row]], specs: dict[str, Table],
 
 def _identity(table: Table, row: Row) -> str:
     keys = [c.name for c in table.primary_key.columns if c.name in row] or [
-        name for name in ("model_id", "name") if name in row]
+        name for name in ("model_id", "name", "scope", "target") if name in row]
     shown = ", ".join(f"{name} {row[name][:60]!r}" if isinstance(row[name], str)
                       else f"{name} {row[name]}" for name in keys[:2])
     return f" ({shown})" if shown else ""
