@@ -4,8 +4,9 @@ usage ledger, table by table.
 A table joins the backup with one line in TABLES (e.g. aliases or curation). Keys travel
 as their plaintext inside the encrypted file (backup_file.py), never masked and never as
 tokens of this instance's ENCRYPTION_KEY: a restore seals them again under the target's
-key, bound to their rows. A restore replaces the tables' rows with the backup's, in one
-transaction, and says what it changes first.
+key, bound to their rows. A restore first checks every row with the rules of a save
+(backup_rules.py), then replaces the tables' rows with the backup's in one transaction:
+all of them, or, whatever fails on the way, none.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, delete, insert, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.backup_file import BackupError
+from configapp.backup_rules import PLAINTEXT, check_tables
 from configapp.domain import InvalidEncryptionKeyError, SealedKey, mask_key
 from configapp.log_lines import log_text
 from configapp.models import (
@@ -36,12 +38,12 @@ from configapp.models import (
 )
 from configapp.ports import EncryptionPort
 from configapp.schema import MIGRATIONS_DIR
+from configapp.service import ConfigurationService
 
 audit = logging.getLogger("configapp.audit")
 
 FORMAT = "configapp-settings"
 VERSION = 1
-PLAINTEXT = "api_key"  # the plaintext that stands in a backup for api_keys.encrypted_key
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,6 @@ TABLES: tuple[BackupTable, ...] = (
 def _dump_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    return value
-
-
-def _load_value(table: Table, column: str, value: Any) -> Any:
-    if value is not None and isinstance(table.c[column].type, DateTime):
-        return datetime.fromisoformat(value)
     return value
 
 
@@ -130,10 +126,11 @@ class SettingsBackup:
     """Reads the tables into a payload, and writes a payload back in one transaction."""
 
     def __init__(self, storage: SqlAlchemyConfigurationStorage, encryption: EncryptionPort,
-                 schema_head: str | None) -> None:
+                 schema_head: str | None, rules: ConfigurationService) -> None:
         self.storage = storage
         self.encryption = encryption
         self.schema_head = schema_head
+        self.rules = rules
 
     # ---- backup ------------------------------------------------------------------------
 
@@ -179,8 +176,8 @@ class SettingsBackup:
     # ---- restore -----------------------------------------------------------------------
 
     def check(self, payload: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        """The payload's rows by table, as dicts; BackupError for anything this version of
-        configapp did not write or cannot load."""
+        """The payload's rows by table, as dicts ready to write; BackupError for anything
+        this version of configapp did not write, or a row a save would have refused."""
         if payload.get("format") != FORMAT or not isinstance(payload.get("tables"), dict):
             raise BackupError("The backup's content is not what configapp writes.")
         if payload.get("version") != VERSION:
@@ -196,12 +193,15 @@ class SettingsBackup:
                                   f"({str(name)[:40]}). Nothing was changed.")
             columns = content.get("columns") if isinstance(content, dict) else None
             allowed = {*spec.columns(), *([PLAINTEXT] if name == "api_keys" else [])}
-            if not isinstance(columns, list) or not set(columns) <= allowed or not all(
-                    isinstance(row, list) and len(row) == len(columns)
-                    for row in content.get("rows", [])):
+            rows = content.get("rows", []) if isinstance(content, dict) else None
+            if not isinstance(columns, list) or not all(
+                    isinstance(column, str) for column in columns) or not set(
+                    columns) <= allowed or not isinstance(
+                    rows, list) or not all(
+                    isinstance(row, list) and len(row) == len(columns) for row in rows):
                 raise BackupError(f"The backup's {str(name)[:40]} table is damaged.")
-            tables[name] = [dict(zip(columns, row, strict=True)) for row in content["rows"]]
-        return tables
+            tables[name] = [dict(zip(columns, row, strict=True)) for row in rows]
+        return check_tables(tables, {spec.name: spec.table for spec in TABLES}, self.rules)
 
     def restore(self, payload: dict[str, Any], dry_run: bool = False) -> RestoreReport:
         """Replace the tables' rows with the backup's in one transaction (none on a dry run)."""
@@ -239,8 +239,7 @@ class SettingsBackup:
 
     def _insert(self, session: Session, spec: BackupTable, rows: list[dict[str, Any]]) -> None:
         for row in rows:
-            values = {name: _load_value(spec.table, name, value)
-                      for name, value in row.items() if name != PLAINTEXT}
+            values = {name: value for name, value in row.items() if name != PLAINTEXT}
             if spec.table is ApiKeyRecord.__table__:
                 key = row.get(PLAINTEXT)
                 if not isinstance(key, str) or not key:
@@ -266,7 +265,7 @@ def _diff(spec: BackupTable, current: dict[str, Any],
         before = now.get(identity)
         if before is None:
             change.added += 1
-        elif [row.get(name) for name in names] == before:
+        elif [_dump_value(row.get(name)) for name in names] == before:
             change.unchanged += 1
         else:
             change.changed += 1

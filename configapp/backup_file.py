@@ -31,7 +31,11 @@ MAGIC = b"configapp-backup 1"
 # scrypt's cost: 2^15 x 8 x 128 bytes = 32 MiB and about 0.1 s a try (the usual interactive
 # setting), so guessing a passphrase costs the same on every try.
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
-MAX_SCRYPT_N = 2**20
+# The header is read before the file is authenticated: a restore derives a key only with
+# costs no higher than a backup writes (32 MiB, 0.1 s), never what a file asks for.
+MAX_SALT_BYTES = 64
+MAX_HEADER_BYTES = 4096
+NONCE_BYTES = 12
 MIN_PASSPHRASE = 12
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -81,17 +85,33 @@ def read_header(data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
     if len(parts) < 3 or parts[0] != MAGIC:
         raise BackupError("This is not a configapp backup (or its first line is damaged).")
     try:
+        if len(parts[1]) > MAX_HEADER_BYTES:
+            raise ValueError("header too long")
         header = json.loads(parts[1])
         sealed = base64.b64decode(parts[2], validate=True)
         kdf = header["kdf"]
         valid = (kdf["name"] == "scrypt" and header["cipher"] == "AES-256-GCM"
-                 and all(isinstance(kdf[k], int) for k in ("n", "r", "p"))
-                 and 2 <= kdf["n"] <= MAX_SCRYPT_N and kdf["r"] <= 32 and kdf["p"] <= 16)
+                 and all(type(kdf[k]) is int for k in ("n", "r", "p"))
+                 and len(base64.b64decode(kdf["salt"], validate=True)) <= MAX_SALT_BYTES
+                 and len(base64.b64decode(header["nonce"], validate=True)) == NONCE_BYTES)
     except (ValueError, KeyError, TypeError, binascii.Error):
         valid = False
     if not valid:
         raise BackupError("The backup is damaged (its header or its body cannot be read).")
+    check_cost(kdf)
     return header, parts[1], sealed
+
+
+def check_cost(kdf: dict[str, Any]) -> None:
+    """BackupError unless scrypt's cost is at most what `seal` uses: a header asking for
+    more (gigabytes, minutes) is refused before any key is derived."""
+    n, r, p = kdf["n"], kdf["r"], kdf["p"]
+    if not (2 <= n <= SCRYPT["n"] and n & (n - 1) == 0 and 1 <= r <= SCRYPT["r"]
+            and 1 <= p <= SCRYPT["p"]):
+        raise BackupError(
+            f"The backup asks for a key derivation configapp never writes (scrypt n={n}, "
+            f"r={r}, p={p}; at most n={SCRYPT['n']}, r={SCRYPT['r']}, p={SCRYPT['p']}): "
+            "refused before deriving. Nothing was changed.")
 
 
 def open_backup(data: bytes, passphrase: str) -> OpenedBackup:
@@ -110,19 +130,51 @@ def open_backup(data: bytes, passphrase: str) -> OpenedBackup:
     return OpenedBackup(header, payload)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write the file with mode 0600 from its first byte (a temporary file, renamed)."""
+def check_target(path: Path, data_dir: Path, database: Path | None = None,
+                 replace: bool = False) -> None:
+    """BackupError for a file a backup may not be written to: one inside the data folder
+    (the database, the encryption key) or a SQLite database's own files wherever they are,
+    symbolic links resolved; or one that exists, unless `replace`."""
+    target, data = path.resolve(), data_dir.resolve()
+    if target == data or data in target.parents:
+        raise BackupError(f"{path} is inside the data folder ({data_dir}), which holds the "
+                          "database and the encryption key: write the backup elsewhere. "
+                          "Nothing was written.")
+    if database is not None and target in {database.resolve().with_name(
+            database.resolve().name + suffix) for suffix in ("", "-wal", "-shm", "-journal")}:
+        raise BackupError(f"{path} is the database's own file: write the backup elsewhere. "
+                          "Nothing was written.")
+    if (path.exists() or path.is_symlink()) and not replace:
+        raise BackupError(f"{path} exists: choose a new name, or add --force to replace it. "
+                          "Nothing was written.")
+    if path.is_dir():
+        raise BackupError(f"{path} is a folder. Nothing was written.")
+
+
+def write_private(path: Path, data: bytes, replace: bool = False) -> None:
+    """Write the file with mode 0600 from its first byte (a temporary file, renamed; or
+    linked, which fails if a file of that name appeared meanwhile, unless `replace`)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise BackupError(f"{path} cannot be written: {error.strerror}.") from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+    except FileExistsError:
+        raise BackupError(f"{path} exists: choose a new name, or add --force to replace it. "
+                          "Nothing was written.") from None
+    except OSError as error:
+        raise BackupError(f"{path} cannot be written: {error.strerror}.") from None
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
 
 
 def read_file(path: Path) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.engine import make_url
 
 from configapp import backup_file
 from configapp.auth import login_link, new_token
@@ -404,22 +405,30 @@ def delete_budget(scope: str, target: str) -> None:
 
 def _settings_backup() -> SettingsBackup:
     parts = components()
-    return SettingsBackup(parts.storage, parts.encryption, parts.schema_head)
+    return SettingsBackup(parts.storage, parts.encryption, parts.schema_head, parts.config)
 
 
 @config_commands.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def backup_command(file: Path) -> None:
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup_command(file: Path, force: bool) -> None:
     """Write keys, models, defaults, parameters, budgets and the usage ledger to FILE
     (mode 0600), encrypted with a passphrase from a hidden prompt or stdin.
 
-    The backup does not need ENCRYPTION_KEY to open: keep the passphrase safe instead.
+    FILE may not exist yet (unless --force) and may not be inside the data folder, where
+    it could replace the database or the encryption key. The backup does not need
+    ENCRYPTION_KEY to open: keep the passphrase safe instead.
     """
+    settings = components().settings
+    database = make_url(settings.database_url).database if settings.is_sqlite else None
+    backup_file.check_target(file, settings.data_dir, Path(database) if database else None,
+                             replace=force)
     backup = _settings_backup()
     payload = backup.payload()  # before the passphrase: a key that does not open stops here
     passphrase = read_secret("Backup passphrase")
     backup_file.check_passphrase(passphrase)
-    backup_file.write_private(file, backup_file.seal(payload, backup.schema_head, passphrase))
+    backup_file.write_private(
+        file, backup_file.seal(payload, backup.schema_head, passphrase), replace=force)
     counts = ", ".join(f"{len(content['rows'])} {name}"
                        for name, content in payload["tables"].items())
     audit.info("settings backed up: %s", counts)

@@ -15,7 +15,13 @@ import gc
 import os
 
 from configapp.offline import stay_offline
-from configapp.serving import DEFAULT_REQUEST_READ_SECONDS, DeadlineSocket
+from configapp.serving import (
+    DEFAULT_HEAD_SECONDS,
+    DEFAULT_MAX_WAITING_HEADS,
+    DEFAULT_REQUEST_READ_SECONDS,
+    DeadlineSocket,
+    GuardedThreadWorker,
+)
 from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
 
 stay_offline()  # the master, before it preloads the app; the workers inherit it
@@ -24,7 +30,13 @@ bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
 worker_class = "configapp.serving.GuardedThreadWorker"
 workers = int(os.environ.get("CONFIGAPP_WORKERS", str(DEFAULT_WORKERS)))
 threads = int(os.environ.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS)))
-# A client must send its whole request (head and body) within this many seconds.
+# A client must send its request's head within CONFIGAPP_HEAD_TIMEOUT seconds (read by the
+# worker's main loop, at most CONFIGAPP_HEAD_CONNECTIONS at once), then the whole request
+# within CONFIGAPP_REQUEST_TIMEOUT seconds (docs/adr/0005-serving-model.md).
+GuardedThreadWorker.head_seconds = float(
+    os.environ.get("CONFIGAPP_HEAD_TIMEOUT", str(DEFAULT_HEAD_SECONDS)))
+GuardedThreadWorker.max_waiting_heads = int(
+    os.environ.get("CONFIGAPP_HEAD_CONNECTIONS", str(DEFAULT_MAX_WAITING_HEADS)))
 DeadlineSocket.request_read_seconds = float(
     os.environ.get("CONFIGAPP_REQUEST_TIMEOUT", str(DEFAULT_REQUEST_READ_SECONDS)))
 preload_app = True

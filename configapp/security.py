@@ -208,8 +208,6 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
             if not (same_origin or origin in extension_origins) or (
                     origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site"):
                 refuse(403, cross_origin_refusal(origin))
-            if read_body() and not request.is_json:
-                refuse(415, "Send the body as JSON (Content-Type: application/json).")
         if mount.authorize is not None:
             if request.method != "OPTIONS" and not mount.is_open(request.path) and (
                     not mount.authorize()):
@@ -218,6 +216,10 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
         elif request.path.startswith(mount.api_root) and not mount.is_open(request.path) and (
                 request.method != "OPTIONS") and not signed_in(gate):
             refuse(401, UNAUTHORIZED)
+        # The body only after the sign-in: a client that is not signed in is answered
+        # without waiting for a body it may send a byte at a time (docs/adr/0005).
+        if request.method in WRITE_METHODS and read_body() and not request.is_json:
+            refuse(415, "Send the body as JSON (Content-Type: application/json).")
         return None
 
     def harden(response: Response) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from configapp import backup_file, create_app
+from configapp.backup import TABLES as BACKUP_TABLES
 from configapp.settings import SecuritySettings, Settings
 from tests.conftest import TEST_API_TOKEN, fresh_postgres_database, upgrade_postgres
 from tests.integration.support import dispose
@@ -155,7 +157,7 @@ def test_wrong_passphrase_damage_truncation_and_newer_schemas_change_nothing(
                         "damaged or truncated"),
         "truncated": (data[: len(data) * 2 // 3], None, "damaged"),
         "empty": (b"", None, "not a configapp backup"),
-        "header edited": (b"\n".join([magic, header.replace(b'"r":8', b'"r":9'), body]), None,
+        "header edited": (b"\n".join([magic, header.replace(b'"r":8', b'"r":4'), body]), None,
                           "damaged or truncated"),
         "newer schema in the header": (b"\n".join(
             [magic, json.dumps(future).encode(), body]), None, "newer configapp"),
@@ -244,3 +246,183 @@ def test_backup_file_unit_rules():
         backup_file.open_backup(b"configapp-backup 1\n{}\n\n", PASSPHRASE)
     sealed = backup_file.seal({"a": 1}, None, PASSPHRASE)
     assert backup_file.open_backup(sealed, PASSPHRASE).payload == {"a": 1}
+
+
+def dump(app: Flask) -> dict[str, list[tuple]]:
+    """Every row of every table a restore writes, and the revision: the whole picture."""
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as connection:
+            return {name: [tuple(row) for row in connection.execute(
+                text(f"SELECT * FROM {name} ORDER BY 1, 2"))]  # noqa: S608
+                for name in [*(spec.name for spec in BACKUP_TABLES), "settings_revision"]}
+    finally:
+        engine.dispose()
+
+
+def edited(path: Path, table: str, row: int, **changes) -> bytes:
+    """The backup at `path` with columns of one row changed, sealed again with the
+    passphrase: authentic, as anyone holding the passphrase can make it."""
+    payload = json.loads(opened(path))
+    content = payload["tables"][table]
+    for column, value in changes.items():
+        content["rows"][row][content["columns"].index(column)] = value
+    return backup_file.seal(payload, payload["schema"], PASSPHRASE)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_backup_never_replaces_a_file_unasked_nor_writes_into_the_data_folder(
+        app, stub, tmp_path):
+    fill(app, stub)
+    data_dir = app.extensions["configapp"].settings.data_dir
+    before = {path: path.read_bytes() for path in data_dir.iterdir() if path.is_file()}
+    kept = tmp_path / "kept.txt"
+    kept.write_text("not a backup")
+    refused = cli(app, "backup", str(kept))
+    assert refused.exit_code == 1 and "exists" in refused.output and "--force" in refused.output
+    assert kept.read_text() == "not a backup"
+    forced = cli(app, "backup", str(kept), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert opened(kept)
+    (tmp_path / "link").symlink_to(data_dir)
+    (tmp_path / "key-link").symlink_to(data_dir / ".encryption_key")
+    targets = [data_dir / ".encryption_key", data_dir / "configapp.db", data_dir / "new.bak",
+               tmp_path / "link" / "configapp.db", tmp_path / "link" / "new.bak",
+               tmp_path / "key-link"]
+    for target in targets:
+        for force in ((), ("--force",)):
+            result = cli(app, "backup", str(target), *force)
+            assert result.exit_code == 1, (target, result.output)
+            assert "inside the data folder" in result.output, (target, result.output)
+            assert "Traceback" not in result.output
+    after = {path: path.read_bytes() for path in data_dir.iterdir() if path.is_file()}
+    assert after.keys() == before.keys()
+    assert after[data_dir / ".encryption_key"] == before[data_dir / ".encryption_key"]
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_header_asking_for_a_costly_key_derivation_is_refused_before_deriving(
+        app, stub, tmp_path):
+    fill(app, stub)
+    good = tmp_path / "good.configapp-backup"
+    assert cli(app, "backup", str(good)).exit_code == 0
+    before = dump(app)
+    magic, header, body = good.read_bytes().rstrip(b"\n").split(b"\n")
+    for kdf in ({"n": 2**17}, {"r": 16}, {"p": 2}, {"n": 2**15 + 1}, {"n": 0}):
+        changed = json.loads(header)
+        changed["kdf"].update(kdf)
+        path = tmp_path / "costly.configapp-backup"
+        path.write_bytes(b"\n".join([magic, json.dumps(changed).encode(), body]))
+        started = time.monotonic()
+        result = cli(app, "restore", str(path), "--dry-run")
+        assert time.monotonic() - started < 2, kdf
+        assert result.exit_code == 1, (kdf, result.output)
+        assert "never writes" in result.output and "refused before deriving" in result.output
+    huge_salt = json.loads(header)
+    huge_salt["kdf"]["salt"] = base64.b64encode(b"s" * 4096).decode()
+    path.write_bytes(b"\n".join([magic, json.dumps(huge_salt).encode(), body]))
+    assert "damaged" in cli(app, "restore", str(path)).output
+    assert dump(app) == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_restore_refuses_every_row_a_save_would_refuse_and_names_it(app, stub, tmp_path):
+    fill(app, stub)
+    client = app.test_client()
+    for name, target in (("fast", MODELS["anthropic"]), ("work/fast", "fast")):
+        assert client.put(f"/api/config/aliases/{name}", json={
+            "model": target, "parameters": {"temperature": 0.5}}).status_code == 200
+    assert client.patch("/api/config/curation/openai", json={
+        "hide": ["openai/gpt-4o"]}).status_code == 200
+    good = tmp_path / "good.configapp-backup"
+    assert cli(app, "backup", str(good)).exit_code == 0
+    app.test_client().delete("/api/config/budgets/provider/openai")  # differ from the backup
+    before = dump(app)
+    metadata = "http://169.254.169.254/latest"
+    cases = {
+        "unsupported provider, metadata URL": (
+            "api_keys", 0, {"provider": "nowhere-ai", "api_base": metadata, "is_active": True},
+            "api_keys table, row 1"),
+        "metadata URL": ("api_keys", 1, {"api_base": metadata}, "Keys are never sent there"),
+        "a key with a space": ("api_keys", 2, {"api_key": "sk bad key 0000"}, "API key must"),
+        "a bad date": ("budgets", 0, {"created_at": "the day before yesterday"},
+                       "budgets table, row 1 (scope 'key', target '2'): created_at is not a "
+                       "date ('the day before yesterday')."),
+        "a parameter out of bounds": ("model_configs", 0, {"parameters": {"temperature": 9}},
+                                      "temperature: Must be between"),
+        "an alias loop": ("model_aliases", 0, {"target": "work/fast"}, "aliases loop"),
+        "an alias's parameter out of the bounds of the model it comes to": (
+            "model_aliases", 1, {"parameters": {"temperature": 1.5}},
+            "model_aliases table, row 2 (name 'work/fast'): temperature: Must be between 0.0 "
+            "and 1.0"),
+        "a visibility for no provider": ("model_visibility", 0, {"provider": "nowhere-ai"},
+                                         "not a supported provider"),
+        "a budget for no key": ("budgets", 0, {"scope": "key", "target": "999"},
+                                "names no key"),
+        "a negative limit": ("budgets", 1, {"monthly_limit": -5}, "monthly_limit"),
+        "a string for a number": ("usage_records", 1, {"prompt_tokens": "many"},
+                                  "usage_records table, row 2"),
+        "an unknown outcome, last table, last row": (
+            "usage_records", 1, {"outcome": "exploded"}, "usage_records table, row 2 (id 2)"),
+    }
+    for name, (table, row, changes, message) in cases.items():
+        path = tmp_path / "edited.configapp-backup"
+        path.write_bytes(edited(good, table, row, **changes))
+        for dry in ((), ("--dry-run",)):
+            result = cli(app, "restore", str(path), *dry)
+            assert result.exit_code == 1, (name, result.output)
+            assert message in result.output, (name, result.output)
+            assert "Nothing was changed" in result.output and "Traceback" not in result.output
+        assert dump(app) == before, name
+    assert cli(app, "restore", str(good)).exit_code == 0  # the unedited backup still restores
+    assert dump(app) != before
+
+
+def fail_the_insert_of(app: Flask, table: str, row_id: int) -> None:
+    """A rule in the database itself (not in configapp) that refuses one row's insert."""
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.execute(text(
+                    f"CREATE TRIGGER injected_failure BEFORE INSERT ON {table} "
+                    f"WHEN NEW.id = {int(row_id)} BEGIN SELECT RAISE(ABORT, 'injected'); END"))
+            else:
+                connection.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT injected_failure "
+                                        f"CHECK (id <> {int(row_id)}) NOT VALID"))
+    finally:
+        engine.dispose()
+
+
+def test_a_restore_that_fails_at_its_last_insert_leaves_every_table_as_it_was(
+        app, stub, tmp_path):
+    fill(app, stub)
+    path = tmp_path / "settings.configapp-backup"
+    assert cli(app, "backup", str(path)).exit_code == 0
+    client = app.test_client()  # so that the restore would change every kind of row
+    client.delete("/api/config/budgets/provider/openai")
+    client.put("/api/config/budgets/provider/gemini", json={"monthly_limit": 1})
+    client.post(f"/api/config/models/{MODELS['anthropic']}/select")
+    client.post("/api/config/api-keys", json={"provider": "gemini",
+                                              "api_key": "AIzaSy-new-key-0042"})
+    assert BACKUP_TABLES[-1].name == "usage_records"
+    last = json.loads(opened(path))["tables"]["usage_records"]
+    fail_the_insert_of(app, "usage_records", last["rows"][-1][last["columns"].index("id")])
+    before = dump(app)
+    result = cli(app, "restore", str(path))
+    assert result.exit_code == 1, result.output
+    assert "rolled back, nothing was changed" in result.output
+    assert dump(app) == before
+
+
+def test_a_backup_is_never_written_over_a_sqlite_database_outside_the_data_folder(tmp_path):
+    database = tmp_path / "elsewhere" / "settings.db"
+    database.parent.mkdir()
+    database.write_bytes(b"")
+    link = tmp_path / "link.db"
+    link.symlink_to(database)
+    for target in (database, tmp_path / "elsewhere" / "settings.db-wal", link):
+        with pytest.raises(backup_file.BackupError, match="the database's own file"):
+            backup_file.check_target(target, tmp_path / "data", database, replace=True)
+    backup_file.check_target(tmp_path / "elsewhere" / "other.bak", tmp_path / "data", database)

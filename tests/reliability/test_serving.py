@@ -2,15 +2,18 @@
 freeze the app, a client that leaves ends the provider request, a silent provider trips the
 idle timeout, a long answer is not cut, and slow clients cannot take every thread.
 
-No timing is asserted: each test checks an order of events (the third request is answered
-while both streams are still in flight, the stand-in sees the close before its stream's
-end) that the old serving model (sync workers) could not produce.
+No timing is asserted but one generous bound: each test checks an order of events (the
+third request is answered while both streams are still in flight, the stand-in sees the
+close before its stream's end) that the old serving model (sync workers) could not
+produce; and /healthz answers within 2 s while forty clients send their heads a byte at a
+time (it took 14 s when their heads were read on the threads).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
 import threading
 import time
@@ -221,4 +224,89 @@ def test_idle_and_slow_clients_cannot_take_every_thread(serve):
         stop.set()
         for connection in idle:
             connection.close()
+    assert "Traceback" not in server.log()
+
+
+SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
+POST = "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" \
+       "Content-Length: {}\r\n\r\n"
+SLOW_CLIENTS = {
+    # what is sent at once, then a byte every 0.1 s, never finishing; the answer expected
+    "a head": (b"", SLOW_HEAD, b"HTTP/1.1 408"),
+    "a small body, on a route open to all": (
+        POST.format("/login", 2000).encode(), b"{" * 2000, b"HTTP/1.1 408"),
+    "a large body, not signed in": (
+        POST.format("/api/config/api-keys", 1_000_000).encode(), b"{" * 2000,
+        b"HTTP/1.1 401"),
+}
+
+
+def send_slowly(server: Server, at_once: bytes, slowly: bytes,
+                answers: list[tuple[float, bytes]]) -> None:
+    """A client sending `at_once`, then `slowly` a byte every 0.1 s; it notes when and how
+    the server ended it: (seconds after connecting, the answer's first bytes)."""
+    with socket.create_connection(address(server), timeout=30) as connection:
+        opened = time.monotonic()
+        connection.sendall(at_once)
+        for byte in slowly:
+            try:
+                connection.sendall(bytes([byte]))
+                readable, _, _ = select.select([connection], [], [], 0.1)
+                answer = connection.recv(64) if readable else None
+            except OSError:
+                answer = b""
+            if answer is not None:
+                answers.append((time.monotonic() - opened, answer))
+                return
+
+
+def healthz_seconds(server: Server) -> float:
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(*address(server), timeout=60)
+    try:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("kind", list(SLOW_CLIENTS))
+def test_forty_clients_sending_a_byte_at_a_time_do_not_delay_healthz(
+        tmp_path_factory, stopping_servers, kind):
+    """More slow clients than threads (32), not signed in. A head and a small body wait in
+    the worker's poller, not on threads: the oldest make room past
+    CONFIGAPP_HEAD_CONNECTIONS, the rest are answered 408 at CONFIGAPP_HEAD_TIMEOUT. A
+    large body is not waited for before the sign-in: a 401 at once."""
+    at_once, slowly, expected = SLOW_CLIENTS[kind]
+    server = start_server(tmp_path_factory.mktemp("slow-clients"), {
+        "CONFIGAPP_WORKERS": "1", "CONFIGAPP_HEAD_TIMEOUT": "3",
+        "CONFIGAPP_HEAD_CONNECTIONS": "25"})
+    answers: list[tuple[float, bytes]] = []
+    slow = [threading.Thread(target=send_slowly, args=(server, at_once, slowly, answers),
+                             daemon=True) for _ in range(40)]
+    try:
+        for thread in slow:
+            thread.start()
+        time.sleep(1)  # every slow client has sent a few bytes
+        latencies = []
+        for _ in range(4):
+            latencies.append(healthz_seconds(server))
+            time.sleep(0.25)
+        for thread in slow:
+            thread.join(30)
+    finally:
+        server.stop(wait=False)
+        stopping_servers.append(server)
+    assert max(latencies) < 2, latencies
+    assert len(answers) == 40
+    assert all(answer.startswith(expected) for _, answer in answers), answers
+    seconds = sorted(seconds for seconds, _ in answers)
+    if expected.endswith(b"401"):
+        assert seconds[-1] < 2, seconds
+    else:
+        made_room = [s for s in seconds if s < 2]
+        timed_out = [s for s in seconds if s >= 2]
+        assert len(made_room) >= 10 and len(timed_out) >= 10, seconds
+        assert timed_out[-1] < 3 + 3, seconds  # the deadline, and the loop's second
     assert "Traceback" not in server.log()
