@@ -97,7 +97,9 @@ REVIEWED_LOG_ARGUMENTS = frozenset({
     "env_import.py: record.is_active", "extension.py: security.bind", "extension.py: head",
     "service.py: record.id", "service.py: record.masked_key", "service.py: record.is_active",
     "service.py: 'activated' if is_active else 'deactivated'", "service.py: env[0]",
-    "serving.py: self.request_read_seconds", "startup.py: error", "usage.py: entry.key_id",
+    "serving.py: self.request_read_seconds", "serving.py: self.head_seconds",
+    "serving.py: len(expired)", "serving.py: len(self.waiting_heads)", "startup.py: error",
+    "usage.py: entry.key_id",
     "usage.py: entry.outcome", "usage.py: entry.prompt_tokens",
     "usage.py: entry.completion_tokens", "usage.py: type(error).__name__",
 })
