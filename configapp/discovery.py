@@ -43,6 +43,7 @@ class Listing:
     checked_at: float
     fetched_at: datetime | None
     message: str | None = None
+    warning: str | None = None  # a bound cut the answer short (only its first models)
 
     @property
     def model_ids(self) -> frozenset[str]:
@@ -203,7 +204,7 @@ class ModelDiscovery:
     def _store_good(self, provider: str, identity: tuple[Any, ...],
                     models: list[ReachableModel]) -> None:
         listing = Listing(provider, identity, tuple(models), "fresh", time.monotonic(),
-                          datetime.now(UTC))
+                          datetime.now(UTC), warning=getattr(models, "warning", None))
         self.discovered.put(listing)
         if self.on_listing is not None:
             self.on_listing(provider, listing.model_ids)
@@ -246,7 +247,21 @@ def reachability(model: ModelInfo, listings: dict[str, Listing]) -> dict[str, An
 def listing_view(listing: Listing) -> dict[str, Any]:
     fetched = listing.fetched_at.isoformat() if listing.fetched_at else None
     return {"status": listing.status, "count": len(listing.models), "fetched_at": fetched,
-            "message": listing.message}
+            "message": listing.message, "warning": listing.warning}
+
+
+def listing_warnings(listings: dict[str, Listing]) -> list[dict[str, str]]:
+    """What the live catalogue warns of: each listing cut short by a bound, and each
+    provider whose listing failed (its message)."""
+    warnings = []
+    for provider, listing in sorted(listings.items()):
+        if listing.warning:
+            warnings.append({"provider": provider, "kind": "listing_cut",
+                             "message": listing.warning})
+        if listing.status != "fresh" and listing.message:
+            warnings.append({"provider": provider, "kind": f"listing_{listing.status}",
+                             "message": listing.message})
+    return warnings
 
 
 def _ms(started: float) -> float:

@@ -20,7 +20,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +118,11 @@ class ProviderStub:
         self.reply_pieces = 3
         self.reply_pace = 0.0
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
+        # list_with(): what the OpenAI-format models list answers instead, and the bytes
+        # each such answer had handed over when it ended (done, or the client went away).
+        self.listing: Callable[[], Iterable[bytes]] | None = None
+        self.listing_status = 200
+        self.listing_sent: list[int] = []
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -170,6 +175,19 @@ class ProviderStub:
         """Leave these models (names without the provider, e.g. gpt-4o) out of listings,
         as a provider does when it withdraws them."""
         self.dropped = frozenset(names)
+
+    def list_with(self, chunks: Callable[[], Iterable[bytes]] | None,
+                  status: int = 200) -> None:
+        """Answer the OpenAI-format models list (and its errors) with these chunks, made
+        anew for each request: a huge answer, a slow one, a malformed one."""
+        self.listing, self.listing_status = chunks, status
+
+    def trickled(self, body: bytes, every: float) -> Iterator[bytes]:
+        """The body a byte at a time, `every` seconds apart (until the stand-in stops)."""
+        for byte in body:
+            if self._release.wait(every):
+                return
+            yield bytes([byte])
 
     def keys_seen(self) -> set[str]:
         with self._lock:
@@ -268,6 +286,9 @@ class ProviderStub:
                         mimetype="application/json")
 
     def models(self, flavour: str, request: Request, path: str) -> Response:
+        if flavour == "openai" and path == "/models" and self.listing is not None:
+            return Response(self._counted(self.listing()), status=self.listing_status,
+                            mimetype="application/json")
         if flavour == "openai" and path == "/models":
             payload = wire.openai_models(self.dropped, self.extra_openai_models)
         elif flavour == "anthropic" and path == "/v1/models":
@@ -355,6 +376,16 @@ class ProviderStub:
             if gone:
                 raise ConnectionResetError("the client went away")
             self._release.wait(left)
+
+    def _counted(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        sent = 0
+        try:
+            for chunk in chunks:
+                yield chunk
+                sent += len(chunk)
+        finally:
+            with self._lock:
+                self.listing_sent.append(sent)
 
     def _recorded(self, events: Iterator[bytes]) -> Iterator[bytes]:
         """The events; how the stream ended goes to `stream_ends` (the server closes this
