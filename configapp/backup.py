@@ -25,6 +25,7 @@ from configapp.domain import InvalidEncryptionKeyError, SealedKey, mask_key
 from configapp.models import (
     ApiKeyRecord,
     BudgetRecord,
+    DiscoveredModelRecord,
     ModelAliasRecord,
     ModelConfigRecord,
     ModelListingRecord,
@@ -65,6 +66,7 @@ TABLES: tuple[BackupTable, ...] = (
     # Ids kept: a key's tokens are bound to its id, budgets and the ledger name it.
     BackupTable(ApiKeyRecord.__table__, ("id",), skip=("encrypted_key", "last_used_at"),
                 keeps_ids=True),
+    BackupTable(DiscoveredModelRecord.__table__, ("key_id", "model_id")),
     BackupTable(ModelConfigRecord.__table__, ("model_id",), skip=("id",)),
     BackupTable(ProviderCurationRecord.__table__, ("provider",)),
     BackupTable(ModelVisibilityRecord.__table__, ("model_id",)),

@@ -3,19 +3,22 @@
 Both ask the provider's models endpoint, which costs nothing (a chat call would be paid).
 The answers are kept per provider for the catalogue's TTL; when a provider cannot be
 reached, its last good answer stays, marked stale. Models that only the provider knows (a
-local Ollama or vLLM model) join the catalogue through MergedCatalog.
+local Ollama or vLLM model) join the catalogue through MergedCatalog. A database key's last
+listing is also kept in the database (`discovered_models`), and read back at start, so that
+those models outlive a restart until a later listing of that key leaves them out.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from configapp.domain import Catalog, ConfigurationError, ModelInfo, mask_key
 from configapp.llm import KeyCheck, ProviderError, ReachableModel
@@ -50,6 +53,29 @@ class Listing:
         return frozenset(f"{self.provider}/{m.model_id}" for m in self.models)
 
 
+@dataclass(frozen=True)
+class StoredListing:
+    """A key's last listing as the database keeps it (configapp/adapters/sql_discovery.py)."""
+
+    provider: str
+    key_id: int
+    api_base: str | None
+    changed_at: datetime
+    models: tuple[ReachableModel, ...]
+
+
+class DiscoveryStoragePort(Protocol):
+    """Where each database key's discovered models outlive the process."""
+
+    def keep_discoveries(self, key_id: int, models: list[ReachableModel]) -> bool:
+        """Make these the key's models; False, and no write, when they already are."""
+        ...
+
+    def discoveries(self) -> list[StoredListing]:
+        """Each active key's stored listing."""
+        ...
+
+
 class DiscoveredModels:
     """The listings of this process, by provider; `version` moves with every change."""
 
@@ -75,6 +101,13 @@ class DiscoveredModels:
             for provider in set(self._listings) - providers:
                 del self._listings[provider]
                 self.version += 1
+
+    def restore(self, stored: Iterable[StoredListing]) -> None:
+        """The database's listings, at start: the catalogue has the models only a provider
+        lists from the first request on, marked stale (they are asked again when due)."""
+        for item in stored:
+            self.put(Listing(item.provider, ("database", item.key_id, item.api_base),
+                             item.models, "stale", -math.inf, item.changed_at))
 
 
 def discovered_info(provider: str, model: ReachableModel) -> ModelInfo:
@@ -118,13 +151,15 @@ class ModelDiscovery:
 
     def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
                  discovered: DiscoveredModels, ttl_seconds: float = 300,
-                 on_listing: Callable[[str, Iterable[str]], None] | None = None) -> None:
+                 on_listing: Callable[[str, Iterable[str]], None] | None = None,
+                 store: DiscoveryStoragePort | None = None) -> None:
         self.config = config
         self.gateway = gateway
         self.discovered = discovered
         self.ttl = ttl_seconds
         # Told each fresh listing's model ids (curation marks what a provider dropped).
         self.on_listing = on_listing
+        self.store = store  # keeps a database key's listing across restarts
 
     # ---- key test ---------------------------------------------------------------------
 
@@ -206,6 +241,8 @@ class ModelDiscovery:
         listing = Listing(provider, identity, tuple(models), "fresh", time.monotonic(),
                           datetime.now(UTC), warning=getattr(models, "warning", None))
         self.discovered.put(listing)
+        if self.store is not None and identity[0] == "database":
+            self.store.keep_discoveries(identity[1], list(models))
         if self.on_listing is not None:
             self.on_listing(provider, listing.model_ids)
 
