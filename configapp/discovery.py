@@ -10,6 +10,7 @@ those models outlive a restart until a later listing of that key leaves them out
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -48,8 +49,9 @@ class Listing:
     message: str | None = None
     warning: str | None = None  # a bound cut the answer short (only its first models)
 
-    @property
+    @functools.cached_property
     def model_ids(self) -> frozenset[str]:
+        """Made once: every catalogue entry asks it (10,000 models: 10,000 times)."""
         return frozenset(f"{self.provider}/{m.model_id}" for m in self.models)
 
 
