@@ -180,9 +180,10 @@ class ModelDiscovery:
             check = KeyCheck(False, error.kind, key.provider, error.status_code, error.message,
                              _ms(started))
         else:
+            cut = getattr(models, "warning", None)
             check = KeyCheck(True, "valid", key.provider, 200,
-                             f"The key works: {len(models)} chat models reachable.",
-                             _ms(started), len(models))
+                             f"The key works: {len(models)} chat models reachable."
+                             + (f" {cut}" if cut else ""), _ms(started), len(models))
             if record.is_active:
                 self._store_good(key.provider, self._database_identity(key), models)
         audit.info("key tested id=%s provider=%s key=%s result=%s status=%s",

@@ -43,9 +43,9 @@ def sent_bytes(stub) -> int:
     """What the stand-in had handed over when the answer ended (it ends when the client
     hangs up: wait for that)."""
     deadline = time.monotonic() + 10
-    while not stub.listing_sent and time.monotonic() < deadline:
+    while not stub.answer_sent and time.monotonic() < deadline:
         time.sleep(0.05)
-    return stub.listing_sent[0]
+    return stub.answer_sent[0]
 
 
 def live(client) -> dict:
@@ -57,7 +57,7 @@ def live(client) -> dict:
 def test_a_listing_of_400000_models_keeps_the_first_ones_warns_and_stops_reading(
         client, stub, caplog):
     total = 400_000  # about 31 MB
-    stub.list_with(lambda: openai_listing(total))
+    stub.answer_with(lambda: openai_listing(total))
     add_key(client, stub, "openai")
     with caplog.at_level(logging.WARNING, "configapp"):
         body = live(client)
@@ -75,10 +75,11 @@ def test_a_listing_of_400000_models_keeps_the_first_ones_warns_and_stops_reading
 
 
 def test_a_60_mb_listing_is_read_to_the_bytes_bound_only(client, stub):
-    stub.list_with(lambda: openai_listing(10_000, padding=6000))  # about 60 MB
+    stub.answer_with(lambda: openai_listing(10_000, padding=6000))  # about 60 MB
     key_id = add_key(client, stub, "openai")["id"]
     check = client.post(f"/api/config/api-keys/{key_id}/test").get_json()
     assert check["result"] == "valid", check
+    assert f"larger than {MAX_LISTING_BYTES // MB} MB" in check["message"]
     body = live(client)
     listing = body["live"]["openai"]
     assert 0 < listing["count"] < MAX_LISTED_MODELS
@@ -88,14 +89,15 @@ def test_a_60_mb_listing_is_read_to_the_bytes_bound_only(client, stub):
     assert sent_bytes(stub) < 30 * MB
 
 
-def test_a_huge_error_body_is_read_to_its_bound_only(client, stub):
-    def huge_error() -> Iterator[bytes]:
-        yield b'{"error": {"message": "'
-        for _ in range(800):  # 50 MB
-            yield b"y" * 65536
-        yield b'"}}'
+def huge_error() -> Iterator[bytes]:
+    yield b'{"error": {"message": "'
+    for _ in range(800):  # 50 MB
+        yield b"y" * 65536
+    yield b'"}}'
 
-    stub.list_with(huge_error, status=500)
+
+def test_a_huge_error_body_is_read_to_its_bound_only(client, stub):
+    stub.answer_with(huge_error, status=500)
     key_id = add_key(client, stub, "openai")["id"]
     check = client.post(f"/api/config/api-keys/{key_id}/test").get_json()
     assert check["result"] == "provider_error", check
@@ -104,11 +106,23 @@ def test_a_huge_error_body_is_read_to_its_bound_only(client, stub):
     assert sent_bytes(stub) < 20 * MB
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_huge_error_body_of_a_chat_is_read_to_its_bound_only(client, stub, stream):
+    """Through litellm and the OpenAI SDK, which read an error's whole body themselves."""
+    stub.answer_with(huge_error, status=500, path="/chat/completions")
+    add_key(client, stub, "openai")
+    reply = client.post("/api/chat", json={"model": "openai/gpt-4o-mini", "stream": stream,
+                                           "messages": [{"role": "user", "content": "hi"}]})
+    assert reply.status_code >= 500
+    assert "yyyy" not in reply.get_data(as_text=True)
+    assert sent_bytes(stub) < 20 * MB
+
+
 def test_a_trickling_provider_is_cut_at_the_total_deadline(client, stub):
     """A byte every 0.1 s for 20 s: each read is well within the 1 s timeout, the whole
     would take 20 s."""
     listing = json.dumps({"object": "list", "data": [{"id": "m"}] * 40}).encode()[:200]
-    stub.list_with(lambda: stub.trickled(listing, 0.1))
+    stub.answer_with(lambda: stub.trickled(listing, 0.1))
     key_id = add_key(client, stub, "openai")["id"]
     started = time.monotonic()
     check = client.post(f"/api/config/api-keys/{key_id}/test").get_json()
@@ -134,7 +148,7 @@ NOT_A_LISTING = {
 @pytest.mark.parametrize("answer", list(NOT_A_LISTING))
 def test_an_answer_that_is_no_listing_fails_that_provider_only(client, stub, other_stub,
                                                                answer):
-    stub.list_with(NOT_A_LISTING[answer])
+    stub.answer_with(NOT_A_LISTING[answer])
     add_key(client, stub, "openai")
     add_key(client, other_stub, "anthropic")
     response = client.get("/api/config/models?live=true")

@@ -118,11 +118,11 @@ class ProviderStub:
         self.reply_pieces = 3
         self.reply_pace = 0.0
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
-        # list_with(): what the OpenAI-format models list answers instead, and the bytes
-        # each such answer had handed over when it ended (done, or the client went away).
-        self.listing: Callable[[], Iterable[bytes]] | None = None
-        self.listing_status = 200
-        self.listing_sent: list[int] = []
+        # answer_with(): what an OpenAI-format path answers instead, by path ("/models",
+        # "/chat/completions"), and the bytes each such answer had handed over when it
+        # ended (done, or the client went away).
+        self.answers: dict[str, tuple[Callable[[], Iterable[bytes]], int]] = {}
+        self.answer_sent: list[int] = []
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -176,11 +176,11 @@ class ProviderStub:
         as a provider does when it withdraws them."""
         self.dropped = frozenset(names)
 
-    def list_with(self, chunks: Callable[[], Iterable[bytes]] | None,
-                  status: int = 200) -> None:
-        """Answer the OpenAI-format models list (and its errors) with these chunks, made
-        anew for each request: a huge answer, a slow one, a malformed one."""
-        self.listing, self.listing_status = chunks, status
+    def answer_with(self, chunks: Callable[[], Iterable[bytes]], status: int = 200,
+                    path: str = "/models") -> None:
+        """Answer an OpenAI-format path (its models list unless told) with these chunks,
+        made anew for each request: a huge answer, a slow one, a malformed one."""
+        self.answers[path] = (chunks, status)
 
     def trickled(self, body: bytes, every: float) -> Iterator[bytes]:
         """The body a byte at a time, `every` seconds apart (until the stand-in stops)."""
@@ -258,6 +258,10 @@ class ProviderStub:
 
     def route(self, flavour: str, request: Request, body: Any) -> Response:
         path = request.path[len(BASE_PATHS[flavour]):]
+        if flavour == "openai" and path in self.answers:
+            chunks, status = self.answers[path]
+            return Response(self._counted(chunks()), status=status,
+                            mimetype="application/json")
         client = request.environ.get("werkzeug.socket")
         if request.method == "GET" and path in ("/models", "/v1/models", "/openai/models"):
             return self.models(flavour, request, path)
@@ -286,9 +290,6 @@ class ProviderStub:
                         mimetype="application/json")
 
     def models(self, flavour: str, request: Request, path: str) -> Response:
-        if flavour == "openai" and path == "/models" and self.listing is not None:
-            return Response(self._counted(self.listing()), status=self.listing_status,
-                            mimetype="application/json")
         if flavour == "openai" and path == "/models":
             payload = wire.openai_models(self.dropped, self.extra_openai_models)
         elif flavour == "anthropic" and path == "/v1/models":
@@ -385,7 +386,7 @@ class ProviderStub:
                 sent += len(chunk)
         finally:
             with self._lock:
-                self.listing_sent.append(sent)
+                self.answer_sent.append(sent)
 
     def _recorded(self, events: Iterator[bytes]) -> Iterator[bytes]:
         """The events; how the stream ended goes to `stream_ends` (the server closes this
