@@ -176,7 +176,7 @@ def read_listing(chunks: Iterable[bytes], list_key: str, keep: Callable[[Any], T
     left out) and may raise KeyError, TypeError or AttributeError for a malformed entry."""
     page: ListingPage[T] = ListingPage()
     parser = _Parser(list_key, keep, max_entries, page)
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("replace")  # a BOM is dropped
     over = False
     for chunk in chunks:
         room = max_bytes - page.bytes_read

@@ -18,7 +18,7 @@ from configapp.models import ApiKeyRecord, DiscoveredModelRecord, utcnow
 
 TABLE = DiscoveredModelRecord.__table__
 COLUMNS = ("model_id", "display_name", "context_window", "max_output_tokens")
-# What a provider says of a model is stored cut to the columns' sizes.
+# What a provider says of a model is stored cut to the columns' sizes and ranges.
 MAX_NAME = 255
 MAX_INT = 2**31 - 1
 
@@ -27,9 +27,11 @@ def _stored(model: ReachableModel) -> tuple[str, str | None, int | None, int | N
     def number(value: int | None) -> int | None:
         return value if value is not None and 0 < value <= MAX_INT else None
 
-    return (model.model_id[:MAX_NAME],
-            model.display_name[:MAX_NAME] if isinstance(model.display_name, str) else None,
-            number(model.context_window), number(model.max_output_tokens))
+    name = model.display_name
+    # PostgreSQL refuses a NUL in text: a name with control characters is not kept.
+    shown = name[:MAX_NAME] if isinstance(name, str) and name.isprintable() else None
+    return (model.model_id[:MAX_NAME], shown, number(model.context_window),
+            number(model.max_output_tokens))
 
 
 class SqlAlchemyDiscoveryStorage:

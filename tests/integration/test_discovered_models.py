@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from configapp import create_app
+from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
+from configapp.llm import ReachableModel
 from configapp.models import db
 from configapp.schema import current_revision, head_revision
 from tests.integration.support import dispose
@@ -96,3 +98,18 @@ def test_the_discovered_models_migration_runs_both_ways_twice(settings, app, cli
     assert stored(app) == []  # the table was dropped and made again
     client.get("/api/config/models?live=true&refresh=true&provider=openai")
     assert len(stored(app)) == 3
+
+
+def test_what_a_provider_says_of_a_model_is_stored_within_the_columns(app, client, stub):
+    """A NUL in a name (PostgreSQL refuses it), a name too long, numbers out of range."""
+    key_id = add_key(client, stub, "openai")["id"]
+    said = [ReachableModel("m", "bad\x00name", 10**12, -1),
+            ReachableModel("n", "x" * 400, 8192, 4096)]
+    with app.app_context():
+        store = SqlAlchemyDiscoveryStorage(app.extensions["configapp"].storage)
+        assert store.keep_discoveries(key_id, said) is True
+        assert store.keep_discoveries(key_id, said) is False  # unchanged: nothing written
+        kept = store.discoveries()
+    assert [item.key_id for item in kept] == [key_id]
+    assert kept[0].models == (ReachableModel("m", None, None, None),
+                              ReachableModel("n", "x" * 255, 8192, 4096))

@@ -117,6 +117,8 @@ def test_a_listing_is_read_in_pieces_and_stops_at_its_bounds():
         page = read_listing(pieces, "data", lambda e: e["id"], 100, 10**6)
         assert page.kept == [f"m{i}" for i in range(50)] and page.cut is None
         assert page.fields == {"object": "list", "last_id": "m49"}
+    page = read_listing([b"\xef\xbb", b"\xbf" + body], "data", lambda e: e["id"], 100, 10**6)
+    assert len(page.kept) == 50  # a byte-order mark is no reason to refuse a listing
     page = read_listing([body], "data", lambda e: e["id"], 10, 10**6)
     assert (len(page.kept), page.cut) == (10, "entries")
     page = read_listing([body[:400], body[400:]], "data", lambda e: e["id"], 100, 500)
