@@ -28,6 +28,7 @@ from configapp.log_lines import log_text
 from configapp.models import (
     ApiKeyRecord,
     BudgetRecord,
+    DiscoveredModelRecord,
     ModelAliasRecord,
     ModelConfigRecord,
     ModelListingRecord,
@@ -68,6 +69,7 @@ TABLES: tuple[BackupTable, ...] = (
     # Ids kept: a key's tokens are bound to its id, budgets and the ledger name it.
     BackupTable(ApiKeyRecord.__table__, ("id",), skip=("encrypted_key", "last_used_at"),
                 keeps_ids=True),
+    BackupTable(DiscoveredModelRecord.__table__, ("key_id", "model_id")),
     BackupTable(ModelConfigRecord.__table__, ("model_id",), skip=("id",)),
     BackupTable(ProviderCurationRecord.__table__, ("provider",)),
     BackupTable(ModelVisibilityRecord.__table__, ("model_id",)),

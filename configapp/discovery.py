@@ -3,19 +3,23 @@
 Both ask the provider's models endpoint, which costs nothing (a chat call would be paid).
 The answers are kept per provider for the catalogue's TTL; when a provider cannot be
 reached, its last good answer stays, marked stale. Models that only the provider knows (a
-local Ollama or vLLM model) join the catalogue through MergedCatalog.
+local Ollama or vLLM model) join the catalogue through MergedCatalog. A database key's last
+listing is also kept in the database (`discovered_models`), and read back at start, so that
+those models outlive a restart until a later listing of that key leaves them out.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from configapp.domain import Catalog, ConfigurationError, ModelInfo, mask_key
 from configapp.llm import KeyCheck, ProviderError, ReachableModel
@@ -44,10 +48,35 @@ class Listing:
     checked_at: float
     fetched_at: datetime | None
     message: str | None = None
+    warning: str | None = None  # a bound cut the answer short (only its first models)
 
-    @property
+    @functools.cached_property
     def model_ids(self) -> frozenset[str]:
+        """Made once: every catalogue entry asks it (10,000 models: 10,000 times)."""
         return frozenset(f"{self.provider}/{m.model_id}" for m in self.models)
+
+
+@dataclass(frozen=True)
+class StoredListing:
+    """A key's last listing as the database keeps it (configapp/adapters/sql_discovery.py)."""
+
+    provider: str
+    key_id: int
+    api_base: str | None
+    changed_at: datetime
+    models: tuple[ReachableModel, ...]
+
+
+class DiscoveryStoragePort(Protocol):
+    """Where each database key's discovered models outlive the process."""
+
+    def keep_discoveries(self, key_id: int, models: list[ReachableModel]) -> bool:
+        """Make these the key's models; False, and no write, when they already are."""
+        ...
+
+    def discoveries(self) -> list[StoredListing]:
+        """Each active key's stored listing."""
+        ...
 
 
 class DiscoveredModels:
@@ -75,6 +104,13 @@ class DiscoveredModels:
             for provider in set(self._listings) - providers:
                 del self._listings[provider]
                 self.version += 1
+
+    def restore(self, stored: Iterable[StoredListing]) -> None:
+        """The database's listings, at start: the catalogue has the models only a provider
+        lists from the first request on, marked stale (they are asked again when due)."""
+        for item in stored:
+            self.put(Listing(item.provider, ("database", item.key_id, item.api_base),
+                             item.models, "stale", -math.inf, item.changed_at))
 
 
 def discovered_info(provider: str, model: ReachableModel) -> ModelInfo:
@@ -118,13 +154,15 @@ class ModelDiscovery:
 
     def __init__(self, config: ConfigurationService, gateway: ProviderGatewayPort,
                  discovered: DiscoveredModels, ttl_seconds: float = 300,
-                 on_listing: Callable[[str, Iterable[str]], None] | None = None) -> None:
+                 on_listing: Callable[[str, Iterable[str]], None] | None = None,
+                 store: DiscoveryStoragePort | None = None) -> None:
         self.config = config
         self.gateway = gateway
         self.discovered = discovered
         self.ttl = ttl_seconds
         # Told each fresh listing's model ids (curation marks what a provider dropped).
         self.on_listing = on_listing
+        self.store = store  # keeps a database key's listing across restarts
 
     # ---- key test ---------------------------------------------------------------------
 
@@ -143,9 +181,10 @@ class ModelDiscovery:
             check = KeyCheck(False, error.kind, key.provider, error.status_code, error.message,
                              _ms(started))
         else:
+            cut = getattr(models, "warning", None)
             check = KeyCheck(True, "valid", key.provider, 200,
-                             f"The key works: {len(models)} chat models reachable.",
-                             _ms(started), len(models))
+                             f"The key works: {len(models)} chat models reachable."
+                             + (f" {cut}" if cut else ""), _ms(started), len(models))
             if record.is_active:
                 self._store_good(key.provider, self._database_identity(key), models)
         audit.info("key tested id=%s provider=%s key=%s result=%s status=%s",
@@ -204,8 +243,10 @@ class ModelDiscovery:
     def _store_good(self, provider: str, identity: tuple[Any, ...],
                     models: list[ReachableModel]) -> None:
         listing = Listing(provider, identity, tuple(models), "fresh", time.monotonic(),
-                          datetime.now(UTC))
+                          datetime.now(UTC), warning=getattr(models, "warning", None))
         self.discovered.put(listing)
+        if self.store is not None and identity[0] == "database":
+            self.store.keep_discoveries(identity[1], list(models))
         if self.on_listing is not None:
             self.on_listing(provider, listing.model_ids)
 
@@ -247,7 +288,21 @@ def reachability(model: ModelInfo, listings: dict[str, Listing]) -> dict[str, An
 def listing_view(listing: Listing) -> dict[str, Any]:
     fetched = listing.fetched_at.isoformat() if listing.fetched_at else None
     return {"status": listing.status, "count": len(listing.models), "fetched_at": fetched,
-            "message": listing.message}
+            "message": listing.message, "warning": listing.warning}
+
+
+def listing_warnings(listings: dict[str, Listing]) -> list[dict[str, str]]:
+    """What the live catalogue warns of: each listing cut short by a bound, and each
+    provider whose listing failed (its message)."""
+    warnings = []
+    for provider, listing in sorted(listings.items()):
+        if listing.warning:
+            warnings.append({"provider": provider, "kind": "listing_cut",
+                             "message": listing.warning})
+        if listing.status != "fresh" and listing.message:
+            warnings.append({"provider": provider, "kind": f"listing_{listing.status}",
+                             "message": listing.message})
+    return warnings
 
 
 def _ms(started: float) -> float:

@@ -26,6 +26,7 @@ from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
 from configapp.adapters.sql_storage import Database, configure_engine
 from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import api_blueprint_names, register_api
@@ -161,12 +162,14 @@ class ConfigApp:
                       if settings.security.api_token else SqlTokenStore(database))
             catalog = LiteLLMMetadataCatalog(settings.model_cache_ttl)
             discovered = DiscoveredModels()
+            discoveries = SqlAlchemyDiscoveryStorage(storage)
             service = ConfigurationService(storage, encryption,
                                            MergedCatalog(catalog, discovered),
                                            settings.provider_env, settings.env_key_base_urls)
             try:
                 if schema_current:
                     run_start_checks(settings, service, storage)
+                    discovered.restore(discoveries.discoveries())
                     if own_auth and not settings.cli:
                         announce_token(settings.security, tokens)
                 else:
@@ -199,7 +202,7 @@ class ConfigApp:
             config=service, api=api, schema_head=head, gateway=gateway,
             chat=ChatService(service, gateway, curation=curation, usage=usage),
             discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
-                                     on_listing=curation.record_listing),
+                                     on_listing=curation.record_listing, store=discoveries),
             database=database, version_table=self.version_table, curation=curation, gate=gate,
             usage=usage)
         install_security(app, settings.security, gate, mount)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -128,6 +128,15 @@ class ReachableModel:
     display_name: str | None = None
     context_window: int | None = None
     max_output_tokens: int | None = None
+
+
+class ReachableModels(list[ReachableModel]):
+    """A models endpoint's answer: its models, and a warning when a bound cut it short."""
+
+    def __init__(self, models: Iterable[ReachableModel] = (), warning: str | None = None
+                 ) -> None:
+        super().__init__(models)
+        self.warning = warning
 
 
 @dataclass(frozen=True)

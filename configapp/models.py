@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -152,6 +153,22 @@ class ModelListingRecord(Base):
     last_listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                           nullable=True)
+class DiscoveredModelRecord(Base):
+    """A model a key's models endpoint listed, as it said (gone when the key is deleted, or
+    when a later listing of that key no longer names it)."""
+
+    __tablename__ = "discovered_models"
+
+    key_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("api_keys.id", ondelete="CASCADE",
+                            name="fk_discovered_models_key_id"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    context_window: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AuthTokenRecord(Base):
     """The API token, as its SHA-256 hash (one row, id 1): the token itself is never stored.
 

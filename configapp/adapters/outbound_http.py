@@ -2,14 +2,23 @@
 no proxy from the environment, and checks the address a host name resolves to when the
 connection is made (not only when the base URL was saved), connecting to that very address
 so that a second, different DNS answer cannot slip in between.
+
+Two bounds live here, for every provider call: an error answer's body is read to at most
+MAX_ERROR_BODY_BYTES, and inside `total_deadline()` every connect, write and read ends by
+one deadline (httpx's timeouts are per operation: a provider sending a byte a second would
+otherwise hold a call as long as it liked).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpcore
@@ -18,6 +27,82 @@ import httpx
 from configapp.outbound import address_refusal, host_refusal
 
 Resolver = Callable[..., list[tuple[Any, ...]]]
+
+# Of an error answer (a status of 300 or more) at most this much is read: its message is
+# all that is shown, and cut to a few hundred characters.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+# The monotonic time by which this thread's provider call must be over (None: no deadline).
+_deadline: ContextVar[float | None] = ContextVar("outbound_deadline", default=None)
+
+
+@contextmanager
+def total_deadline(seconds: float) -> Iterator[None]:
+    """Every connect, write and read this thread makes in the block ends `seconds` from
+    now: past it, httpx raises a timeout (ReadTimeout, ConnectTimeout, WriteTimeout)."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _within_deadline(timeout: float | None, late: type[Exception]) -> float | None:
+    """The operation's timeout, shortened to what is left of the deadline."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise late("the call's total deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation also ends by the thread's deadline, if any."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within_deadline(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return DeadlineStream(self._inner.start_tls(
+            ssl_context, server_hostname, _within_deadline(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """Any network backend, its connections made into DeadlineStreams."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: typing.Iterable[Any] | None = None,
+                    ) -> httpcore.NetworkStream:
+        return DeadlineStream(self._inner.connect_tcp(
+            host, port, _within_deadline(timeout, httpcore.ConnectTimeout), local_address,
+            socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: typing.Iterable[Any] | None = None,
+                            ) -> httpcore.NetworkStream:
+        return DeadlineStream(self._inner.connect_unix_socket(
+            path, _within_deadline(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 class OutboundRefusedError(httpcore.ConnectError):
@@ -74,14 +159,35 @@ class GuardedTransport(httpx.HTTPTransport):
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context, max_connections=100,
             max_keepalive_connections=20, keepalive_expiry=5.0,
-            network_backend=backend or GuardedBackend())
+            network_backend=DeadlineBackend(backend or GuardedBackend()))
 
 
 def outbound_client(timeout: float, backend: httpcore.NetworkBackend | None = None,
                     event_hooks: dict[str, list[Any]] | None = None) -> httpx.Client:
-    """The client for provider calls: no redirects, no environment proxies, guarded."""
+    """The client for provider calls: no redirects, no environment proxies, guarded, and
+    an error answer's body bounded before anyone (litellm, the OpenAI SDK) reads it."""
+    hooks = dict(event_hooks or {})
+    hooks["response"] = [bound_error_body, *hooks.get("response", [])]
     return httpx.Client(transport=GuardedTransport(backend), follow_redirects=False,
-                        trust_env=False, timeout=timeout, event_hooks=event_hooks)
+                        trust_env=False, timeout=timeout, event_hooks=hooks)
+
+
+def bound_error_body(response: httpx.Response) -> None:
+    """httpx's response hook: of an error answer, keep the first MAX_ERROR_BODY_BYTES
+    (as sent, before any decoding) and drop the connection, so that whoever reads the body
+    next reads only those."""
+    if response.status_code < 300:
+        return
+    kept = bytearray()
+    original = response.stream
+    try:
+        for chunk in original:  # type: ignore[union-attr]
+            kept += chunk
+            if len(kept) >= MAX_ERROR_BODY_BYTES:
+                break
+    finally:
+        original.close()  # type: ignore[union-attr]
+    response.stream = httpx.ByteStream(bytes(kept[:MAX_ERROR_BODY_BYTES]))
 
 
 def refused_by_rules(error: BaseException) -> OutboundRefusedError | None:

@@ -21,7 +21,7 @@ from configapp.api.schemas import (
     ParametersSchema,
 )
 from configapp.components import components
-from configapp.discovery import listing_view, reachability
+from configapp.discovery import listing_view, listing_warnings, reachability
 from configapp.domain import (
     Catalog,
     ModelConfig,
@@ -120,6 +120,7 @@ def live_catalogue_body(provider: str | None, text: str | None,
     return json.dumps({
         "source": source, "count": len(entries), "models": entries,
         "live": {name: listing_view(item) for name, item in listings.items()},
+        "warnings": listing_warnings(listings),
     }, separators=(",", ":")).encode()
 
 

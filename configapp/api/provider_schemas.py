@@ -48,12 +48,23 @@ class ListingSchema(ma.Schema):
     count = fields.Integer()
     fetched_at = fields.DateTime(allow_none=True)
     message = fields.String(allow_none=True)
+    warning = fields.String(allow_none=True, metadata={
+        "description": "the listing was cut at a bound: only its first models were read"})
+
+
+class ListingWarningSchema(ma.Schema):
+    provider = fields.String()
+    kind = fields.String(metadata={"description": "listing_cut, listing_stale or "
+                                                  "listing_failed"})
+    message = fields.String()
 
 
 class LiveCatalogSchema(CatalogSchema):
     models = fields.List(fields.Nested(CatalogModelSchema))
     live = fields.Dict(keys=fields.String(), values=fields.Nested(ListingSchema), metadata={
         "description": "with live=true: each asked provider's listing, by provider"})
+    warnings = fields.List(fields.Nested(ListingWarningSchema), metadata={
+        "description": "with live=true: listings cut at a bound, or failed"})
 
 
 class ChatMessageSchema(StrictSchema):

@@ -57,8 +57,8 @@ def cli(app: Flask, *args: str, input: str | None = PASSPHRASE + "\n"):
 
 
 def fill(app: Flask, stub) -> None:
-    """Keys (one inactive, one with a base URL), a default with parameters, a budget, and
-    the ledger of two chats."""
+    """Keys (one inactive, one with a base URL), a default with parameters, a budget, the
+    active keys' discovered models, and the ledger of two chats."""
     client = app.test_client()
     add_key(client, stub, "openai", key=INACTIVE_KEY, key_name="old")
     key = add_key(client, stub, "openai", key_name="work")
@@ -67,6 +67,7 @@ def fill(app: Flask, stub) -> None:
     client.put(f"/api/config/models/{MODELS['openai']}/parameters", json={"temperature": 0.3})
     client.put(f"/api/config/models/{MODELS['anthropic']}/parameters", json={"top_p": 0.5})
     client.put("/api/config/budgets/provider/openai", json={"monthly_limit": 20})
+    assert client.get("/api/config/models?live=true").status_code == 200  # discoveries
     client.put(f"/api/config/budgets/key/{key['id']}", json={"monthly_limit": 2.5})
     for flavour in ("openai", "anthropic"):
         answer = client.post("/api/chat", json={"model": MODELS[flavour], "messages": [
@@ -107,6 +108,7 @@ def test_a_round_trip_between_sqlite_and_postgresql_keeps_the_snapshot_and_the_k
     restored = cli(target, "restore", str(first))
     assert restored.exit_code == 0, restored.output
     assert "api_keys: 3 added, 0 changed, 0 removed" in restored.output
+    assert "discovered_models: 6 added, 0 changed, 0 removed" in restored.output
     assert without_revision(sync(target)) == without_revision(sync(source))
     assert [b["spent"] for b in target.test_client().get("/api/config/budgets").get_json()] == [
         b["spent"] for b in source.test_client().get("/api/config/budgets").get_json()]

@@ -132,6 +132,11 @@ class ProviderStub:
         self.dropped: frozenset[str] = frozenset()  # model names the listings leave out
         self.key_echo: Callable[[str], str] = str  # how error messages echo the key
         self.reported: tuple[int, int] | None = None  # (prompt, completion) tokens claimed
+        # answer_with(): what an OpenAI-format path answers instead, by path ("/models",
+        # "/chat/completions"), and the bytes each such answer had handed over when it
+        # ended (done, or the client went away).
+        self.answers: dict[str, tuple[Callable[[], Iterable[bytes]], int]] = {}
+        self.answer_sent: list[int] = []
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
@@ -198,6 +203,19 @@ class ProviderStub:
         """Leave these models (names without the provider, e.g. gpt-4o) out of listings,
         as a provider does when it withdraws them."""
         self.dropped = frozenset(names)
+
+    def answer_with(self, chunks: Callable[[], Iterable[bytes]], status: int = 200,
+                    path: str = "/models") -> None:
+        """Answer an OpenAI-format path (its models list unless told) with these chunks,
+        made anew for each request: a huge answer, a slow one, a malformed one."""
+        self.answers[path] = (chunks, status)
+
+    def trickled(self, body: bytes, every: float) -> Iterator[bytes]:
+        """The body a byte at a time, `every` seconds apart (until the stand-in stops)."""
+        for byte in body:
+            if self._release.wait(every):
+                return
+            yield bytes([byte])
 
     def keys_seen(self) -> set[str]:
         with self._lock:
@@ -268,6 +286,10 @@ class ProviderStub:
 
     def route(self, flavour: str, request: Request, body: Any) -> Response:
         path = request.path[len(BASE_PATHS[flavour]):]
+        if flavour == "openai" and path in self.answers:
+            chunks, status = self.answers[path]
+            return Response(self._counted(chunks()), status=status,
+                            mimetype="application/json")
         client = request.environ.get("werkzeug.socket")
         if request.method == "GET" and path in ("/models", "/v1/models", "/openai/models"):
             return self.models(flavour, request, path)
@@ -395,6 +417,16 @@ class ProviderStub:
             if gone:
                 raise ConnectionResetError("the client went away")
             self._release.wait(left)
+
+    def _counted(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        sent = 0
+        try:
+            for chunk in chunks:
+                yield chunk
+                sent += len(chunk)
+        finally:
+            with self._lock:
+                self.answer_sent.append(sent)
 
     def _recorded(self, events: Iterator[bytes]) -> Iterator[bytes]:
         """The events; how the stream ended goes to `stream_ends` (the server closes this

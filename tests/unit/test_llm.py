@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from configapp.adapters.listing_reader import NotAListingError, read_listing
 from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.provider_apis import parse_page, provider_api
+from configapp.adapters.provider_apis import entry_model, list_key, next_query, provider_api
 from configapp.domain import ConfigurationError, mask_key
 from configapp.llm import (
     Usage,
@@ -88,6 +89,12 @@ def test_keys_without_a_base_url_go_to_the_providers_public_one():
     assert gateway.supports_listing("hosted_vllm", "http://127.0.0.1:1/v1") is True
 
 
+def parse_page(dialect: str, body: object) -> tuple[list, dict[str, str] | None]:
+    raw = json.dumps(body).encode()
+    page = read_listing([raw[:7], raw[7:]], list_key(dialect), entry_model(dialect), 100, 10**6)
+    return page.kept, next_query(dialect, page.fields)
+
+
 def test_listing_pages_are_read_in_each_format():
     models, more = parse_page("gemini", {"models": [
         {"name": "models/gemini-x", "supportedGenerationMethods": ["generateContent"]},
@@ -98,7 +105,34 @@ def test_listing_pages_are_read_in_each_format():
                                             "last_id": "claude-x"})
     assert more == {"after_id": "claude-x", "limit": "1000"}
     assert parse_page("openai", {"data": [{"id": "gpt-x"}]})[1] is None
+    assert [m.model_id for m in parse_page("openai", [{"id": "t"}])[0]] == ["t"]  # Together
     assert provider_api("cohere_chat") is None
+
+
+def test_a_listing_is_read_in_pieces_and_stops_at_its_bounds():
+    body = json.dumps({"object": "list", "data": [{"id": f"m{i}", "n": [1, {"a": "é"}]}
+                                                  for i in range(50)], "last_id": "m49"},
+                      indent=1).encode()
+    for size in (1, 3, 100, len(body)):
+        pieces = [body[i:i + size] for i in range(0, len(body), size)]
+        page = read_listing(pieces, "data", lambda e: e["id"], 100, 10**6)
+        assert page.kept == [f"m{i}" for i in range(50)] and page.cut is None
+        assert page.fields == {"object": "list", "last_id": "m49"}
+    page = read_listing([b"\xef\xbb", b"\xbf" + body], "data", lambda e: e["id"], 100, 10**6)
+    assert len(page.kept) == 50  # a byte-order mark is no reason to refuse a listing
+    page = read_listing([body], "data", lambda e: e["id"], 10, 10**6)
+    assert (len(page.kept), page.cut) == (10, "entries")
+    page = read_listing([body[:400], body[400:]], "data", lambda e: e["id"], 100, 500)
+    assert page.cut == "bytes" and 0 < len(page.kept) < 50 and page.bytes_read == 500
+
+
+@pytest.mark.parametrize("answer", [
+    b'{"data": [{"id": "a"}', b"<html>", b'{"data": [' + b"[" * 20000 + b"]" * 20000 + b"]}",
+    b'{"x": ' + b"[" * 30000, b'{"data": [1]} more', b'{"data" [1]}', b""])
+def test_what_is_no_models_list_is_refused_whole(answer):
+    with pytest.raises(NotAListingError):
+        read_listing([answer[i:i + 4096] for i in range(0, len(answer), 4096)], "data",
+                     lambda e: e, 100, 10**6)
 
 
 def test_the_environment_base_urls_setting_is_read_and_checked():
