@@ -7,10 +7,9 @@ out, CONFIGAPP_AUTH=off.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
+import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -205,25 +204,60 @@ def test_a_session_cookie_alone_opens_nothing_and_wrong_tokens_never_lock_the_ow
     assert server.log().count("a wrong API token from") <= GLOBAL_FAILURES_ALLOWED + 2
 
 
-def own_address() -> str | None:
-    """This machine's address on its network (no packet is sent), or None."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))
-            address = probe.getsockname()[0]
-        except OSError:
-            return None
-    return None if ipaddress.ip_address(address).is_loopback else address
+# A request made from another host: a network namespace of the test's own, joined to this
+# one by a veth pair (198.18.0.0/15, the benchmarking range; nothing outside this machine).
+NEIGHBOUR_REQUEST = """
+import http.client, json, sys
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+connection = http.client.HTTPConnection(host, port, timeout=30)
+connection.request("GET", path, headers={"Host": f"127.0.0.1:{port}",
+                                         "Accept": "application/json"})
+answer = connection.getresponse()
+print(json.dumps({"status": answer.status, "type": answer.getheader("Content-Type"),
+                  "body": answer.read().decode("utf-8", "replace")}))
+"""
+
+
+@pytest.fixture
+def neighbour():
+    """(the address this machine has towards the neighbour, a function that makes a GET
+    from the neighbour's own address): another machine on the network, made here."""
+    number = os.getpid() % 16000
+    namespace, here, there = f"cfgn{number}", f"cfgn{number}a", f"cfgn{number}b"
+    subnet = f"198.{18 + number // 8000}.{number % 8000 // 32}.{number % 32 * 8}"
+    base = subnet.rsplit(".", 1)
+    local, remote = f"{base[0]}.{int(base[1]) + 1}", f"{base[0]}.{int(base[1]) + 2}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+    ip("netns", "add", namespace)
+    try:
+        ip("link", "add", here, "type", "veth", "peer", "name", there)
+        ip("link", "set", there, "netns", namespace)
+        ip("addr", "add", f"{local}/29", "dev", here)
+        ip("link", "set", here, "up")
+        ip("netns", "exec", namespace, "ip", "addr", "add", f"{remote}/29", "dev", there)
+        ip("netns", "exec", namespace, "ip", "link", "set", there, "up")
+
+        def get(port: int, path: str) -> dict:
+            done = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c",
+                                   NEIGHBOUR_REQUEST, local, str(port), path],
+                                  check=True, capture_output=True, text=True, timeout=60)
+            return json.loads(done.stdout)
+
+        yield local, get
+    finally:
+        subprocess.run(["ip", "link", "del", here], capture_output=True, timeout=30)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)
 
 
 def test_auth_off_under_an_operators_own_gunicorn_config_refuses_other_machines(
-        tmp_path: Path, stopping_servers: list):
+        tmp_path: Path, stopping_servers: list, neighbour):
     """An operator's own config (no configapp's `when_ready` check) binding 0.0.0.0 with
     CONFIGAPP_AUTH=off: this machine's loopback clients are served, a client on the
-    network (here: this machine's own network address) gets a 403 that says why."""
-    address = own_address()
-    if address is None:
-        pytest.skip("this machine has no network address besides loopback")
+    network (a neighbour in a network namespace of the test's own) gets a 403 that says
+    why."""
     port = free_port()
     env = server_environment(tmp_path / "data", port, {"CONFIGAPP_AUTH": "off"})
     config = tmp_path / "own.conf.py"
@@ -231,16 +265,15 @@ def test_auth_off_under_an_operators_own_gunicorn_config_refuses_other_machines(
     log_path = tmp_path / "gunicorn.log"
     server = Server(f"http://127.0.0.1:{port}", tmp_path / "data", log_path,
                     spawn_gunicorn(env, log_path, options=("-c", str(config))), None, env)
+    _, get_from_neighbour = neighbour
     try:
         wait_until_ready(server)
         assert call(server, "GET", "/api/config/sync").status == 200
-        refused = call(server, "GET", "/api/config/sync", host=address,
-                       headers={"Host": f"127.0.0.1:{port}"})
-        assert refused.status == 403
-        assert refused.headers["Content-Type"] == "application/json"
-        assert "CONFIGAPP_AUTH=off" in json.loads(refused.body)["message"]
-        assert call(server, "GET", "/settings", host=address,
-                    headers={"Host": f"127.0.0.1:{port}"}).status == 403
+        refused = get_from_neighbour(port, "/api/config/sync")
+        assert refused["status"] == 403, refused
+        assert refused["type"] == "application/json"
+        assert "CONFIGAPP_AUTH=off" in json.loads(refused["body"])["message"]
+        assert get_from_neighbour(port, "/settings")["status"] == 403
     finally:
         server.stop(wait=False)
         stopping_servers.append(server)
