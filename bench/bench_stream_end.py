@@ -68,7 +68,7 @@ def app_and_stand_in() -> Iterator[tuple[Any, Any]]:
         finally:
             stub.stop()
             with app.app_context():
-                from configapp.models import db
+                from configapp.records import db
 
                 db.session.remove()
                 db.engine.dispose()

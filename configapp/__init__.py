@@ -8,9 +8,9 @@ from typing import Any
 import click
 from flask import Flask, request
 
-from configapp.extension import ConfigApp, engine_options
+from configapp.composition import ConfigApp, engine_options
 from configapp.log_lines import log_text
-from configapp.models import db
+from configapp.records import db
 from configapp.schema import MIGRATIONS_DIR, STANDALONE_VERSION_TABLE
 from configapp.settings import Settings
 

@@ -25,7 +25,8 @@ from configapp.backup_file import BackupError
 from configapp.backup_rules import PLAINTEXT, check_tables
 from configapp.domain import InvalidEncryptionKeyError, SealedKey, mask_key
 from configapp.log_lines import log_text
-from configapp.models import (
+from configapp.ports import EncryptionPort
+from configapp.records import (
     ApiKeyRecord,
     BudgetRecord,
     DiscoveredModelRecord,
@@ -37,7 +38,6 @@ from configapp.models import (
     ProviderCurationRecord,
     UsageRecord,
 )
-from configapp.ports import EncryptionPort
 from configapp.schema import MIGRATIONS_DIR
 from configapp.service import ConfigurationService
 

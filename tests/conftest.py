@@ -172,7 +172,7 @@ def app(settings: Settings) -> Iterator[Flask]:
     app.config["TESTING"] = True
     yield app
     with app.app_context():
-        from configapp.models import db
+        from configapp.records import db
 
         db.session.remove()
         db.engine.dispose()

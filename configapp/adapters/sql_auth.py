@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from configapp.adapters.sql_storage import IMMEDIATE, Database
 from configapp.auth import TokenState, token_hash
-from configapp.models import AuthTokenRecord
+from configapp.records import AuthTokenRecord
 
 ROW_ID = 1
 CURRENT = "SELECT token_hash, generation FROM auth_token WHERE id = 1"

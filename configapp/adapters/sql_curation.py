@@ -22,7 +22,7 @@ from configapp.domain import (
     Visibility,
     VisibilityChange,
 )
-from configapp.models import (
+from configapp.records import (
     ModelAliasRecord,
     ModelConfigRecord,
     ModelListingRecord,

@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.discovery import StoredListing
 from configapp.llm import ReachableModel
-from configapp.models import ApiKeyRecord, DiscoveredModelRecord, utcnow
+from configapp.records import ApiKeyRecord, DiscoveredModelRecord, utcnow
 
 TABLE = DiscoveredModelRecord.__table__
 COLUMNS = ("model_id", "display_name", "context_window", "max_output_tokens")

@@ -34,7 +34,7 @@ from configapp.domain import (
     ModelConfig,
     NewApiKey,
 )
-from configapp.models import (
+from configapp.records import (
     ApiKeyRecord,
     MigrationVersionRecord,
     ModelConfigRecord,

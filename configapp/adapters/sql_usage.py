@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, select
 
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
-from configapp.models import BudgetRecord, SettingsRevisionRecord, UsageRecord, utcnow
+from configapp.records import BudgetRecord, SettingsRevisionRecord, UsageRecord, utcnow
 from configapp.usage import Budget, UsageEntry, UsageTotals
 
 # The sync's revision: the settings' counter and the ledger's last row, in one statement.

@@ -8,7 +8,7 @@
 
 from alembic import context
 
-from configapp.models import Base
+from configapp.records import Base
 
 attributes = context.config.attributes
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
-from configapp.models import db
+from configapp.records import db
 from tests.conftest import TEST_API_TOKEN
 
 MODEL = "openai/gpt-4o-mini"

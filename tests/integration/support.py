@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from configapp import create_app
-from configapp.models import db
+from configapp.records import db
 from configapp.settings import Settings
 from tests.conftest import upgrade_postgres
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from configapp.models import ApiKeyRecord, db
+from configapp.records import ApiKeyRecord, db
 
 
 def add(client, provider="openai", key="sk-test-abcd1234", **extra):

@@ -219,7 +219,7 @@ def test_a_backup_refuses_a_short_passphrase_and_a_key_that_does_not_open(app, s
     assert short.exit_code == 1 and "at least 12 characters" in short.output
     assert not path.exists()
     with app.app_context():  # a token moved to another row no longer opens
-        from configapp.models import db
+        from configapp.records import db
 
         db.session.execute(text("UPDATE api_keys SET encrypted_key = (SELECT encrypted_key "
                                 "FROM api_keys WHERE id = 1) WHERE id = 2"))

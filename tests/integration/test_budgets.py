@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from configapp.models import UsageRecord, db
+from configapp.records import UsageRecord, db
 from tests.provider_stub.fixtures import MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello"}]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from configapp.llm import MAX_ANSWER_CHARS
-from configapp.models import UsageRecord, db
+from configapp.records import UsageRecord, db
 from tests.provider_stub.fixtures import MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello"}]

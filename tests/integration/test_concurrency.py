@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from configapp.models import ApiKeyRecord, ModelConfigRecord, db
+from configapp.records import ApiKeyRecord, ModelConfigRecord, db
 
 MODELS = ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash",
           "openai/gpt-4o"]

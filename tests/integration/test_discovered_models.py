@@ -9,7 +9,7 @@ from sqlalchemy import text
 from configapp import create_app
 from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
 from configapp.llm import ReachableModel
-from configapp.models import db
+from configapp.records import db
 from configapp.schema import current_revision, head_revision
 from tests.integration.support import dispose
 from tests.provider_stub.fixtures import add_key, quick_settings

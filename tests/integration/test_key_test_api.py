@@ -5,7 +5,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from configapp.models import ApiKeyRecord, db
+from configapp.records import ApiKeyRecord, db
 from tests.provider_stub import closed_port_url
 from tests.provider_stub.fixtures import KEYS, add_key, quick_settings
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from configapp import create_app
-from configapp.models import db
+from configapp.records import db
 from configapp.schema import MIGRATIONS_DIR, current_revision, head_revision
 from tests.integration.support import dispose
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from configapp.adapters.token_counting import bundled_encoding, estimate_tokens
 from configapp.llm import ChatMessage
-from configapp.models import UsageRecord, db
+from configapp.records import UsageRecord, db
 from tests.network_guard import WATCH
 from tests.provider_stub.fixtures import quick_settings
 

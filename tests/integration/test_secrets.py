@@ -6,7 +6,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from configapp.domain import SealedKey
-from configapp.models import ApiKeyRecord, db
+from configapp.records import ApiKeyRecord, db
 from tests.conftest import CANARY_KEY
 
 

@@ -12,7 +12,7 @@ from configapp import create_app
 from configapp.adapters import fernet
 from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError
-from configapp.models import db
+from configapp.records import db
 from configapp.schema import current_revision, head_revision
 from configapp.settings import Settings
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from configapp.adapters.litellm_catalog import litellm_metadata_path
-from configapp.models import UsageRecord, db
+from configapp.records import UsageRecord, db
 from tests.provider_stub.fixtures import MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello to the ledger please"}]
