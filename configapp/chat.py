@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from configapp.domain import ConfigurationError, ModelInfo, check_parameters
+from configapp.domain import ConfigurationError, ModelInfo, ResolvedKey, check_parameters
 from configapp.llm import (
     CHAT_ROLES,
     ChatMessage,
@@ -23,7 +23,7 @@ from configapp.llm import (
 from configapp.log_lines import log_text
 from configapp.ports import ProviderGatewayPort
 from configapp.pricing import reply_cost
-from configapp.service import ConfigurationService, ResolvedKey
+from configapp.service import ConfigurationService
 from configapp.usage import UsageEntry, UsageService
 
 if TYPE_CHECKING:

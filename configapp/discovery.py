@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from configapp.domain import Catalog, ConfigurationError, ModelInfo, mask_key
+from configapp.domain import Catalog, ConfigurationError, ModelInfo, ResolvedKey, mask_key
 from configapp.llm import KeyCheck, ProviderError, ReachableModel
 from configapp.log_lines import log_text
 from configapp.ports import ModelCatalogPort, ProviderGatewayPort
-from configapp.service import ConfigurationService, ResolvedKey
+from configapp.service import ConfigurationService
 
 audit = logging.getLogger("configapp.audit")
 log = logging.getLogger(__name__)

@@ -280,3 +280,17 @@ class VisibilityChange:
     show: tuple[str, ...] = ()
     only: tuple[str, ...] | None = None
     show_all: bool = False
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    """The key a provider call will use, and where it came from (`database`/`environment`)."""
+
+    provider: str
+    api_key: str
+    api_base: str | None
+    source: str
+    key_id: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ResolvedKey(provider={self.provider!r}, source={self.source!r})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from configapp.domain import (
     Alias,
@@ -13,13 +13,11 @@ from configapp.domain import (
     Catalog,
     ModelConfig,
     NewApiKey,
+    ResolvedKey,
     Visibility,
     VisibilityChange,
 )
 from configapp.llm import ChatMessage, ChatReply, ProviderStream, ReachableModel
-
-if TYPE_CHECKING:
-    from configapp.service import ResolvedKey
 
 
 class EncryptionPort(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from configapp.domain import (
     ModelNotFoundError,
     NewApiKey,
     ProviderKeyMissingError,
+    ResolvedKey,
     SealedKey,
     check_parameters,
     mask_key,
@@ -38,20 +39,6 @@ log = logging.getLogger(__name__)
 
 KEY_PATTERN = re.compile(API_KEY_PATTERN)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class ResolvedKey:
-    """The key a provider call will use, and where it came from (`database`/`environment`)."""
-
-    provider: str
-    api_key: str
-    api_base: str | None
-    source: str
-    key_id: int | None = None
-
-    def __repr__(self) -> str:
-        return f"ResolvedKey(provider={self.provider!r}, source={self.source!r})"
 
 
 def check_api_base(api_base: str | None) -> str | None:

@@ -58,7 +58,7 @@ from configapp.providers import AZURE_API_VERSION, support, unsupported_reason
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from configapp.service import ResolvedKey
+    from configapp.domain import ResolvedKey
 
 log = logging.getLogger(__name__)
 

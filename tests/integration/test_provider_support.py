@@ -7,9 +7,9 @@ import pytest
 
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.outbound_http import GuardedBackend
+from configapp.domain import ResolvedKey
 from configapp.llm import ChatMessage, ProviderError
 from configapp.providers import SUPPORTED
-from configapp.service import ResolvedKey
 from tests.fakes import fake_resolver
 from tests.provider_stub.fixtures import quick_settings
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from configapp.adapters.listing_reader import NotAListingError, read_listing
 from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.provider_apis import entry_model, list_key, next_query, provider_api
-from configapp.domain import ConfigurationError, mask_key
+from configapp.domain import ConfigurationError, ResolvedKey, mask_key
 from configapp.llm import (
     Usage,
     describe_failure,
@@ -24,7 +24,7 @@ from configapp.llm import (
     scrub,
     shown_detail,
 )
-from configapp.service import ConfigurationService, ResolvedKey
+from configapp.service import ConfigurationService
 from configapp.settings import Settings, base_urls
 from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
 
