@@ -128,7 +128,7 @@ def run(samples: int = SAMPLES) -> list[dict[str, Any]]:
     """p50/p99 of POST /api/chat and of litellm.completion to the same stand-in, and the
     difference (the app's overhead)."""
     sys.path.insert(0, str(ROOT))
-    from configapp.adapters.litellm_gateway import LiteLLMGateway
+    from configapp.providers.litellm_gateway import LiteLLMGateway
 
     litellm = LiteLLMGateway().litellm()  # imported the way the app imports it
     with stand_in() as base, tempfile.TemporaryDirectory() as folder, \

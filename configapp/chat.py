@@ -11,7 +11,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from configapp.domain import ConfigurationError, ModelInfo, ResolvedKey, check_parameters
-from configapp.llm import (
+from configapp.log_lines import log_text
+from configapp.ports import ProviderGatewayPort
+from configapp.pricing import reply_cost
+from configapp.providers.llm import (
     CHAT_ROLES,
     ChatMessage,
     ChatReply,
@@ -20,9 +23,6 @@ from configapp.llm import (
     StreamChunk,
     Usage,
 )
-from configapp.log_lines import log_text
-from configapp.ports import ProviderGatewayPort
-from configapp.pricing import reply_cost
 from configapp.service import ConfigurationService
 from configapp.usage import UsageEntry, UsageService
 

@@ -9,13 +9,13 @@ from flask_smorest import Api
 
 from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
-from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
 from configapp.adapters.sql_storage import Database
 from configapp.chat import ChatService
 from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
 from configapp.gate import Gate
+from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.service import ConfigurationService
 from configapp.settings import Settings
 from configapp.usage import UsageService

@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 from configapp.adapters.data_files import secure_data_files
 from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
-from configapp.adapters.litellm_gateway import LiteLLMGateway
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
 from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
@@ -41,8 +40,9 @@ from configapp.database import OwnDatabase
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.gate import Gate
-from configapp.offline import stay_offline
 from configapp.pages import blp as pages_blueprint
+from configapp.providers.litellm_gateway import LiteLLMGateway
+from configapp.providers.offline import stay_offline
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
 from configapp.security import Mount, install_security
 from configapp.service import ConfigurationService

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from flask.cli import FlaskGroup
 
-from configapp.offline import stay_offline
+from configapp.providers.offline import stay_offline
 
 USAGE = """Usage: configapp [serve [GUNICORN OPTIONS]] | COMMAND [ARGS]...
 

@@ -14,7 +14,7 @@ never cuts a long stream; idle connections wait in its poller, not on a thread.
 import gc
 import os
 
-from configapp.offline import stay_offline
+from configapp.providers.offline import stay_offline
 from configapp.serving import (
     DEFAULT_HEAD_SECONDS,
     DEFAULT_MAX_WAITING_HEADS,

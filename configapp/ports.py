@@ -17,7 +17,7 @@ from configapp.domain import (
     Visibility,
     VisibilityChange,
 )
-from configapp.llm import ChatMessage, ChatReply, ProviderStream, ReachableModel
+from configapp.providers.llm import ChatMessage, ChatReply, ProviderStream, ReachableModel
 
 
 class EncryptionPort(Protocol):

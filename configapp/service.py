@@ -30,9 +30,9 @@ from configapp.domain import (
     parameter_bounds,
 )
 from configapp.log_lines import log_text
-from configapp.outbound import check_base_url
 from configapp.ports import ConfigurationStoragePort, EncryptionPort, ModelCatalogPort
-from configapp.providers import SUPPORTED, unsupported_reason
+from configapp.providers.outbound import check_base_url
+from configapp.providers.support import SUPPORTED, unsupported_reason
 
 audit = logging.getLogger("configapp.audit")
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 def check_api_base(api_base: str | None) -> str | None:
-    """A base URL keys may be sent to (configapp/outbound.py), or None when empty."""
+    """A base URL keys may be sent to (configapp/providers/outbound.py), or None when empty."""
     return check_base_url(api_base)
 
 

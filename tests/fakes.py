@@ -18,7 +18,7 @@ from configapp.domain import (
     ModelInfo,
     NewApiKey,
 )
-from configapp.llm import (
+from configapp.providers.llm import (
     ChatMessage,
     ChatReply,
     ProviderError,

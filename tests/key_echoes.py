@@ -1,5 +1,5 @@
 """The forms a provider may echo an API key in, each of which the scrubber must mask
-(configapp/scrubber.py). Each takes the key and the text around it in the echo (the
+(configapp/providers/scrubber.py). Each takes the key and the text around it in the echo (the
 encodings of a whole message encode what surrounds the key too)."""
 
 from __future__ import annotations

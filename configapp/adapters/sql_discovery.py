@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 
 from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.discovery import StoredListing
-from configapp.llm import ReachableModel
+from configapp.providers.llm import ReachableModel
 from configapp.records import ApiKeyRecord, DiscoveredModelRecord, utcnow
 
 TABLE = DiscoveredModelRecord.__table__

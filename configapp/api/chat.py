@@ -17,8 +17,8 @@ from configapp.api.errors import error_payload
 from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
 from configapp.chat import ChatPlan, ChatResult, elapsed_ms
 from configapp.components import components
-from configapp.llm import ChatMessage, ProviderError, StreamChunk, Usage
 from configapp.pricing import reply_cost
+from configapp.providers.llm import ChatMessage, ProviderError, StreamChunk, Usage
 
 blp = ApiBlueprint("chat", __name__, url_prefix="/api",
                    description="Chat with the selected model, through the configured key")

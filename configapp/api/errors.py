@@ -18,7 +18,7 @@ from configapp.domain import (
     ModelNotFoundError,
     ProviderKeyMissingError,
 )
-from configapp.llm import ProviderError
+from configapp.providers.llm import ProviderError
 from configapp.usage import BudgetExceededError, BudgetNotFoundError
 
 # Most specific first: the first match wins.

@@ -17,7 +17,7 @@ from configapp.api.schemas import (
 )
 from configapp.components import components
 from configapp.domain import ApiKeyConfig, NewApiKey
-from configapp.llm import KeyCheck
+from configapp.providers.llm import KeyCheck
 
 blp = ApiBlueprint("api_keys", __name__, url_prefix="/api/config",
                    description="Provider API keys, stored encrypted and shown masked")

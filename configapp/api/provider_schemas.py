@@ -12,7 +12,7 @@ from configapp.api.schemas import (
     ParametersSchema,
     StrictSchema,
 )
-from configapp.llm import CHAT_ROLES, FAILURE_KINDS
+from configapp.providers.llm import CHAT_ROLES, FAILURE_KINDS
 
 MAX_MESSAGES = 500
 MAX_MESSAGE_CHARS = 500_000

@@ -34,7 +34,7 @@ from playwright.sync_api import (
 )
 
 from configapp.domain import PROVIDER_ENV_VARS
-from configapp.offline import OFFLINE_ENV
+from configapp.providers.offline import OFFLINE_ENV
 from tests import served_answers
 from tests.conftest import TEST_API_TOKEN
 from tests.network_guard import served_environment

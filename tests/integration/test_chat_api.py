@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from configapp import create_app
-from configapp.llm import provider_name
+from configapp.providers.llm import provider_name
 from tests.provider_stub.fixtures import KEYS, MODELS, add_key, quick_settings
 
 HELLO = [{"role": "user", "content": "Say hello"}]

@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from configapp.llm import MAX_ANSWER_CHARS
+from configapp.providers.llm import MAX_ANSWER_CHARS
 from configapp.records import UsageRecord, db
 from tests.provider_stub.fixtures import MODELS, add_key, quick_settings
 
@@ -109,7 +109,7 @@ def test_unbelievable_usage_is_recorded_as_unknown(app, client, stub, counts, ca
     spent = client.get("/api/config/usage").get_json()["total"]["cost"]
     assert spent > 0
     stub.report_usage(*counts)
-    with caplog.at_level(logging.WARNING, logger="configapp.adapters.litellm_gateway"):
+    with caplog.at_level(logging.WARNING, logger="configapp.providers.litellm_gateway"):
         plain = chat(client, "openai", stream=False)
         streamed = chat(client, "openai", stream=True)
     assert plain.status_code == 200 and plain.get_json()["cost"] is None

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from configapp import create_app
 from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
-from configapp.llm import ReachableModel
+from configapp.providers.llm import ReachableModel
 from configapp.records import db
 from configapp.schema import current_revision, head_revision
 from tests.integration.support import dispose

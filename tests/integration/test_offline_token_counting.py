@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from configapp.adapters.token_counting import bundled_encoding, estimate_tokens
-from configapp.llm import ChatMessage
+from configapp.providers.llm import ChatMessage
+from configapp.providers.token_counting import bundled_encoding, estimate_tokens
 from configapp.records import UsageRecord, db
 from tests.network_guard import WATCH
 from tests.provider_stub.fixtures import quick_settings

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from configapp.adapters.outbound_http import MAX_ERROR_BODY_BYTES
-from configapp.adapters.provider_apis import MAX_LISTED_MODELS, MAX_LISTING_BYTES
+from configapp.providers.apis import MAX_LISTED_MODELS, MAX_LISTING_BYTES
+from configapp.providers.outbound_http import MAX_ERROR_BODY_BYTES
 from tests.provider_stub.fixtures import add_key, quick_settings
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.outbound_http import GuardedBackend
 from configapp.domain import ResolvedKey
-from configapp.llm import ChatMessage, ProviderError
-from configapp.providers import SUPPORTED
+from configapp.providers.litellm_gateway import LiteLLMGateway
+from configapp.providers.llm import ChatMessage, ProviderError
+from configapp.providers.outbound_http import GuardedBackend
+from configapp.providers.support import SUPPORTED
 from tests.fakes import fake_resolver
 from tests.provider_stub.fixtures import quick_settings
 

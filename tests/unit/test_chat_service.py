@@ -12,7 +12,7 @@ from configapp.domain import (
     ParameterOutOfBoundsError,
     ProviderKeyMissingError,
 )
-from configapp.llm import ChatMessage, ProviderError
+from configapp.providers.llm import ChatMessage, ProviderError
 from configapp.service import ConfigurationService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 

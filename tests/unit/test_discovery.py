@@ -6,7 +6,7 @@ import pytest
 
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery, reachability
 from configapp.domain import ConfigurationError, NewApiKey
-from configapp.llm import ProviderError, ProviderTimeoutError, ReachableModel
+from configapp.providers.llm import ProviderError, ProviderTimeoutError, ReachableModel
 from configapp.service import ConfigurationService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 

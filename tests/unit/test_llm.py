@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from configapp.adapters.listing_reader import NotAListingError, read_listing
-from configapp.adapters.litellm_gateway import LiteLLMGateway
-from configapp.adapters.provider_apis import entry_model, list_key, next_query, provider_api
 from configapp.domain import ConfigurationError, ResolvedKey, mask_key
-from configapp.llm import (
+from configapp.providers.apis import entry_model, list_key, next_query, provider_api
+from configapp.providers.listing_reader import NotAListingError, read_listing
+from configapp.providers.litellm_gateway import LiteLLMGateway
+from configapp.providers.llm import (
     Usage,
     describe_failure,
     error_detail,

@@ -1,4 +1,4 @@
-"""Every entry point sets the libraries' offline switches (configapp/offline.py) before
+"""Every entry point sets the libraries' offline switches (configapp/providers/offline.py) before
 anything imports litellm: gunicorn's settings, the `configapp` command, and ConfigApp (which
 `create_app`, `flask`, gunicorn's app and an embedding host go through)."""
 
@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from configapp.offline import OFFLINE_ENV
+from configapp.providers.offline import OFFLINE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import contextlib, io, json, os, sys
-from configapp.offline import OFFLINE_ENV
+from configapp.providers.offline import OFFLINE_ENV
 
 def cleared():
     for name in OFFLINE_ENV:

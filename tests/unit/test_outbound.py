@@ -5,8 +5,8 @@ import socket
 import httpcore
 import pytest
 
-from configapp.adapters.outbound_http import GuardedBackend, OutboundRefusedError
-from configapp.outbound import OutboundRefused, check_base_url
+from configapp.providers.outbound import OutboundRefused, check_base_url
+from configapp.providers.outbound_http import GuardedBackend, OutboundRefusedError
 from tests.fakes import fake_resolver
 
 METADATA_FORMS = [

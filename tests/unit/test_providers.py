@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from configapp.providers import SUPPORTED, unsupported_reason
+from configapp.providers.support import SUPPORTED, unsupported_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from configapp.domain import mask_key
-from configapp.scrubber import GRAM, scrub
+from configapp.providers.scrubber import GRAM, scrub
 from tests.key_echoes import ECHOES
 
 KEYS = ["sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",

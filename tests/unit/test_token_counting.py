@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from configapp.adapters.token_counting import BUNDLED_ENCODINGS
-from configapp.offline import stay_offline
+from configapp.providers.offline import stay_offline
+from configapp.providers.token_counting import BUNDLED_ENCODINGS
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED_ENCODINGS))

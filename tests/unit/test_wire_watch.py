@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from configapp.adapters.wire_watch import MAX_ANSWER_BYTES, AnswerTooLargeError, watch
+from configapp.providers.wire_watch import MAX_ANSWER_BYTES, AnswerTooLargeError, watch
 
 SSE = {"content-type": "text/event-stream; charset=utf-8"}
 

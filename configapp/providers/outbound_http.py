@@ -24,7 +24,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from configapp.outbound import address_refusal, host_refusal
+from configapp.providers.outbound import address_refusal, host_refusal
 
 Resolver = Callable[..., list[tuple[Any, ...]]]
 

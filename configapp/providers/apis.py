@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from configapp.adapters.listing_reader import ListingPage, NotAListingError, read_listing
-from configapp.adapters.outbound_http import refused_by_rules, total_deadline
-from configapp.llm import (
+from configapp.log_lines import log_text
+from configapp.providers.listing_reader import ListingPage, NotAListingError, read_listing
+from configapp.providers.llm import (
     ProviderError,
     ProviderTimeoutError,
     ReachableModel,
@@ -34,8 +34,8 @@ from configapp.llm import (
     provider_name,
     shown_detail,
 )
-from configapp.log_lines import log_text
-from configapp.providers import AZURE_API_VERSION, SUPPORTED
+from configapp.providers.outbound_http import refused_by_rules, total_deadline
+from configapp.providers.support import AZURE_API_VERSION, SUPPORTED
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """LiteLLMGateway: the ProviderGatewayPort on LiteLLM (chat) and httpx (models endpoints).
 
 litellm is imported on first use, never at start (the import costs seconds and hundreds of
-MB), with the offline switches set first (configapp/offline.py: no cost map, tokenizer or
+MB), with the offline switches set first (configapp/providers/offline.py: no cost map, tokenizer or
 anything else fetched; no loading of .env into the environment, which would bring back
 deleted keys), and with its Hugging Face tokenizer downloads turned off. Every call passes
 the key and the base URL explicitly, and goes through an httpx client that never follows a
@@ -30,11 +30,10 @@ import httpcore
 import httpx
 from cachetools import TTLCache
 
-from configapp.adapters import token_counting
-from configapp.adapters.outbound_http import outbound_client, refused_by_rules
-from configapp.adapters.provider_apis import ModelsEndpointClient, provider_api
-from configapp.adapters.wire_watch import AnswerTooLargeError, WireWatch, watch
-from configapp.llm import (
+from configapp.log_lines import log_text
+from configapp.providers import token_counting
+from configapp.providers.apis import ModelsEndpointClient, provider_api
+from configapp.providers.llm import (
     MAX_ANSWER_CHARS,
     ChatMessage,
     ChatReply,
@@ -51,9 +50,10 @@ from configapp.llm import (
     reported_usage,
     shown_detail,
 )
-from configapp.log_lines import log_text
-from configapp.offline import stay_offline
-from configapp.providers import AZURE_API_VERSION, support, unsupported_reason
+from configapp.providers.offline import stay_offline
+from configapp.providers.outbound_http import outbound_client, refused_by_rules
+from configapp.providers.support import AZURE_API_VERSION, support, unsupported_reason
+from configapp.providers.wire_watch import AnswerTooLargeError, WireWatch, watch
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from configapp.llm import MAX_ANSWER_CHARS
+from configapp.providers.llm import MAX_ANSWER_CHARS
 
 # A plain answer's body, or one line of a stream: room for MAX_ANSWER_CHARS of text as JSON
 # escapes it (up to six bytes a character) and the envelope around it.

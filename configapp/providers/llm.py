@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from configapp.scrubber import scrub
+from configapp.providers.scrubber import scrub
 
 CHAT_ROLES = ("system", "user", "assistant")
 MAX_PROVIDER_MESSAGE = 500
