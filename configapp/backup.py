@@ -20,10 +20,11 @@ from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.backup_file import BackupError
 from configapp.backup_rules import PLAINTEXT, check_tables
 from configapp.domain import InvalidEncryptionKeyError, SealedKey, mask_key
+from configapp.keys.service import ConfigurationService
+from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.log_lines import log_text
 from configapp.ports import EncryptionPort
 from configapp.records import (
@@ -39,7 +40,6 @@ from configapp.records import (
     UsageRecord,
 )
 from configapp.schema import MIGRATIONS_DIR
-from configapp.service import ConfigurationService
 
 audit = logging.getLogger("configapp.audit")
 

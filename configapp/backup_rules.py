@@ -27,7 +27,7 @@ from configapp.domain import (
     ParameterOutOfBoundsError,
     check_parameters,
 )
-from configapp.service import ConfigurationService
+from configapp.keys.service import ConfigurationService
 from configapp.usage import MAX_LIMIT, OUTCOMES, SCOPES, key_number
 
 PLAINTEXT = "api_key"  # the plaintext that stands in a backup for api_keys.encrypted_key

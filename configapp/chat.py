@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from configapp.domain import ConfigurationError, ModelInfo, ResolvedKey, check_parameters
+from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.ports import ProviderGatewayPort
 from configapp.pricing import reply_cost
@@ -23,7 +24,6 @@ from configapp.providers.llm import (
     StreamChunk,
     Usage,
 )
-from configapp.service import ConfigurationService
 from configapp.usage import UsageEntry, UsageService
 
 if TYPE_CHECKING:

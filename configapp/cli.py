@@ -23,8 +23,8 @@ from configapp.auth import login_link, new_token
 from configapp.backup import SettingsBackup, check_schema
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
-from configapp.env_import import LegacyImport
-from configapp.key_rotation import Rotation, check_keys, configured_keys, rotate_key
+from configapp.keys.env_import import LegacyImport
+from configapp.keys.rotation import Rotation, check_keys, configured_keys, rotate_key
 from configapp.schema import current_revision, upgrade
 from configapp.usage import GROUPS, SCOPES, parse_moment
 

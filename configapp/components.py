@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_smorest import Api
 
-from configapp.adapters.fernet import FernetEncryption
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
-from configapp.adapters.sql_storage import Database
 from configapp.chat import ChatService
 from configapp.curation import ModelCuration
 from configapp.discovery import ModelDiscovery
 from configapp.gate import Gate
+from configapp.keys.fernet import FernetEncryption
+from configapp.keys.service import ConfigurationService
+from configapp.keys.sql_storage import Database
 from configapp.providers.litellm_gateway import LiteLLMGateway
-from configapp.service import ConfigurationService
 from configapp.settings import Settings
 from configapp.usage import UsageService
 

@@ -20,13 +20,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from configapp.adapters.data_files import secure_data_files
-from configapp.adapters.fernet import FernetEncryption, load_keys
 from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
 from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
 from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
-from configapp.adapters.sql_storage import Database, configure_engine
 from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import api_blueprint_names, register_api
 from configapp.ast_guard import guard_ast_parse
@@ -40,12 +37,15 @@ from configapp.database import OwnDatabase
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.gate import Gate
+from configapp.keys.data_files import secure_data_files
+from configapp.keys.fernet import FernetEncryption, load_keys
+from configapp.keys.service import ConfigurationService
+from configapp.keys.sql_storage import Database, configure_engine
 from configapp.pages import blp as pages_blueprint
 from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.providers.offline import stay_offline
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
 from configapp.security import Mount, install_security
-from configapp.service import ConfigurationService
 from configapp.settings import DEFAULT_THREADS, SecuritySettings, Settings
 from configapp.signin import blp as signin_blueprint
 from configapp.startup import run_start_checks

@@ -27,9 +27,9 @@ from configapp.domain import (
     check_parameters,
     normalise_provider,
 )
+from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.ports import CurationStoragePort
-from configapp.service import ConfigurationService
 
 audit = logging.getLogger("configapp.audit")
 

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from configapp.domain import Catalog, ConfigurationError, ModelInfo, ResolvedKey, mask_key
+from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.ports import ModelCatalogPort, ProviderGatewayPort
 from configapp.providers.llm import KeyCheck, ProviderError, ReachableModel
-from configapp.service import ConfigurationService
 
 audit = logging.getLogger("configapp.audit")
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, column, inspect, select, table
 
-from configapp.adapters.data_files import private_folder
+from configapp.keys.data_files import private_folder
 from configapp.records import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.domain import InvalidEncryptionKeyError
-from configapp.env_import import LegacyImport, log_report
-from configapp.service import ConfigurationService
+from configapp.keys.env_import import LegacyImport, log_report
+from configapp.keys.service import ConfigurationService
+from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.settings import Settings
 
 log = logging.getLogger("configapp")

@@ -65,8 +65,8 @@ from psycopg import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
+from configapp.keys.fernet import FernetEncryption
 from tests.conftest import (
     CANARY_KEY,
     CREATED_DATABASES,

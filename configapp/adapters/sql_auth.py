@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
-from configapp.adapters.sql_storage import IMMEDIATE, Database
 from configapp.auth import TokenState, token_hash
+from configapp.keys.sql_storage import IMMEDIATE, Database
 from configapp.records import AuthTokenRecord
 
 ROW_ID = 1

@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.domain import (
     Alias,
     ModelConfig,
@@ -22,6 +21,7 @@ from configapp.domain import (
     Visibility,
     VisibilityChange,
 )
+from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.records import (
     ModelAliasRecord,
     ModelConfigRecord,

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.discovery import StoredListing
+from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.providers.llm import ReachableModel
 from configapp.records import ApiKeyRecord, DiscoveredModelRecord, utcnow
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
+from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.records import BudgetRecord, SettingsRevisionRecord, UsageRecord, utcnow
 from configapp.usage import Budget, UsageEntry, UsageTotals
 

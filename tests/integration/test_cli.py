@@ -156,10 +156,10 @@ def test_the_import_report_says_exactly_what_was_and_would_be_done(make_settings
         "Recorded as plan_09_api_keys: the import does not run again.",
     ]
     dispose(app)
-    caplog.set_level(logging.DEBUG, logger="configapp.env_import")
+    caplog.set_level(logging.DEBUG, logger="configapp.keys.env_import")
     dispose(create_app(replace(settings, cli=False)))
     logged = [(r.levelno, r.getMessage()) for r in caplog.records
-              if r.name == "configapp.env_import"]
+              if r.name == "configapp.keys.env_import"]
     assert len(logged) == 1 and logged[0][0] == logging.DEBUG  # not news at every start
     assert logged[0][1].startswith("The one-time import (plan_09_api_keys) already ran on ")
 

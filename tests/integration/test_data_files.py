@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from configapp import create_app
-from configapp.adapters.data_files import DataFolderError, private_folder
+from configapp.keys.data_files import DataFolderError, private_folder
 from tests.integration.support import dispose
 
 

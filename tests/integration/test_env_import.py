@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from configapp import create_app
 from configapp.domain import LegacyImportError, NewApiKey
-from configapp.env_import import IMPORT_VERSION, LegacyImport
+from configapp.keys.env_import import IMPORT_VERSION, LegacyImport
 from tests.integration.support import (
     ANTHROPIC_KEY,
     ENV_TEXT,

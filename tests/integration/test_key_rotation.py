@@ -17,9 +17,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from configapp import create_app
-from configapp.adapters.fernet import FernetEncryption, load_keys, pending_key_file
-from configapp.adapters.key_files import KeyFiles
 from configapp.domain import InvalidEncryptionKeyError, NewApiKey, SealedKey
+from configapp.keys.fernet import FernetEncryption, load_keys, pending_key_file
+from configapp.keys.key_files import KeyFiles
 from tests.integration.support import dispose
 
 PROVIDERS = ("openai", "anthropic", "gemini", "mistral", "groq")

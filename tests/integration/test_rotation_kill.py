@@ -28,8 +28,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from configapp import create_app
-from configapp.adapters.fernet import FernetEncryption, load_keys, pending_key_file
 from configapp.domain import InvalidEncryptionKeyError
+from configapp.keys.fernet import FernetEncryption, load_keys, pending_key_file
 from tests.conftest import upgrade_postgres
 from tests.integration.support import FLASK, ROOT, dispose, subprocess_env
 from tests.integration.test_key_rotation import fill, opened_by

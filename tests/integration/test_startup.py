@@ -9,9 +9,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from configapp import create_app
-from configapp.adapters import fernet
-from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError
+from configapp.keys import fernet
+from configapp.keys.fernet import FernetEncryption
 from configapp.records import db
 from configapp.schema import current_revision, head_revision
 from configapp.settings import Settings

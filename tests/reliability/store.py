@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
-from configapp.adapters.fernet import FernetEncryption
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
+from configapp.keys.fernet import FernetEncryption
 
 DEFAULT_MODELS = text("SELECT count(*) FROM model_configs WHERE is_default")
 

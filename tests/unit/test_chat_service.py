@@ -12,8 +12,8 @@ from configapp.domain import (
     ParameterOutOfBoundsError,
     ProviderKeyMissingError,
 )
+from configapp.keys.service import ConfigurationService
 from configapp.providers.llm import ChatMessage, ProviderError
-from configapp.service import ConfigurationService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 
 HELLO = [ChatMessage("user", "hello")]

@@ -6,8 +6,8 @@ import pytest
 
 from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery, reachability
 from configapp.domain import ConfigurationError, NewApiKey
+from configapp.keys.service import ConfigurationService
 from configapp.providers.llm import ProviderError, ProviderTimeoutError, ReachableModel
-from configapp.service import ConfigurationService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 
 

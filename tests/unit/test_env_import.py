@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from configapp.domain import LegacyImportError, ModelInfo
-from configapp.env_import import LegacyImport, legacy_keys, read_default_model, read_env_file
-from configapp.service import ConfigurationService
+from configapp.keys.env_import import LegacyImport, legacy_keys, read_default_model, read_env_file
+from configapp.keys.service import ConfigurationService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
 
 

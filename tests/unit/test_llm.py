@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from configapp.domain import ConfigurationError, ResolvedKey, mask_key
+from configapp.keys.service import ConfigurationService
 from configapp.providers.apis import entry_model, list_key, next_query, provider_api
 from configapp.providers.listing_reader import NotAListingError, read_listing
 from configapp.providers.litellm_gateway import LiteLLMGateway
@@ -24,7 +25,6 @@ from configapp.providers.llm import (
     scrub,
     shown_detail,
 )
-from configapp.service import ConfigurationService
 from configapp.settings import Settings, base_urls
 from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
 

@@ -12,9 +12,9 @@ import pytest
 import configapp
 from configapp.chat import ChatService
 from configapp.domain import ModelInfo, NewApiKey
+from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.providers.llm import ChatMessage
-from configapp.service import ConfigurationService
 from configapp.usage import UsageEntry, UsageService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 

@@ -10,7 +10,7 @@ from configapp.domain import (
     NewApiKey,
     ProviderKeyMissingError,
 )
-from configapp.service import ConfigurationService
+from configapp.keys.service import ConfigurationService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeStorage
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from configapp.chat import ChatService
 from configapp.domain import ConfigurationError, ModelInfo, NewApiKey
+from configapp.keys.service import ConfigurationService
 from configapp.pricing import reply_cost
 from configapp.providers.llm import ChatMessage, ProviderError, ProviderStream, StreamChunk, Usage
-from configapp.service import ConfigurationService
 from configapp.usage import (
     Budget,
     BudgetExceededError,

@@ -17,7 +17,7 @@ from alembic import op
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app, has_app_context
 
-from configapp.adapters.fernet import pending_key_file, read_key_file
+from configapp.keys.fernet import pending_key_file, read_key_file
 from configapp.domain import PUBLIC_KEY_PREFIXES, SealedKey, mask_key
 
 revision = "0007_key_masks"

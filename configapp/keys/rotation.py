@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from configapp.adapters.fernet import FernetEncryption, read_key_file
-from configapp.adapters.key_files import KeyFiles, generate_key
-from configapp.adapters.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.domain import (
     ApiKeyConfig,
     ConfigurationError,
     InvalidEncryptionKeyError,
     SealedKey,
 )
+from configapp.keys.fernet import FernetEncryption, read_key_file
+from configapp.keys.key_files import KeyFiles, generate_key
+from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage
 
 
 def fingerprint(key: str) -> str:

@@ -21,7 +21,6 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 from sqlalchemy.exc import SQLAlchemyError
 
-from configapp.adapters.sql_storage import KeyToImport, SqlAlchemyConfigurationStorage
 from configapp.domain import (
     PROVIDER_ENV_VARS,
     ConfigurationError,
@@ -33,8 +32,9 @@ from configapp.domain import (
     mask_key,
     normalise_provider,
 )
+from configapp.keys.service import ConfigurationService
+from configapp.keys.sql_storage import KeyToImport, SqlAlchemyConfigurationStorage
 from configapp.log_lines import log_text
-from configapp.service import ConfigurationService
 
 IMPORT_VERSION = "plan_09_api_keys"
 API_KEY_SUFFIX = "_API_KEY"

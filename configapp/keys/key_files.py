@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from configapp.adapters.fernet import pending_key_file, read_key_file
+from configapp.keys.fernet import pending_key_file, read_key_file
 
 
 def generate_key() -> str:
