@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Table
 
 from configapp.backup_file import BackupError
-from configapp.curation import ALIAS_PATTERN, MAX_ALIAS_LENGTH, check_purpose_name, follow
+from configapp.catalog.curation import ALIAS_PATTERN, MAX_ALIAS_LENGTH, check_purpose_name, follow
 from configapp.domain import (
     Alias,
     ConfigurationError,

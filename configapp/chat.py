@@ -27,7 +27,7 @@ from configapp.providers.llm import (
 from configapp.usage import UsageEntry, UsageService
 
 if TYPE_CHECKING:
-    from configapp.curation import ModelCuration
+    from configapp.catalog.curation import ModelCuration
 
 log = logging.getLogger(__name__)
 

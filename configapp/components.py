@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_smorest import Api
 
-from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
-from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
+from configapp.catalog.curation import ModelCuration
+from configapp.catalog.discovery import ModelDiscovery
+from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.catalog.sql_curation import SqlAlchemyCurationStorage
 from configapp.chat import ChatService
-from configapp.curation import ModelCuration
-from configapp.discovery import ModelDiscovery
 from configapp.gate import Gate
 from configapp.keys.fernet import FernetEncryption
 from configapp.keys.service import ConfigurationService

@@ -20,21 +20,21 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
-from configapp.adapters.sql_curation import SqlAlchemyCurationStorage
-from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
 from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import api_blueprint_names, register_api
 from configapp.ast_guard import guard_ast_parse
 from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
+from configapp.catalog.curation import ModelCuration
+from configapp.catalog.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
+from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.catalog.sql_curation import SqlAlchemyCurationStorage
+from configapp.catalog.sql_discovery import SqlAlchemyDiscoveryStorage
 from configapp.chat import ChatService
 from configapp.cli import config_commands
 from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
-from configapp.curation import ModelCuration
 from configapp.database import OwnDatabase
-from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
 from configapp.gate import Gate
 from configapp.keys.data_files import secure_data_files

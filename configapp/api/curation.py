@@ -19,8 +19,8 @@ from configapp.api.curation_schemas import (
     PurposesSchema,
     VisibilityChangeSchema,
 )
+from configapp.catalog.curation import ModelCuration
 from configapp.components import components
-from configapp.curation import ModelCuration
 from configapp.domain import Alias, ConfigurationError, VisibilityChange
 
 blp = ApiBlueprint("curation", __name__, url_prefix="/api/config",

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from configapp.api.schemas import TEXT, JsonBoolean, ModelSchema, ParametersSchema, StrictSchema
-from configapp.curation import MAX_BATCH
+from configapp.catalog.curation import MAX_BATCH
 
 MODEL_ID = fields.String(validate=[validate.Length(1, 255), TEXT])
 

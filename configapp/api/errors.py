@@ -10,7 +10,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from configapp.curation import ModelUnavailableError
+from configapp.catalog.curation import ModelUnavailableError
 from configapp.domain import (
     ApiKeyNotFoundError,
     ConfigurationError,

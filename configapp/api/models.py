@@ -20,8 +20,8 @@ from configapp.api.schemas import (
     ModelQuerySchema,
     ParametersSchema,
 )
+from configapp.catalog.discovery import listing_view, listing_warnings, reachability
 from configapp.components import components
-from configapp.discovery import listing_view, listing_warnings, reachability
 from configapp.domain import (
     Catalog,
     ModelConfig,

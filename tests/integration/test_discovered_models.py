@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from configapp import create_app
-from configapp.adapters.sql_discovery import SqlAlchemyDiscoveryStorage
+from configapp.catalog.sql_discovery import SqlAlchemyDiscoveryStorage
 from configapp.providers.llm import ReachableModel
 from configapp.records import db
 from configapp.schema import current_revision, head_revision

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from configapp.adapters.litellm_catalog import LiteLLMMetadataCatalog
+from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
 
 
 def test_the_catalogue_comes_from_litellms_metadata(client):
@@ -101,7 +101,7 @@ STARTS_WITHOUT_LITELLM = """
 import sys, tempfile, pathlib
 from configapp import create_app
 from configapp.settings import SecuritySettings, Settings
-from configapp.adapters.litellm_catalog import litellm_metadata_path
+from configapp.catalog.litellm_catalog import litellm_metadata_path
 data = pathlib.Path(tempfile.mkdtemp())
 client = create_app(Settings(data_dir=data, env_file=data / ".env",
                              config_file=data / "none.yaml",

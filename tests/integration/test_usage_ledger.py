@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import select, text
 
-from configapp.adapters.litellm_catalog import litellm_metadata_path
+from configapp.catalog.litellm_catalog import litellm_metadata_path
 from configapp.records import UsageRecord, db
 from tests.provider_stub.fixtures import MODELS, add_key, quick_settings
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from configapp.curation import AliasError, check_purpose_name, follow
+from configapp.catalog.curation import AliasError, check_purpose_name, follow
 from configapp.domain import Alias, ConfigurationError, Visibility
 
 

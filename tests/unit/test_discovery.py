@@ -4,7 +4,12 @@ import logging
 
 import pytest
 
-from configapp.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery, reachability
+from configapp.catalog.discovery import (
+    DiscoveredModels,
+    MergedCatalog,
+    ModelDiscovery,
+    reachability,
+)
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.keys.service import ConfigurationService
 from configapp.providers.llm import ProviderError, ProviderTimeoutError, ReachableModel

@@ -1,7 +1,7 @@
 """ModelCuration: which models are shown, aliases, a default per purpose, and the warnings
 when one of them points at a model that is going away.
 
-The rules live here; the storage (configapp/adapters/sql_curation.py) runs each change in
+The rules live here; the storage (configapp/catalog/sql_curation.py) runs each change in
 one transaction that also moves the sync revision, and runs the checks that depend on
 other rows (alias loops, an alias still in use) inside that transaction.
 """

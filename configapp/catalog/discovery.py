@@ -58,7 +58,7 @@ class Listing:
 
 @dataclass(frozen=True)
 class StoredListing:
-    """A key's last listing as the database keeps it (configapp/adapters/sql_discovery.py)."""
+    """A key's last listing as the database keeps it (configapp/catalog/sql_discovery.py)."""
 
     provider: str
     key_id: int

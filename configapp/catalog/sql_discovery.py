@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 
-from configapp.discovery import StoredListing
+from configapp.catalog.discovery import StoredListing
 from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage, _aware
 from configapp.providers.llm import ReachableModel
 from configapp.records import ApiKeyRecord, DiscoveredModelRecord, utcnow
