@@ -21,12 +21,12 @@ from sqlalchemy.engine import make_url
 from configapp import backup_file
 from configapp.auth import login_link, new_token
 from configapp.backup import SettingsBackup, check_schema
+from configapp.chat.usage import GROUPS, SCOPES, parse_moment
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.keys.env_import import LegacyImport
 from configapp.keys.rotation import Rotation, check_keys, configured_keys, rotate_key
 from configapp.schema import current_revision, upgrade
-from configapp.usage import GROUPS, SCOPES, parse_moment
 
 audit = logging.getLogger("configapp.audit")
 

@@ -11,14 +11,14 @@ from configapp.catalog.curation import ModelCuration
 from configapp.catalog.discovery import ModelDiscovery
 from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.catalog.sql_curation import SqlAlchemyCurationStorage
-from configapp.chat import ChatService
+from configapp.chat.service import ChatService
+from configapp.chat.usage import UsageService
 from configapp.gate import Gate
 from configapp.keys.fernet import FernetEncryption
 from configapp.keys.service import ConfigurationService
 from configapp.keys.sql_storage import Database
 from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.settings import Settings
-from configapp.usage import UsageService
 
 
 @dataclass

@@ -21,7 +21,6 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
-from configapp.adapters.sql_usage import SqlAlchemyUsageLedger
 from configapp.api import api_blueprint_names, register_api
 from configapp.ast_guard import guard_ast_parse
 from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
@@ -30,7 +29,9 @@ from configapp.catalog.discovery import DiscoveredModels, MergedCatalog, ModelDi
 from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.catalog.sql_curation import SqlAlchemyCurationStorage
 from configapp.catalog.sql_discovery import SqlAlchemyDiscoveryStorage
-from configapp.chat import ChatService
+from configapp.chat.service import ChatService
+from configapp.chat.sql_usage import SqlAlchemyUsageLedger
+from configapp.chat.usage import UsageService
 from configapp.cli import config_commands
 from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
@@ -49,7 +50,6 @@ from configapp.security import Mount, install_security
 from configapp.settings import DEFAULT_THREADS, SecuritySettings, Settings
 from configapp.signin import blp as signin_blueprint
 from configapp.startup import run_start_checks
-from configapp.usage import UsageService
 
 log = logging.getLogger(__name__)
 

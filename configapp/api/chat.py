@@ -15,9 +15,9 @@ from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.api.client_watch import ClientWatch
 from configapp.api.errors import error_payload
 from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
-from configapp.chat import ChatPlan, ChatResult, elapsed_ms
+from configapp.chat.pricing import reply_cost
+from configapp.chat.service import ChatPlan, ChatResult, elapsed_ms
 from configapp.components import components
-from configapp.pricing import reply_cost
 from configapp.providers.llm import ChatMessage, ProviderError, StreamChunk, Usage
 
 blp = ApiBlueprint("chat", __name__, url_prefix="/api",

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from configapp.catalog.curation import ModelUnavailableError
+from configapp.chat.usage import BudgetExceededError, BudgetNotFoundError
 from configapp.domain import (
     ApiKeyNotFoundError,
     ConfigurationError,
@@ -19,7 +20,6 @@ from configapp.domain import (
     ProviderKeyMissingError,
 )
 from configapp.providers.llm import ProviderError
-from configapp.usage import BudgetExceededError, BudgetNotFoundError
 
 # Most specific first: the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (

@@ -12,8 +12,8 @@ from marshmallow import fields, validate
 from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.api.schemas import BudgetWarningSchema as BudgetStatusSchema
 from configapp.api.schemas import JsonNumber, StrictSchema
+from configapp.chat.usage import GROUPS, MAX_LIMIT, SCOPES, parse_moment
 from configapp.components import components
-from configapp.usage import GROUPS, MAX_LIMIT, SCOPES, parse_moment
 
 blp = ApiBlueprint("usage", __name__, url_prefix="/api/config",
                    description="What the keys cost: the usage ledger, and monthly budgets")

@@ -130,7 +130,7 @@ def test_a_failed_ledger_write_does_not_break_the_chat(app, client, stub, caplog
         db.session.execute(text("DROP TABLE usage_records"))
         db.session.commit()
         db.session.remove()
-    with caplog.at_level(logging.ERROR, logger="configapp.usage"):
+    with caplog.at_level(logging.ERROR, logger="configapp.chat.usage"):
         answer = chat(client, model=MODELS["openai"])
         streamed = chat(client, model=MODELS["openai"], stream=True)
     assert answer.status_code == 200 and answer.get_json()["message"]["content"]

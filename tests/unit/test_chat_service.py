@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from configapp.chat import ChatService
+from configapp.chat.service import ChatService
 from configapp.domain import (
     ConfigurationError,
     ModelNotFoundError,

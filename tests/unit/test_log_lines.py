@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import configapp
-from configapp.chat import ChatService
+from configapp.chat.service import ChatService
+from configapp.chat.usage import UsageEntry, UsageService
 from configapp.domain import ModelInfo, NewApiKey
 from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.providers.llm import ChatMessage
-from configapp.usage import UsageEntry, UsageService
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 
 FORGED = "\nINFO configapp.audit key deleted id=1 provider=openai"

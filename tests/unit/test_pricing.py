@@ -2,8 +2,8 @@
 
 import pytest
 
+from configapp.chat.pricing import reply_cost
 from configapp.domain import ModelInfo
-from configapp.pricing import reply_cost
 
 PRICED = ModelInfo("openai/gpt-4o-mini", "openai", "gpt-4o-mini",
                    input_price_per_million=0.15, output_price_per_million=0.60)

@@ -7,12 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from configapp.chat import ChatService
-from configapp.domain import ConfigurationError, ModelInfo, NewApiKey
-from configapp.keys.service import ConfigurationService
-from configapp.pricing import reply_cost
-from configapp.providers.llm import ChatMessage, ProviderError, ProviderStream, StreamChunk, Usage
-from configapp.usage import (
+from configapp.chat.pricing import reply_cost
+from configapp.chat.service import ChatService
+from configapp.chat.usage import (
     Budget,
     BudgetExceededError,
     BudgetStatus,
@@ -23,6 +20,9 @@ from configapp.usage import (
     month_start,
     parse_moment,
 )
+from configapp.domain import ConfigurationError, ModelInfo, NewApiKey
+from configapp.keys.service import ConfigurationService
+from configapp.providers.llm import ChatMessage, ProviderError, ProviderStream, StreamChunk, Usage
 from tests.fakes import FakeCatalog, FakeEncryption, FakeGateway, FakeStorage
 
 HELLO = [ChatMessage("user", "hello there")]

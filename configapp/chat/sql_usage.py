@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 
+from configapp.chat.usage import Budget, UsageEntry, UsageTotals
 from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.records import BudgetRecord, SettingsRevisionRecord, UsageRecord, utcnow
-from configapp.usage import Budget, UsageEntry, UsageTotals
 
 # The sync's revision: the settings' counter and the ledger's last row, in one statement.
 SYNC_REVISION = select(

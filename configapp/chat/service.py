@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from configapp.chat.pricing import reply_cost
+from configapp.chat.usage import UsageEntry, UsageService
 from configapp.domain import ConfigurationError, ModelInfo, ResolvedKey, check_parameters
 from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.ports import ProviderGatewayPort
-from configapp.pricing import reply_cost
 from configapp.providers.llm import (
     CHAT_ROLES,
     ChatMessage,
@@ -24,7 +25,6 @@ from configapp.providers.llm import (
     StreamChunk,
     Usage,
 )
-from configapp.usage import UsageEntry, UsageService
 
 if TYPE_CHECKING:
     from configapp.catalog.curation import ModelCuration
