@@ -21,7 +21,6 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
-from configapp.api import api_blueprint_names, register_api
 from configapp.ast_guard import guard_ast_parse
 from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
 from configapp.catalog.curation import ModelCuration
@@ -42,14 +41,15 @@ from configapp.keys.data_files import secure_data_files
 from configapp.keys.fernet import FernetEncryption, load_keys
 from configapp.keys.service import ConfigurationService
 from configapp.keys.sql_storage import Database, configure_engine
-from configapp.pages import blp as pages_blueprint
 from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.providers.offline import stay_offline
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
-from configapp.security import Mount, install_security
 from configapp.settings import DEFAULT_THREADS, SecuritySettings, Settings
-from configapp.signin import blp as signin_blueprint
 from configapp.startup import run_start_checks
+from configapp.web.api import api_blueprint_names, register_api
+from configapp.web.pages import blp as pages_blueprint
+from configapp.web.security import Mount, install_security
+from configapp.web.signin import blp as signin_blueprint
 
 log = logging.getLogger(__name__)
 

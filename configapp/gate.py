@@ -57,7 +57,7 @@ def cookie_name(request: Request) -> str:
 class Gate:
     """enabled: configapp's own sign-in is on. own_auth: False when a host app's
     `authorize` hook decides instead (ConfigApp): the gate then lets everything through
-    and the hook is asked (configapp/security.py)."""
+    and the hook is asked (configapp/web/security.py)."""
 
     def __init__(self, enabled: bool, tokens: TokenStore, sessions: Sessions,
                  limiter: FailureLimiter | None = None, own_auth: bool = True) -> None:

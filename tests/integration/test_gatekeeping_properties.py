@@ -21,8 +21,8 @@ from werkzeug.test import EnvironBuilder
 
 from configapp import create_app
 from configapp.auth import Sessions, TokenState, token_hash
-from configapp.security import host_name
 from configapp.settings import SecuritySettings
+from configapp.web.security import host_name
 from tests.conftest import TEST_API_TOKEN, upgrade_postgres
 
 EXTENSION = "chrome-extension://" + "abcdefghijklmnopabcdefghijklmnop"

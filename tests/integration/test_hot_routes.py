@@ -3,7 +3,7 @@ views for their common requests (issue 10); every answer must be the documented 
 
 import pytest
 
-from configapp.security import SECURITY_HEADERS
+from configapp.web.security import SECURITY_HEADERS
 
 CATALOGUE = "/api/config/models"
 # Each of these is one the plain view answers; a second, neutral argument sends the same

@@ -149,8 +149,8 @@ def test_the_cached_catalogue_follows_keys_changed_by_another_instance(make_sett
 
 
 def test_a_reloaded_catalogue_is_never_answered_from_an_older_ones_body():
-    from configapp.api.models import CatalogueBodies
     from configapp.domain import Catalog, ModelInfo
+    from configapp.web.api.models import CatalogueBodies
 
     old = Catalog("litellm", (ModelInfo("openai/m1", "openai", "m1"),))
     new = Catalog("litellm", old.models)

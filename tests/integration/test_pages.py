@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from configapp.pages import PLAYGROUND_DIR
+from configapp.web.pages import PLAYGROUND_DIR
 
 JS_DIR = PLAYGROUND_DIR / "js"
 PAGE_ENTRY_POINTS = {"chat-page.js", "settings-page.js", "playground-client.js",

@@ -7,8 +7,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
-from configapp.api.curation_schemas import (
+from configapp.catalog.curation import ModelCuration
+from configapp.components import components
+from configapp.domain import Alias, ConfigurationError, VisibilityChange
+from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint
+from configapp.web.api.curation_schemas import (
     AliasInputSchema,
     AliasSchema,
     CurationQuerySchema,
@@ -19,9 +22,6 @@ from configapp.api.curation_schemas import (
     PurposesSchema,
     VisibilityChangeSchema,
 )
-from configapp.catalog.curation import ModelCuration
-from configapp.components import components
-from configapp.domain import Alias, ConfigurationError, VisibilityChange
 
 blp = ApiBlueprint("curation", __name__, url_prefix="/api/config",
                    description="Hidden models, aliases and a default model per purpose")

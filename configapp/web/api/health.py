@@ -14,7 +14,7 @@ from configapp.schema import current_revision
 
 # The docs page's template is the package's, wherever the blueprint is mounted.
 blp = Blueprint("configapp_health", __name__,
-                template_folder=str(Path(__file__).resolve().parents[1] / "templates"))
+                template_folder=str(Path(__file__).resolve().parents[2] / "templates"))
 
 
 @blp.get("/healthz")

@@ -4,7 +4,7 @@
 reaches the server's access log) and POSTs it here; the answer sets the session cookie
 (HttpOnly, SameSite=Strict, Secure over https) and its body the session's secret, which
 the page sends as a header with every API call (configapp/gate.py). All open without
-credentials; the POSTs still pass the same-origin check of every write (configapp/security.py).
+credentials; the POSTs still pass the same-origin check of every write (configapp/web/security.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from configapp.auth import SESSION_SECONDS, TooManyFailures
 from configapp.components import components
 from configapp.gate import SESSION_HEADER
 from configapp.log_lines import log_text
-from configapp.pages import send_page
-from configapp.security import UNAUTHORIZED, signed_in
+from configapp.web.pages import send_page
+from configapp.web.security import UNAUTHORIZED, signed_in
 
 blp = Blueprint("configapp_signin", __name__)
 # Where a sign-in may send the browser back to: the pages, nothing else (no open redirect).

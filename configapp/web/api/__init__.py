@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from configapp.api import chat, curation, health, keys, models, sync, usage
-from configapp.api.errors import ConfigApi, register_domain_errors
-from configapp.security import Mount
+from configapp.web.api import chat, curation, health, keys, models, sync, usage
+from configapp.web.api.errors import ConfigApi, register_domain_errors
+from configapp.web.security import Mount
 
 API_BLUEPRINTS = (keys.blp, models.blp, curation.blp, sync.blp, chat.blp, usage.blp)
 # Read by flask-smorest as CONFIGAPP_API_TITLE, ...: a host's own Api keeps its settings.

@@ -15,9 +15,9 @@ from pathlib import Path
 from flask import Blueprint, Response, redirect, send_from_directory, url_for
 
 from configapp.components import components
-from configapp.security import signed_in
+from configapp.web.security import signed_in
 
-PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
+PLAYGROUND_DIR = Path(__file__).resolve().parents[1] / "playground"
 PAGES = {"chat": "index.html", "settings": "settings.html"}
 ASSET_FOLDERS = ("css/", "js/", "img/", "vendor/")
 

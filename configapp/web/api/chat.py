@@ -11,14 +11,14 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from flask.views import MethodView
 
-from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
-from configapp.api.client_watch import ClientWatch
-from configapp.api.errors import error_payload
-from configapp.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
 from configapp.chat.pricing import reply_cost
 from configapp.chat.service import ChatPlan, ChatResult, elapsed_ms
 from configapp.components import components
 from configapp.providers.llm import ChatMessage, ProviderError, StreamChunk, Usage
+from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint
+from configapp.web.api.client_watch import ClientWatch
+from configapp.web.api.errors import error_payload
+from configapp.web.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
 
 blp = ApiBlueprint("chat", __name__, url_prefix="/api",
                    description="Chat with the selected model, through the configured key")

@@ -13,13 +13,6 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import fields
 
-from configapp.api.blueprint import TOO_LARGE, ApiBlueprint, fast_path
-from configapp.api.provider_schemas import LiveCatalogSchema
-from configapp.api.schemas import (
-    ModelConfigSchema,
-    ModelQuerySchema,
-    ParametersSchema,
-)
 from configapp.catalog.discovery import listing_view, listing_warnings, reachability
 from configapp.components import components
 from configapp.domain import (
@@ -28,6 +21,13 @@ from configapp.domain import (
     ModelInfo,
     ModelNotFoundError,
     normalise_provider,
+)
+from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint, fast_path
+from configapp.web.api.provider_schemas import LiveCatalogSchema
+from configapp.web.api.schemas import (
+    ModelConfigSchema,
+    ModelQuerySchema,
+    ParametersSchema,
 )
 
 # What the query schema's Boolean fields read as true and false.

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 
-from configapp.api.blueprint import ApiBlueprint, fast_path
-from configapp.api.schemas import SyncSchema
 from configapp.components import components
+from configapp.web.api.blueprint import ApiBlueprint, fast_path
+from configapp.web.api.schemas import SyncSchema
 
 blp = ApiBlueprint("sync", __name__, url_prefix="/api/config",
                    description="Snapshot for the browser extension's read-only cache")

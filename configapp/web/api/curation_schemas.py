@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from configapp.api.schemas import TEXT, JsonBoolean, ModelSchema, ParametersSchema, StrictSchema
 from configapp.catalog.curation import MAX_BATCH
+from configapp.web.api.schemas import TEXT, JsonBoolean, ModelSchema, ParametersSchema, StrictSchema
 
 MODEL_ID = fields.String(validate=[validate.Length(1, 255), TEXT])
 

@@ -9,11 +9,11 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
-from configapp.api.schemas import BudgetWarningSchema as BudgetStatusSchema
-from configapp.api.schemas import JsonNumber, StrictSchema
 from configapp.chat.usage import GROUPS, MAX_LIMIT, SCOPES, parse_moment
 from configapp.components import components
+from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint
+from configapp.web.api.schemas import BudgetWarningSchema as BudgetStatusSchema
+from configapp.web.api.schemas import JsonNumber, StrictSchema
 
 blp = ApiBlueprint("usage", __name__, url_prefix="/api/config",
                    description="What the keys cost: the usage ledger, and monthly budgets")

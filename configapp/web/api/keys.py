@@ -6,18 +6,18 @@ from typing import Any
 
 from flask.views import MethodView
 
-from configapp.api.blueprint import TOO_LARGE, ApiBlueprint
-from configapp.api.provider_schemas import KeyCheckSchema
-from configapp.api.schemas import (
+from configapp.components import components
+from configapp.domain import ApiKeyConfig, NewApiKey
+from configapp.providers.llm import KeyCheck
+from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint
+from configapp.web.api.provider_schemas import KeyCheckSchema
+from configapp.web.api.schemas import (
     ApiKeyCreateSchema,
     ApiKeySchema,
     ApiKeyUpdateSchema,
     ProviderQuerySchema,
     ProviderSchema,
 )
-from configapp.components import components
-from configapp.domain import ApiKeyConfig, NewApiKey
-from configapp.providers.llm import KeyCheck
 
 blp = ApiBlueprint("api_keys", __name__, url_prefix="/api/config",
                    description="Provider API keys, stored encrypted and shown masked")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from configapp.api.schemas import (
+from configapp.providers.llm import CHAT_ROLES, FAILURE_KINDS
+from configapp.web.api.schemas import (
     CatalogSchema,
     JsonBoolean,
     ModelSchema,
     ParametersSchema,
     StrictSchema,
 )
-from configapp.providers.llm import CHAT_ROLES, FAILURE_KINDS
 
 MAX_MESSAGES = 500
 MAX_MESSAGE_CHARS = 500_000
