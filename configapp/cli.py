@@ -19,7 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
 from configapp import backup_file
-from configapp.auth import login_link, new_token
+from configapp.access.auth import login_link, new_token
 from configapp.backup import SettingsBackup, check_schema
 from configapp.chat.usage import GROUPS, SCOPES, parse_moment
 from configapp.components import components

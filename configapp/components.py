@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_smorest import Api
 
+from configapp.access.gate import Gate
 from configapp.catalog.curation import ModelCuration
 from configapp.catalog.discovery import ModelDiscovery
 from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.catalog.sql_curation import SqlAlchemyCurationStorage
 from configapp.chat.service import ChatService
 from configapp.chat.usage import UsageService
-from configapp.gate import Gate
 from configapp.keys.fernet import FernetEncryption
 from configapp.keys.service import ConfigurationService
 from configapp.keys.sql_storage import Database

@@ -20,9 +20,16 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from configapp.adapters.sql_auth import FixedTokenStore, SqlTokenStore
+from configapp.access.auth import (
+    FailureLimiter,
+    Sessions,
+    check_auth_settings,
+    login_link,
+    new_token,
+)
+from configapp.access.gate import Gate
+from configapp.access.sql_auth import FixedTokenStore, SqlTokenStore
 from configapp.ast_guard import guard_ast_parse
-from configapp.auth import FailureLimiter, Sessions, check_auth_settings, login_link, new_token
 from configapp.catalog.curation import ModelCuration
 from configapp.catalog.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
@@ -36,7 +43,6 @@ from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
 from configapp.database import OwnDatabase
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
-from configapp.gate import Gate
 from configapp.keys.data_files import secure_data_files
 from configapp.keys.fernet import FernetEncryption, load_keys
 from configapp.keys.service import ConfigurationService

@@ -172,7 +172,7 @@ class DiscoveredModelRecord(Base):
 class AuthTokenRecord(Base):
     """The API token, as its SHA-256 hash (one row, id 1): the token itself is never stored.
 
-    `generation` grows at each rotation; sessions are bound to it (configapp/auth.py).
+    `generation` grows at each rotation; sessions are bound to it (configapp/access/auth.py).
     """
 
     __tablename__ = "auth_token"

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from configapp import create_app
-from configapp.gate import COOKIE_PREFIX
+from configapp.access.gate import COOKIE_PREFIX
 from configapp.settings import SecuritySettings, Settings
 
 pytest_plugins = ["tests.network_guard", "tests.provider_stub.fixtures", "tests.secret_watch",

@@ -2,7 +2,7 @@
 
 In the standalone app it covers every request. Mounted in a host app (ConfigApp), it covers
 configapp's own routes and leaves the host's alone, and a host's `authorize` hook replaces
-configapp's own sign-in (the API token or its session, configapp/gate.py): the host's
+configapp's own sign-in (the API token or its session, configapp/access/gate.py): the host's
 login decides who may use configapp.
 """
 
@@ -18,11 +18,11 @@ from flask import Flask, Response, g, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
-from configapp.auth import TooManyFailures, is_loopback_bind
+from configapp.access.auth import TooManyFailures, is_loopback_bind
 from configapp.settings import SecuritySettings
 
 if TYPE_CHECKING:
-    from configapp.gate import Gate
+    from configapp.access.gate import Gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Under the mount's prefix: what anyone may read without signing in.
@@ -128,7 +128,7 @@ class Mount:
 def signed_in(gate: Gate, page: bool = False) -> bool:
     """Whether this request has valid credentials (kept in `g` for the answer's cookie
     renewal); too many wrong tokens is a 429. `page`: a page navigation, which the session
-    cookie alone opens (configapp/gate.py)."""
+    cookie alone opens (configapp/access/gate.py)."""
     try:
         identity = gate.identify(request, page=page)
     except TooManyFailures as refusal:

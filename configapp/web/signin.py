@@ -3,7 +3,7 @@
 `GET /login` serves the page that reads the login link's `#token=...` (a fragment: it never
 reaches the server's access log) and POSTs it here; the answer sets the session cookie
 (HttpOnly, SameSite=Strict, Secure over https) and its body the session's secret, which
-the page sends as a header with every API call (configapp/gate.py). All open without
+the page sends as a header with every API call (configapp/access/gate.py). All open without
 credentials; the POSTs still pass the same-origin check of every write (configapp/web/security.py).
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 from flask_smorest import abort
 
-from configapp.auth import SESSION_SECONDS, TooManyFailures
+from configapp.access.auth import SESSION_SECONDS, TooManyFailures
+from configapp.access.gate import SESSION_HEADER
 from configapp.components import components
-from configapp.gate import SESSION_HEADER
 from configapp.log_lines import log_text
 from configapp.web.pages import send_page
 from configapp.web.security import UNAUTHORIZED, signed_in

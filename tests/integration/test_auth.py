@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 from itsdangerous import TimestampSigner
 
 from configapp import create_app
-from configapp.auth import (
+from configapp.access.auth import (
     FAILURE_WINDOW_SECONDS,
     FAILURES_ALLOWED,
     GLOBAL_FAILURES_ALLOWED,
@@ -236,7 +236,7 @@ def test_wrong_tokens_are_limited_but_the_right_token_never_is(app, caplog):
     wrong ones past the limit get a 429, and the log one line per address and window."""
     token = app.extensions["configapp"].settings.security.api_token
     guesser = anonymous(app)
-    with caplog.at_level(logging.WARNING, logger="configapp.auth"):
+    with caplog.at_level(logging.WARNING, logger="configapp.access.auth"):
         for _ in range(FAILURES_ALLOWED):
             assert guesser.get("/api/config/sync", headers={
                 "Authorization": "Bearer guess"}).status_code == 401

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from configapp.auth import FAILURES_ALLOWED, GLOBAL_FAILURES_ALLOWED
+from configapp.access.auth import FAILURES_ALLOWED, GLOBAL_FAILURES_ALLOWED
 from tests.e2e.harness import (
     LOGIN_LINK,
     ROOT,

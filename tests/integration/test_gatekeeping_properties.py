@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from configapp import create_app
-from configapp.auth import Sessions, TokenState, token_hash
+from configapp.access.auth import Sessions, TokenState, token_hash
 from configapp.settings import SecuritySettings
 from configapp.web.security import host_name
 from tests.conftest import TEST_API_TOKEN, upgrade_postgres

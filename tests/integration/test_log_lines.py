@@ -22,7 +22,7 @@ def one_line_each(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_path_of_a_wrong_token_is_logged_escaped(client, caplog):
-    caplog.set_level(logging.WARNING, logger="configapp.auth")
+    caplog.set_level(logging.WARNING, logger="configapp.access.auth")
     response = client.signed_out().get(
         "/api/config/api-keys%0AINFO%20configapp.audit%20key%20deleted%1B[31m",
         headers={"Authorization": "Bearer not-the-token"})
@@ -34,7 +34,7 @@ def test_the_path_of_a_wrong_token_is_logged_escaped(client, caplog):
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_client_address_from_the_environment_is_logged_escaped(client, caplog):
     """The address a proxy in front may have written from a header (X-Forwarded-For)."""
-    caplog.set_level(logging.WARNING, logger="configapp.auth")
+    caplog.set_level(logging.WARNING, logger="configapp.access.auth")
     client.signed_out().get("/api/config/api-keys",
                             headers={"Authorization": "Bearer not-the-token"},
                             environ_overrides={"REMOTE_ADDR": "10.0.0.1" + FORGED})

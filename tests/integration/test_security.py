@@ -8,7 +8,7 @@ request, and a refused request must leave every settings row and the revision as
 import pytest
 
 from configapp import create_app
-from configapp.auth import FailureLimiter
+from configapp.access.auth import FailureLimiter
 from configapp.settings import SecuritySettings
 from tests.conftest import TEST_API_TOKEN, upgrade_postgres
 from tests.integration.routes import (

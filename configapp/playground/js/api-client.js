@@ -15,7 +15,7 @@ export class ApiError extends Error {
   }
 }
 
-/** The header that carries the session's secret (configapp/gate.py's SESSION_HEADER). */
+/** The header that carries the session's secret (configapp/access/gate.py's SESSION_HEADER). */
 export const SESSION_HEADER = "X-Configapp-Session";
 
 /** `openai/gpt-4o` -> `openai/gpt-4o`, each segment escaped: model ids are paths. */

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from flask import Request, Response
 
-from configapp.auth import (
+from configapp.access.auth import (
     SESSION_RENEW_SECONDS,
     SESSION_SECONDS,
     FailureLimiter,
@@ -22,7 +22,7 @@ from configapp.auth import (
 )
 from configapp.log_lines import log_text
 
-log = logging.getLogger("configapp.auth")
+log = logging.getLogger("configapp.access.auth")
 COOKIE_PREFIX = "configapp_session"
 # What a page of configapp's own origin sends beside the cookie: the session's secret.
 SESSION_HEADER = "X-Configapp-Session"

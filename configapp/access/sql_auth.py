@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
-from configapp.auth import TokenState, token_hash
+from configapp.access.auth import TokenState, token_hash
 from configapp.keys.sql_storage import IMMEDIATE, Database
 from configapp.records import AuthTokenRecord
 
