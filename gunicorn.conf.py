@@ -1,3 +1,3 @@
 """gunicorn's settings for a checkout (`make run`, `gunicorn wsgi:app`): the package's own."""
 
-from configapp.gunicorn_config import *  # noqa: F403
+from configapp.serving.gunicorn_config import *  # noqa: F403

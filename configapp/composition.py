@@ -29,7 +29,6 @@ from configapp.access.auth import (
 )
 from configapp.access.gate import Gate
 from configapp.access.sql_auth import FixedTokenStore, SqlTokenStore
-from configapp.ast_guard import guard_ast_parse
 from configapp.catalog.curation import ModelCuration
 from configapp.catalog.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
@@ -50,6 +49,7 @@ from configapp.keys.sql_storage import Database, configure_engine
 from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.providers.offline import stay_offline
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
+from configapp.serving.ast_guard import guard_ast_parse
 from configapp.settings import DEFAULT_THREADS, SecuritySettings, Settings
 from configapp.startup import run_start_checks
 from configapp.web.api import api_blueprint_names, register_api

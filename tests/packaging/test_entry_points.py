@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import configapp.gunicorn_config as package_settings
+import configapp.serving.gunicorn_config as package_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def test_configapp_passes_other_commands_to_flask(tmp_path: Path, monkeypatch,
                                                   capsys) -> None:
     """`configapp config keys list` is `flask --app configapp:create_app config keys list`
     (in-process here; tests/packaging/test_wheel.py runs the installed command)."""
-    from configapp.console import main
+    from configapp.serving.console import main
 
     monkeypatch.chdir(tmp_path)
     # Flask's CLI sets it for the process; monkeypatch puts the old state back.

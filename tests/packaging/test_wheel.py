@@ -164,7 +164,7 @@ def test_the_wheel_holds_the_pages_the_migrations_and_the_catalogue(built: Built
                      "configapp/migrations/script.py.mako",
                      "configapp/migrations/versions/0001_initial.py",
                      "configapp/data/fallback_models.json", "configapp/templates/api_docs.html",
-                     "configapp/gunicorn_config.py"):
+                     "configapp/serving/gunicorn_config.py"):
         assert packaged in names, packaged
     for migration in (ROOT / "configapp" / "migrations" / "versions").glob("*.py"):
         assert f"configapp/migrations/versions/{migration.name}" in names

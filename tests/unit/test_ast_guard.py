@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from configapp import ast_guard
+from configapp.serving import ast_guard
 
 # Three threads parse while garbage collections run Python finalizers in the middle of their
 # parses: on an affected Python this fails within a second without the guard.
@@ -14,7 +14,7 @@ RACE = textwrap.dedent("""
     import ast, sys, threading
     sys.setswitchinterval(1e-6)
     if sys.argv[1] == "guarded":
-        from configapp.ast_guard import guard_ast_parse
+        from configapp.serving.ast_guard import guard_ast_parse
         guard_ast_parse()
     source = "\\n".join(f"def f{i}(a, b=[1, (2, 3)]):\\n    return {{'k': [a, b]}}"
                        for i in range(50))

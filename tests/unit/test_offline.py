@@ -27,10 +27,10 @@ def switched():
 
 found = {}
 cleared()
-import configapp.gunicorn_config
+import configapp.serving.gunicorn_config
 found["gunicorn settings"] = switched()
 cleared()
-from configapp.console import main
+from configapp.serving.console import main
 with contextlib.redirect_stdout(io.StringIO()):
     main(["--help"])
 found["configapp command"] = switched()

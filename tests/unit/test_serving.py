@@ -1,11 +1,11 @@
-"""The gunicorn worker's quick shutdown (configapp/serving.py)."""
+"""The gunicorn worker's quick shutdown (configapp/serving/worker.py)."""
 
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-from configapp.serving import GuardedThreadWorker
+from configapp.serving.worker import GuardedThreadWorker
 
 
 def test_a_quit_signal_while_a_connection_goes_to_the_pool_exits_at_once():

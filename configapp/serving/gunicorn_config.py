@@ -1,7 +1,7 @@
 """gunicorn settings: local-first (127.0.0.1), the app built once and forked, served by
 threads (docs/adr/0005-serving-model.md).
 
-Used by `configapp serve` (`-c python:configapp.gunicorn_config`) and, through the
+Used by `configapp serve` (`-c python:configapp.serving.gunicorn_config`) and, through the
 top-level gunicorn.conf.py (`import *`: every public name here is a setting, and gunicorn
 ignores the names it does not know), by `make run` and `gunicorn wsgi:app` in a checkout.
 
@@ -15,7 +15,7 @@ import gc
 import os
 
 from configapp.providers.offline import stay_offline
-from configapp.serving import (
+from configapp.serving.worker import (
     DEFAULT_HEAD_SECONDS,
     DEFAULT_MAX_WAITING_HEADS,
     DEFAULT_REQUEST_READ_SECONDS,
@@ -27,7 +27,7 @@ from configapp.settings import DEFAULT_THREADS, DEFAULT_WORKERS
 stay_offline()  # the master, before it preloads the app; the workers inherit it
 
 bind = os.environ.get("CONFIGAPP_BIND", "127.0.0.1:8000")
-worker_class = "configapp.serving.GuardedThreadWorker"
+worker_class = "configapp.serving.worker.GuardedThreadWorker"
 workers = int(os.environ.get("CONFIGAPP_WORKERS", str(DEFAULT_WORKERS)))
 threads = int(os.environ.get("CONFIGAPP_THREADS", str(DEFAULT_THREADS)))
 # A client must send its request's head within CONFIGAPP_HEAD_TIMEOUT seconds (read by the

@@ -1,7 +1,7 @@
 """The `configapp` command: `configapp serve` runs gunicorn, the rest is `flask config ...`.
 
 `configapp` alone, or `configapp serve [gunicorn options]`, serves the standalone app with
-the same settings as `make run` (configapp/gunicorn_config.py: 127.0.0.1:8000 or
+the same settings as `make run` (configapp/serving/gunicorn_config.py: 127.0.0.1:8000 or
 CONFIGAPP_BIND, CONFIGAPP_WORKERS workers, the app preloaded). Any other command is run by
 Flask's command line on `configapp:create_app`: `configapp config keys list`,
 `configapp db upgrade`, `configapp routes`.
@@ -28,7 +28,8 @@ USAGE = """Usage: configapp [serve [GUNICORN OPTIONS]] | COMMAND [ARGS]...
 
 def serve(options: Sequence[str]) -> None:
     """Replace this process with gunicorn, so that signals reach its master directly."""
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:configapp.gunicorn_config",
+    argv = [sys.executable, "-m", "gunicorn",
+            "--config", "python:configapp.serving.gunicorn_config",
             *options, "configapp.wsgi:app"]
     os.execv(sys.executable, argv)  # noqa: S606 (no shell: the arguments go as they are)
 
