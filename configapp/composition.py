@@ -37,8 +37,6 @@ from configapp.catalog.sql_discovery import SqlAlchemyDiscoveryStorage
 from configapp.chat.service import ChatService
 from configapp.chat.sql_usage import SqlAlchemyUsageLedger
 from configapp.chat.usage import UsageService
-from configapp.cli import config_commands
-from configapp.cli_curation import add_curation_commands
 from configapp.components import Components
 from configapp.database import OwnDatabase
 from configapp.domain import PROVIDER_ALIASES, InvalidEncryptionKeyError
@@ -46,6 +44,8 @@ from configapp.keys.data_files import secure_data_files
 from configapp.keys.fernet import FernetEncryption, load_keys
 from configapp.keys.service import ConfigurationService
 from configapp.keys.sql_storage import Database, configure_engine
+from configapp.ops.cli import config_commands
+from configapp.ops.cli_curation import add_curation_commands
 from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.providers.offline import stay_offline
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock

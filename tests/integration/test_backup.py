@@ -14,8 +14,9 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import create_engine, text
 
-from configapp import backup_file, create_app
-from configapp.backup import TABLES as BACKUP_TABLES
+from configapp import create_app
+from configapp.ops import backup_file
+from configapp.ops.backup import TABLES as BACKUP_TABLES
 from configapp.settings import SecuritySettings, Settings
 from tests.conftest import TEST_API_TOKEN, fresh_postgres_database, upgrade_postgres
 from tests.integration.support import dispose

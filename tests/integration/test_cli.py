@@ -10,7 +10,7 @@ import click
 import pytest
 
 from configapp import create_app
-from configapp.cli import config_commands
+from configapp.ops.cli import config_commands
 from tests.integration.support import (
     ENV_TEXT,
     FLASK,

@@ -20,12 +20,12 @@ from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from configapp.backup_file import BackupError
-from configapp.backup_rules import PLAINTEXT, check_tables
 from configapp.domain import InvalidEncryptionKeyError, SealedKey, mask_key
 from configapp.keys.service import ConfigurationService
 from configapp.keys.sql_storage import SqlAlchemyConfigurationStorage
 from configapp.log_lines import log_text
+from configapp.ops.backup_file import BackupError
+from configapp.ops.backup_rules import PLAINTEXT, check_tables
 from configapp.ports import EncryptionPort
 from configapp.records import (
     ApiKeyRecord,

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Table
 
-from configapp.backup_file import BackupError
 from configapp.catalog.curation import ALIAS_PATTERN, MAX_ALIAS_LENGTH, check_purpose_name, follow
 from configapp.chat.usage import MAX_LIMIT, OUTCOMES, SCOPES, key_number
 from configapp.domain import (
@@ -29,6 +28,7 @@ from configapp.domain import (
     check_parameters,
 )
 from configapp.keys.service import ConfigurationService
+from configapp.ops.backup_file import BackupError
 
 PLAINTEXT = "api_key"  # the plaintext that stands in a backup for api_keys.encrypted_key
 MAX_DATE_LENGTH = 40

@@ -18,14 +18,14 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
-from configapp import backup_file
 from configapp.access.auth import login_link, new_token
-from configapp.backup import SettingsBackup, check_schema
 from configapp.chat.usage import GROUPS, SCOPES, parse_moment
 from configapp.components import components
 from configapp.domain import ConfigurationError, NewApiKey
 from configapp.keys.env_import import LegacyImport
 from configapp.keys.rotation import Rotation, check_keys, configured_keys, rotate_key
+from configapp.ops import backup_file
+from configapp.ops.backup import SettingsBackup, check_schema
 from configapp.schema import current_revision, upgrade
 
 audit = logging.getLogger("configapp.audit")

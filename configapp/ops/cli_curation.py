@@ -9,10 +9,10 @@ from typing import Any
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from configapp.cli import models_commands, table
-from configapp.cli import show_model as show_default_model
 from configapp.components import components
 from configapp.domain import VisibilityChange
+from configapp.ops.cli import models_commands, table
+from configapp.ops.cli import show_model as show_default_model
 
 
 def _by_provider(model_ids: Sequence[str]) -> dict[str, list[str]]:
