@@ -188,7 +188,7 @@ class ModelsEndpointClient:
         if cut is not None:
             warning = self._cut_warning(provider, cut, entries)
             log.warning("models list cut provider=%s bound=%s entries=%s bytes=%s",
-                        provider, cut, entries, size)
+                        log_text(provider), cut, entries, size)
         return ReachableModels(models, warning)
 
     @staticmethod
@@ -251,7 +251,7 @@ class ModelsEndpointClient:
             page = read_listing(response.iter_bytes(), list_key(dialect),
                                 entry_model(dialect), max_entries, max_bytes)
         except (NotAListingError, KeyError, TypeError, AttributeError) as error:
-            log.warning("not a models list provider=%s reason=%s", provider,
+            log.warning("not a models list provider=%s reason=%s", log_text(provider),
                         log_text(error, 80))
             raise self._not_a_listing(provider, dialect, base) from error
         if not page.listed and dialect != "gemini" and page.cut is None:
