@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine, column, inspect, select, table
 
-from configapp.keys.data_files import private_folder
 from configapp.records import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -69,7 +68,8 @@ def upgrade_with_lock(lock_dir: Path, engine: Engine, version_table: str) -> Non
 
 @contextmanager
 def _locked(lock_dir: Path) -> Iterator[None]:
-    private_folder(lock_dir)  # the database and key live here
+    # The composition root made the folder private before (keys/data_files.py).
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(os.open(lock_dir / ".migrate.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
