@@ -63,7 +63,7 @@ def create_key_file(path: Path) -> str:
     The key is written whole to a private temporary file, then linked to its name: a
     worker starting at the same moment sees either no key file or a complete one.
     FileExistsError when another process made it first. The folder exists: the start made
-    it private before (adapters/data_files.py).
+    it private before (keys/data_files.py).
     """
     key = Fernet.generate_key()
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")

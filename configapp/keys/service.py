@@ -72,7 +72,7 @@ class ConfigurationService:
     # ---- providers -------------------------------------------------------------------
 
     def known_providers(self) -> frozenset[str]:
-        """Providers a key may be added for: those of the support table (providers.py)."""
+        """Providers a key may be added for: those of the support table (providers/support.py)."""
         return frozenset(SUPPORTED)
 
     def _known_provider(self, provider: str) -> str:

@@ -2,10 +2,10 @@
 usage ledger, table by table.
 
 A table joins the backup with one line in TABLES (e.g. aliases or curation). Keys travel
-as their plaintext inside the encrypted file (backup_file.py), never masked and never as
+as their plaintext inside the encrypted file (ops/backup_file.py), never masked and never as
 tokens of this instance's ENCRYPTION_KEY: a restore seals them again under the target's
 key, bound to their rows. A restore first checks every row with the rules of a save
-(backup_rules.py), then replaces the tables' rows with the backup's in one transaction:
+(ops/backup_rules.py), then replaces the tables' rows with the backup's in one transaction:
 all of them, or, whatever fails on the way, none.
 """
 

@@ -393,7 +393,7 @@ class LiteLLMGateway:
                     token_counting.estimate_tokens(text))
 
     def _client_for(self, model_id: str, key: ResolvedKey, base: str | None) -> Any:
-        """What litellm's path for this provider takes as `client` (providers.py), built on
+        """What litellm's path for this provider takes as `client` (providers/support.py), built on
         the guarded, never-redirecting httpx client: without one, litellm would build its
         own, which may follow redirects. An SDK client is reused for the same key and base
         URL for a few minutes: building one took about a tenth of a chat's CPU."""

@@ -1,5 +1,5 @@
 """Outbound rules: where a key may be sent. Checked when a base URL is saved and again for
-the address a name resolves to when the connection is made (adapters/outbound_http.py).
+the address a name resolves to when the connection is made (providers/outbound_http.py).
 
 Refused: link-local addresses (169.254.0.0/16, fe80::/10), cloud metadata addresses and
 names, and addresses nothing can be served from (unspecified, multicast, reserved).

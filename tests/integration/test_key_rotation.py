@@ -341,8 +341,8 @@ def test_two_rotations_in_one_second_keep_both_old_keys(tmp_path):
     assert files.read_main() == third and files.read_pending() is None
 
 
-# ---- What check-key and rotate-key say, line by line (mutation testing of key_rotation.py:
-# docs/testing.md, "key_rotation.py").
+# ---- What check-key and rotate-key say, line by line (mutation testing of keys/rotation.py:
+# docs/testing.md, "keys/rotation.py").
 
 def fingerprint_of(key: str) -> str:
     """The documented fingerprint: the first 8 hex digits of the key's SHA-256."""

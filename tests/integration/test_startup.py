@@ -131,7 +131,7 @@ def test_a_key_file_another_worker_made_first_is_the_one_used(tmp_path, monkeypa
 
 
 def test_a_temporary_not_named_by_a_process_id_is_neither_removed_nor_a_problem(tmp_path):
-    """A crashed rotation leaves `.encryption_key.new.tmp` (adapters/key_files.py): it is
+    """A crashed rotation leaves `.encryption_key.new.tmp` (keys/key_files.py): it is
     not a start's temporary, so the start leaves it alone."""
     data = tmp_path / "data"
     data.mkdir()
