@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import os
 import zlib
@@ -38,6 +39,8 @@ MAX_HEADER_BYTES = 4096
 NONCE_BYTES = 12
 MIN_PASSPHRASE = 12
 MAX_FILE_BYTES = 512 * 1024 * 1024
+# How os.link fails on a file system without hard links (FAT, exFAT, some SMB and NFS).
+NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
 
 
 class BackupError(ConfigurationError):
@@ -153,21 +156,19 @@ def check_target(path: Path, data_dir: Path, database: Path | None = None,
 
 def write_private(path: Path, data: bytes, replace: bool = False) -> None:
     """Write the file with mode 0600 from its first byte (a temporary file, renamed; or
-    linked, which fails if a file of that name appeared meanwhile, unless `replace`)."""
+    linked, or created in place where there are no hard links, which fails if a file of
+    that name appeared meanwhile, unless `replace`)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = _create(temporary)
     except OSError as error:
         raise BackupError(f"{path} cannot be written: {error.strerror}.") from None
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write(descriptor, data)
         if replace:
             os.replace(temporary, path)
         else:
-            os.link(temporary, path)
+            _link_or_create(temporary, path, data)
     except FileExistsError:
         raise BackupError(f"{path} exists: choose a new name, or add --force to replace it. "
                           "Nothing was written.") from None
@@ -175,6 +176,36 @@ def write_private(path: Path, data: bytes, replace: bool = False) -> None:
         raise BackupError(f"{path} cannot be written: {error.strerror}.") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _create(path: Path) -> int:
+    """A new file, mode 0600; FileExistsError if there is one."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+def _write(descriptor: int, data: bytes) -> None:
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _link_or_create(temporary: Path, path: Path, data: bytes) -> None:
+    """Link the written file into place, never over another; where the file system has no
+    hard links, create the file itself, just as exclusively, and write it there (a write
+    cut short removes it)."""
+    try:
+        os.link(temporary, path)
+        return
+    except OSError as error:
+        if error.errno not in NO_HARD_LINKS:
+            raise
+    descriptor = _create(path)
+    try:
+        _write(descriptor, data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def read_file(path: Path) -> bytes:

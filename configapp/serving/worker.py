@@ -54,13 +54,13 @@ TIMED_OUT = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type
 
 class DeadlineSocket(socket.socket):
     """A socket whose reads fail once a request has taken too long to arrive: the clock
-    starts at the first read of a request (its first bytes are there) when `armed`. The
-    head the main loop has read (`head`) is what its next reads return first."""
+    starts when a thread takes the request (`arm`), and every read from the socket itself,
+    the first too, waits at most what is left of it. The head the main loop has read
+    (`head`) is what its next reads return first."""
 
-    __slots__ = ("armed", "deadline", "head", "scanned", "whole")
+    __slots__ = ("deadline", "head", "scanned", "whole")
 
-    armed: bool
-    deadline: float | None
+    deadline: float | None  # when the request being read must have come, once armed
     head: bytearray
     whole: int | None  # the request's length with its small body, once its head has come
     scanned: int  # how much of `head` holds no end of head
@@ -77,7 +77,7 @@ class DeadlineSocket(socket.socket):
         return adopted
 
     def arm(self, armed: bool = True) -> None:
-        self.armed, self.deadline = armed, None
+        self.deadline = time.monotonic() + self.request_read_seconds if armed else None
 
     def read_head(self) -> bool | None:
         """Read what has come of the request without blocking: True once its head is whole
@@ -118,11 +118,9 @@ class DeadlineSocket(socket.socket):
             given = bytes(self.head[:size])
             del self.head[:size]
             return given
-        if self.armed and not flags & socket.MSG_PEEK:
-            now = time.monotonic()
-            if self.deadline is None:
-                self.deadline = now + self.request_read_seconds
-            elif self.deadline <= now or not self.readable_within(self.deadline - now):
+        if self.deadline is not None and not flags & socket.MSG_PEEK:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not self.readable_within(left):
                 log.info("closed a connection that sent its request too slowly (over %g s)",
                          self.request_read_seconds)
                 # gunicorn closes a reset connection quietly, as for a client that left.

@@ -4,7 +4,9 @@ round trips between SQLite and PostgreSQL, and every refusal leaves the database
 from __future__ import annotations
 
 import base64
+import errno
 import json
+import os
 import stat
 import time
 from pathlib import Path
@@ -302,6 +304,36 @@ def test_a_backup_never_replaces_a_file_unasked_nor_writes_into_the_data_folder(
     assert after.keys() == before.keys()
     assert after[data_dir / ".encryption_key"] == before[data_dir / ".encryption_key"]
     assert app.test_client().get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("no_link", [errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV])
+def test_a_backup_is_written_where_the_file_system_has_no_hard_links(
+        app, stub, tmp_path, monkeypatch, no_link):
+    """FAT, exFAT and some SMB or NFS shares refuse os.link (it failed "Operation not
+    permitted"): the backup is created in place instead, still 0600, still never over a
+    file, even one that appears after the check."""
+    fill(app, stub)
+
+    def no_hard_links(source, target, **_):
+        raise OSError(no_link, os.strerror(no_link))
+
+    monkeypatch.setattr(os, "link", no_hard_links)  # a FAT mount cannot be made here
+    target = tmp_path / "usb" / "settings.configapp-backup"
+    target.parent.mkdir()
+    made = cli(app, "backup", str(target))
+    assert made.exit_code == 0, made.output
+    assert opened(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [path.name for path in target.parent.iterdir()] == [target.name]
+    refused = cli(app, "backup", str(target))
+    assert refused.exit_code == 1 and "exists" in refused.output
+    late = tmp_path / "usb" / "late.configapp-backup"
+    late.write_text("appeared after the check")
+    with pytest.raises(backup_file.BackupError, match="exists"):
+        backup_file.write_private(late, b"backup")
+    assert late.read_text() == "appeared after the check"
+    assert sorted(path.name for path in target.parent.iterdir()) == [late.name, target.name]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
