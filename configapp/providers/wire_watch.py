@@ -104,6 +104,14 @@ class WireWatch:
         for line in lines:
             self._read_line(bytes(line.rstrip(b"\r")))
 
+    def end(self) -> None:
+        """The body is over, or its reader stopped: the last line counts even without a
+        line end (httpx hands it to litellm so). A line cut part-way is no JSON and no
+        `[DONE]`, so it never counts as the provider saying it finished."""
+        if self.event_stream and not self.blind and self._line:
+            self._read_line(bytes(self._line.rstrip(b"\r")))
+            self._line = bytearray()
+
     def _read_line(self, line: bytes) -> None:
         if not line.startswith(b"data:"):
             return
@@ -127,8 +135,12 @@ class WatchedStream(httpx.SyncByteStream):
         for piece in self._stream:
             self.watch.feed(piece)
             yield piece
+        self.watch.end()
 
     def close(self) -> None:
+        # litellm may stop reading at the finish it parsed (Anthropic's message_delta),
+        # with the end marker that came in the same read still unended in the watch.
+        self.watch.end()
         self._stream.close()
 
 

@@ -35,6 +35,9 @@ FINISHED = {
     "anthropic message_stop": sse({"type": "content_block_delta"}, {"type": "message_stop"}),
     "gemini finishReason": sse({"candidates": [{"content": {}, "finishReason": "STOP"}]}),
     "responses completed": sse({"type": "response.completed", "response": {}}),
+    "[DONE] without its line end": sse(TEXT) + b"data: [DONE]",
+    "finish chunk without its line end": sse(TEXT) + b'data: {"choices": [{"delta": {}, '
+                                                    b'"finish_reason": "stop"}]}\r',
 }
 
 
@@ -53,7 +56,7 @@ UNFINISHED = {
     "anthropic without message_stop": sse({"type": "message_delta",
                                            "delta": {"stop_reason": None}}),
     "gemini without finishReason": sse({"candidates": [{"content": {"parts": []}}]}),
-    "last line without its end": sse(TEXT) + b"data: [DONE]",
+    "last text line without its end": sse(TEXT) + b"data: " + json.dumps(TEXT).encode(),
 }
 
 
