@@ -70,8 +70,10 @@ class StoredListing:
 class DiscoveryStoragePort(Protocol):
     """Where each database key's discovered models outlive the process."""
 
-    def keep_discoveries(self, key_id: int, models: list[ReachableModel]) -> bool:
-        """Make these the key's models; False, and no write, when they already are."""
+    def keep_discoveries(self, key_id: int, models: list[ReachableModel],
+                         complete: bool = True) -> bool:
+        """Make these the key's models (when not `complete`, a listing cut by a bound: add
+        and update only, delete none); False, and no write, when they already are."""
         ...
 
     def discoveries(self) -> list[StoredListing]:
@@ -245,9 +247,12 @@ class ModelDiscovery:
         listing = Listing(provider, identity, tuple(models), "fresh", time.monotonic(),
                           datetime.now(UTC), warning=getattr(models, "warning", None))
         self.discovered.put(listing)
+        # A listing cut by a bound says nothing of the models past the cut: they are
+        # neither deleted from the stored discoveries nor marked withdrawn.
+        complete = listing.warning is None
         if self.store is not None and identity[0] == "database":
-            self.store.keep_discoveries(identity[1], list(models))
-        if self.on_listing is not None:
+            self.store.keep_discoveries(identity[1], list(models), complete)
+        if self.on_listing is not None and complete:
             self.on_listing(provider, listing.model_ids)
 
     def _store_failure(self, provider: str, identity: tuple[Any, ...], message: str) -> None:

@@ -40,18 +40,22 @@ class SqlAlchemyDiscoveryStorage:
     def __init__(self, storage: SqlAlchemyConfigurationStorage) -> None:
         self.storage = storage
 
-    def keep_discoveries(self, key_id: int, models: list[ReachableModel]) -> bool:
-        """Make the key's rows the listing's models; False (and no write) when they are."""
-        wanted = {row[0]: row for row in map(_stored, models)}
+    def keep_discoveries(self, key_id: int, models: list[ReachableModel],
+                         complete: bool = True) -> bool:
+        """Make the key's rows the listing's models (of a cut listing, `complete` False: add
+        and update rows, delete none); False (and no write) when they already are."""
+        listed = {row[0]: row for row in map(_stored, models)}
         query = select(*(TABLE.c[name] for name in COLUMNS)).where(TABLE.c.key_id == key_id)
         with self.storage._read() as session:
             known = {row.model_id: tuple(row) for row in session.execute(query)}
+        wanted = listed if complete else {**known, **listed}
         if known == wanted:
             return False
         with self.storage._write(bump_revision=False) as session:
             if session.get(ApiKeyRecord, key_id) is None:
                 return False  # deleted meanwhile
             known = {row.model_id: tuple(row) for row in session.execute(query)}
+            wanted = listed if complete else {**known, **listed}
             stale = [model_id for model_id, row in known.items() if wanted.get(model_id) != row]
             if stale:
                 session.execute(delete(TABLE).where(TABLE.c.key_id == key_id,

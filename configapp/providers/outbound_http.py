@@ -4,9 +4,10 @@ connection is made (not only when the base URL was saved), connecting to that ve
 so that a second, different DNS answer cannot slip in between.
 
 Two bounds live here, for every provider call: an error answer's body is read to at most
-MAX_ERROR_BODY_BYTES, and inside `total_deadline()` every connect, write and read ends by
-one deadline (httpx's timeouts are per operation: a provider sending a byte a second would
-otherwise hold a call as long as it liked).
+MAX_ERROR_BODY_BYTES, and inside `total_deadline()` every name lookup, connect (to each of
+a name's addresses in turn), write and read ends by one deadline (httpx's timeouts are per
+operation: a provider sending a byte a second would otherwise hold a call as long as it
+liked).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import typing
 from collections.abc import Callable, Iterator
@@ -121,7 +123,7 @@ class GuardedBackend(httpcore.SyncBackend):
         if refusal:
             raise OutboundRefusedError(f"refused by the outbound rules: {refusal}")
         try:
-            infos = self._resolve(host, port, type=socket.SOCK_STREAM)
+            infos = self._resolve_in_time(host, port)
         except OSError as error:
             raise httpcore.ConnectError(f"{host} could not be resolved ({error})") from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -134,19 +136,52 @@ class GuardedBackend(httpcore.SyncBackend):
             raise httpcore.ConnectError(f"{host} resolves to no address")
         return addresses
 
+    def _resolve_in_time(self, host: str, port: int) -> list[tuple[Any, ...]]:
+        """getaddrinfo, given no longer than the thread's deadline leaves (it has no
+        timeout of its own): past it, ConnectTimeout; the lookup itself, in a daemon
+        thread, ends when the system resolver gives up."""
+        left = _within_deadline(None, httpcore.ConnectTimeout)
+        if left is None:
+            return self._resolve(host, port, type=socket.SOCK_STREAM)
+        answer: list[Any] = []
+
+        def lookup() -> None:
+            try:
+                answer.append(self._resolve(host, port, type=socket.SOCK_STREAM))
+            except Exception as error:  # raised in the caller's thread, below
+                answer.append(error)
+
+        worker = threading.Thread(target=lookup, name="outbound-resolve", daemon=True)
+        worker.start()
+        worker.join(left)
+        if not answer:
+            raise httpcore.ConnectTimeout(f"resolving {host} outlasted the call's deadline")
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
+
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: typing.Iterable[Any] | None = None,
                     ) -> httpcore.NetworkStream:
+        """Each address in turn, each attempt given what is left of the deadline (not the
+        whole of it again)."""
         last: Exception | None = None
         for address in self.addresses(host, port):
             try:
-                return super().connect_tcp(address, port, timeout, local_address,
-                                           socket_options)
+                return self.connect_address(
+                    address, port, _within_deadline(timeout, httpcore.ConnectTimeout),
+                    local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last = error
         assert last is not None
         raise last
+
+    def connect_address(self, address: str, port: int, timeout: float | None,
+                        local_address: str | None,
+                        socket_options: typing.Iterable[Any] | None) -> httpcore.NetworkStream:
+        """One checked address: httpcore's socket connect (tests put a fake network here)."""
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
 
 
 class GuardedTransport(httpx.HTTPTransport):

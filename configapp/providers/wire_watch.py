@@ -7,7 +7,9 @@ are read: a stream is finished when the provider said so in its own format (Open
 `finish_reason` or `[DONE]`, Anthropic's `message_stop`, Gemini's `finishReason`, the
 Responses API's `response.completed` or `response.incomplete`). The watch also bounds what
 one answer may hold in memory: a plain body, or one line of a stream, of more than
-MAX_ANSWER_BYTES ends the read. Bodies in gzip or deflate (all httpx offers) are read
+MAX_ANSWER_BYTES ends the read, and so does a stream of more than MAX_STREAM_BYTES in all
+(litellm keeps every chunk, and deltas without text, reasoning or tool calls among them,
+count for nothing against MAX_ANSWER_CHARS). Bodies in gzip or deflate (all httpx offers) are read
 through zlib; a stream in an encoding nobody asked for is not understood, and is taken as
 litellm tells it.
 """
@@ -28,6 +30,10 @@ from configapp.providers.llm import MAX_ANSWER_CHARS
 # A plain answer's body, or one line of a stream: room for MAX_ANSWER_CHARS of text as JSON
 # escapes it (up to six bytes a character) and the envelope around it.
 MAX_ANSWER_BYTES = 8 * MAX_ANSWER_CHARS
+# A whole event stream, every line together (128 MiB). A chunk carries one token of a few
+# characters in an envelope of about 230 bytes (OpenAI's), so the longest answer today's
+# models write (128k tokens) is about 30 MB on the wire: this leaves four times that.
+MAX_STREAM_BYTES = 4 * MAX_ANSWER_BYTES
 
 # Cheap first look at a data line; only a line that matches is parsed.
 SAYS_FINISHED = re.compile(rb'"(?:finish_reason|finishReason)"\s*:\s*"[^"]'
@@ -91,6 +97,8 @@ class WireWatch:
             if self.size > MAX_ANSWER_BYTES:
                 raise AnswerTooLargeError(f"an answer of more than {MAX_ANSWER_BYTES} bytes")
             return
+        if self.size > MAX_STREAM_BYTES:
+            raise AnswerTooLargeError(f"a stream of more than {MAX_STREAM_BYTES} bytes")
         if self.blind:
             return
         start = len(self._line)
@@ -103,6 +111,14 @@ class WireWatch:
         self._line = bytearray(rest)
         for line in lines:
             self._read_line(bytes(line.rstrip(b"\r")))
+
+    def end(self) -> None:
+        """The body is over, or its reader stopped: the last line counts even without a
+        line end (httpx hands it to litellm so). A line cut part-way is no JSON and no
+        `[DONE]`, so it never counts as the provider saying it finished."""
+        if self.event_stream and not self.blind and self._line:
+            self._read_line(bytes(self._line.rstrip(b"\r")))
+            self._line = bytearray()
 
     def _read_line(self, line: bytes) -> None:
         if not line.startswith(b"data:"):
@@ -127,8 +143,12 @@ class WatchedStream(httpx.SyncByteStream):
         for piece in self._stream:
             self.watch.feed(piece)
             yield piece
+        self.watch.end()
 
     def close(self) -> None:
+        # litellm may stop reading at the finish it parsed (Anthropic's message_delta),
+        # with the end marker that came in the same read still unended in the watch.
+        self.watch.end()
         self._stream.close()
 
 

@@ -75,6 +75,20 @@ def test_a_close_delimited_stream_that_finishes_is_done(client, stub, flavour):
     assert name == "done" and done["finish_reason"] == "stop"
 
 
+@pytest.mark.parametrize("close_delimited", [True, False])
+def test_a_stream_whose_last_line_has_no_line_end_is_done(app, client, stub, flavour,
+                                                          close_delimited):
+    stub.close_delimited = close_delimited
+    add_key(client, stub, flavour)
+    stub.behave("unended")  # `data: [DONE]` (or the finish) with no newline after it
+    found = events(chat(client, flavour, stream=True))
+    assert text_of(found) == SAID.format(flavour)
+    name, done = found[-1]
+    assert name == "done" and done["finish_reason"] == "stop"
+    (row,) = rows(app)
+    assert row.outcome != "cut"
+
+
 def test_a_chunked_stream_dropped_mid_way_still_ends_with_an_error(app, client, stub,
                                                                    flavour):
     add_key(client, stub, flavour)

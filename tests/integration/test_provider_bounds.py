@@ -10,9 +10,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
+from configapp.providers import apis
 from configapp.providers.apis import MAX_LISTED_MODELS, MAX_LISTING_BYTES
 from configapp.providers.outbound_http import MAX_ERROR_BODY_BYTES
+from configapp.records import DiscoveredModelRecord, ModelListingRecord, db
 from tests.provider_stub.fixtures import add_key, quick_settings
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -72,6 +75,30 @@ def test_a_listing_of_400000_models_keeps_the_first_ones_warns_and_stops_reading
     # stand-in handed over little more than what the socket buffers hold.
     whole = sum(len(chunk) for chunk in openai_listing(total))
     assert sent_bytes(stub) < whole / 2
+
+
+def discovered_and_withdrawn(app) -> tuple[set[str], set[str]]:
+    """The stored discoveries' model ids, and the ids marked withdrawn."""
+    with app.app_context():
+        discovered = set(db.session.scalars(select(DiscoveredModelRecord.model_id)))
+        withdrawn = set(db.session.scalars(select(ModelListingRecord.model_id).where(
+            ModelListingRecord.withdrawn_at.is_not(None))))
+        db.session.remove()
+    return discovered, withdrawn
+
+
+def test_a_listing_cut_by_a_bound_withdraws_nothing_and_deletes_no_discovery(
+        app, client, stub, monkeypatch):
+    stub.answer_with(lambda: openai_listing(30))
+    add_key(client, stub, "openai")
+    assert live(client)["live"]["openai"]["count"] == 30  # the whole listing
+    full, withdrawn = discovered_and_withdrawn(app)
+    assert len({m for m in full if "stub-model-" in m}) == 30 and withdrawn == set()
+    monkeypatch.setattr(apis, "MAX_LISTED_MODELS", 20)  # the same 30, now past the bound
+    response = client.get("/api/config/models?refresh=true&provider=openai")
+    listing = response.get_json()["live"]["openai"]
+    assert listing["count"] == 20 and "more than 20 models" in listing["warning"]
+    assert discovered_and_withdrawn(app) == (full, set())
 
 
 def test_a_60_mb_listing_is_read_to_the_bytes_bound_only(client, stub):

@@ -178,9 +178,10 @@ class ProviderStub:
         """"ok", an HTTP status, "gemini_invalid_key", "garbage", "hang", "stall" (stream
         one piece, then hang), "cut" (a stream ends after its text, before the provider
         says it finished: closed when `close_delimited`, else dropped mid-chunks; a plain
-        answer's body ends half-way), "redirect" (307 to redirect_to + the same path), or
-        "not_a_provider" / "not_a_provider_json" (a 500 page of a service that is no
-        provider, as HTML or JSON)."""
+        answer's body ends half-way), "unended" (a stream whose last line, the end marker
+        or the finish, has no line end: litellm reads it all the same), "redirect" (307
+        to redirect_to + the same path), or "not_a_provider" / "not_a_provider_json" (a
+        500 page of a service that is no provider, as HTML or JSON)."""
         self.behaviour = behaviour
         self.redirect_to = redirect_to
 
@@ -367,6 +368,8 @@ class ProviderStub:
                                         finished=not cut)
         if cut and not self.close_delimited:
             events = _dropped_after(events)
+        if self.behaviour == "unended":
+            events = _last_line_unended(events)
         return Response(self._recorded(self._paced(self._maybe_stall(
             events, STALL_AT[flavour]), pace, client)), mimetype="text/event-stream")
 
@@ -445,6 +448,17 @@ def _dropped_after(events: Iterator[bytes]) -> Iterator[bytes]:
     """The events, then the connection dropped: a chunked body without its last chunk."""
     yield from events
     raise ConnectionAbortedError("the stand-in drops the connection mid-stream")
+
+
+def _last_line_unended(events: Iterator[bytes]) -> Iterator[bytes]:
+    """The events, the last without the line ends after it."""
+    last = None
+    for event in events:
+        if last is not None:
+            yield last
+        last = event
+    if last is not None:
+        yield last.rstrip(b"\r\n")
 
 
 def closed_port_url() -> str:

@@ -1,12 +1,19 @@
 """Outbound rules: where a key may never be sent, when saved and when connecting."""
 
 import socket
+import threading
+import time
 
 import httpcore
 import pytest
 
 from configapp.providers.outbound import OutboundRefused, check_base_url
-from configapp.providers.outbound_http import GuardedBackend, OutboundRefusedError
+from configapp.providers.outbound_http import (
+    DeadlineBackend,
+    GuardedBackend,
+    OutboundRefusedError,
+    total_deadline,
+)
 from tests.fakes import fake_resolver
 
 METADATA_FORMS = [
@@ -77,3 +84,45 @@ def test_an_unresolvable_name_is_a_connect_error():
         raise socket.gaierror("no such name")
     with pytest.raises(httpcore.ConnectError, match="could not be resolved"):
         GuardedBackend(resolve).connect_tcp("nowhere.invalid", 80, timeout=1)
+
+
+class BlackholedNetwork(GuardedBackend):
+    """Every address resolves, and every connect to it hangs until its timeout, as to a
+    host that drops the SYN: the network port faked, the deadline's rules real."""
+
+    def __init__(self, *addresses: str) -> None:
+        super().__init__(fake_resolver(*addresses))
+        self.attempts: list[float | None] = []
+
+    def connect_address(self, address, port, timeout, local_address, socket_options):
+        self.attempts.append(timeout)
+        time.sleep(timeout)
+        raise httpcore.ConnectTimeout(f"{address} did not answer")
+
+
+def test_the_total_deadline_holds_across_every_address_a_name_has():
+    network = BlackholedNetwork("203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4")
+    started = time.monotonic()
+    with total_deadline(0.3), pytest.raises(httpcore.ConnectTimeout):
+        DeadlineBackend(network).connect_tcp("many.example", 443, timeout=10)
+    took = time.monotonic() - started
+    assert took < 0.6, f"{took:.2f} s: each address was given the whole deadline again"
+    assert network.attempts[0] == pytest.approx(0.3, abs=0.05)
+    assert len(network.attempts) == 1 or network.attempts[1] < 0.05
+
+
+def test_a_name_slow_to_resolve_ends_at_the_total_deadline():
+    answered = threading.Event()
+
+    def slow_resolve(*args, **kwargs):
+        answered.wait(5)  # a resolver that takes its time (set free at the end)
+        return fake_resolver("203.0.113.1")(*args, **kwargs)
+
+    started = time.monotonic()
+    try:
+        with total_deadline(0.2), pytest.raises(httpcore.ConnectTimeout, match="resolving"):
+            DeadlineBackend(GuardedBackend(slow_resolve)).connect_tcp("slow.example", 443,
+                                                                       timeout=10)
+        assert time.monotonic() - started < 0.5
+    finally:
+        answered.set()

@@ -9,7 +9,14 @@ import json
 import httpx
 import pytest
 
-from configapp.providers.wire_watch import MAX_ANSWER_BYTES, AnswerTooLargeError, watch
+from configapp.providers import wire_watch
+from configapp.providers.wire_watch import (
+    MAX_ANSWER_BYTES,
+    MAX_STREAM_BYTES,
+    AnswerTooLargeError,
+    WireWatch,
+    watch,
+)
 
 SSE = {"content-type": "text/event-stream; charset=utf-8"}
 
@@ -35,6 +42,9 @@ FINISHED = {
     "anthropic message_stop": sse({"type": "content_block_delta"}, {"type": "message_stop"}),
     "gemini finishReason": sse({"candidates": [{"content": {}, "finishReason": "STOP"}]}),
     "responses completed": sse({"type": "response.completed", "response": {}}),
+    "[DONE] without its line end": sse(TEXT) + b"data: [DONE]",
+    "finish chunk without its line end": sse(TEXT) + b'data: {"choices": [{"delta": {}, '
+                                                    b'"finish_reason": "stop"}]}\r',
 }
 
 
@@ -53,7 +63,7 @@ UNFINISHED = {
     "anthropic without message_stop": sse({"type": "message_delta",
                                            "delta": {"stop_reason": None}}),
     "gemini without finishReason": sse({"candidates": [{"content": {"parts": []}}]}),
-    "last line without its end": sse(TEXT) + b"data: [DONE]",
+    "last text line without its end": sse(TEXT) + b"data: " + json.dumps(TEXT).encode(),
 }
 
 
@@ -82,3 +92,22 @@ def test_a_plain_body_past_the_bound_ends_the_read():
 def test_a_stream_line_past_the_bound_ends_the_read():
     with pytest.raises(AnswerTooLargeError):
         read(b"data: " + b"x" * (MAX_ANSWER_BYTES + 1), piece=65536)
+
+
+def test_a_stream_of_empty_deltas_past_the_total_bound_ends_the_read(monkeypatch):
+    """No line is long and no delta has text, yet the stream as a whole is bounded (the
+    bound shrunk to 2 MiB here: reading the real 128 MiB takes seconds)."""
+    assert MAX_STREAM_BYTES == 4 * MAX_ANSWER_BYTES
+    monkeypatch.setattr(wire_watch, "MAX_STREAM_BYTES", 2 * 1024 * 1024)
+    empty = b"data: " + json.dumps({"choices": [{"delta": {}, "finish_reason": None}]}
+                                   ).encode() + b"\n\n"
+    piece = empty * (64 * 1024 // len(empty))  # about 64 KiB of small lines
+    seen = WireWatch(httpx.Response(200, headers=SSE))
+
+    def feed_past_the_bound() -> None:
+        for _ in range(wire_watch.MAX_STREAM_BYTES // len(piece) + 2):
+            seen.feed(piece)
+
+    with pytest.raises(AnswerTooLargeError, match="stream"):
+        feed_past_the_bound()
+    assert wire_watch.MAX_STREAM_BYTES < seen.size <= wire_watch.MAX_STREAM_BYTES + len(piece)
