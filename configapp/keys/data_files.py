@@ -1,8 +1,9 @@
 """The data folder and its files are the owner's alone, whatever the umask: the folder
-0700 (one found open to other users is made 0700, with a warning; one that is not ours
-stops the start), the SQLite database (and its -wal, -shm, -journal), the key file, its
-backups and the lock files 0600. SQLite gives -wal and -shm the mode of the database file,
-so the database is created 0600 before SQLite opens it."""
+0700 (one found open to other users is made 0700, with a warning; one that is not ours and
+that others may write in stops the start; a container volume's is used, with a warning),
+the SQLite database (and its -wal, -shm, -journal), the key file, its backups and the lock
+files 0600. SQLite gives -wal and -shm the mode of the database file, so the database is
+created 0600 before SQLite opens it."""
 
 from __future__ import annotations
 
@@ -28,13 +29,21 @@ def private_folder(folder: Path, owner: int | None = None) -> None:
     """Make the data folder, mode 0700. One that exists open to the group or to others (a
     checkout's `data/` made by git with the umask's 0755, or a 0777 one) is made 0700 with
     a warning, since it holds the database and the key file; when it is not `owner`'s (this
-    process's user) or cannot be changed, the start stops, saying why."""
+    process's user) and others may write in it, or cannot be changed, the start stops,
+    saying why. One that is not ours and that others cannot write in is a container's
+    volume (Kubernetes' fsGroup, 2775; OpenShift's group 0, 0775): its files are still
+    made 0600, and it is used, with a warning."""
     folder.mkdir(mode=DATA_FOLDER_MODE, parents=True, exist_ok=True)
     status = folder.stat()
     if not status.st_mode & 0o077:
         return
     mode = f"{stat.S_IMODE(status.st_mode):04o}"
     owner = os.getuid() if owner is None else owner
+    if status.st_uid != owner and not status.st_mode & stat.S_IWOTH:
+        log.warning("The data folder %s belongs to user %s, not to this one (%s), and is "
+                    "open to its group or others (mode %s): a container volume's; its files "
+                    "are kept 0600.", folder, status.st_uid, owner, mode)
+        return
     if status.st_uid != owner:
         raise DataFolderError(
             f"The data folder {folder} is open to other users (mode {mode}) and belongs to "

@@ -139,9 +139,17 @@ def signed_in(gate: Gate, page: bool = False) -> bool:
     return identity is not None
 
 
+# Headers a reverse proxy adds: a request that carries one came from somewhere else,
+# whatever its own (the proxy's loopback) address says.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
 def is_loopback_client() -> bool:
     """Whether the request comes from this machine, and (werkzeug's `flask run`, which
-    says where it is bound) the server listens on loopback only."""
+    says where it is bound) the server listens on loopback only. A request a proxy
+    forwarded (nginx's `proxy_pass http://127.0.0.1:8000` comes from loopback) is not."""
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:  # a unix socket or no address: not known to be local

@@ -316,6 +316,21 @@ def test_auth_off_refuses_clients_that_are_not_loopback_whatever_serves_it(make_
     assert local.get("/api/config/sync", environ_overrides=served).status_code == 200
 
 
+@pytest.mark.parametrize("header", [
+    {"X-Forwarded-For": "203.0.113.9"}, {"X-Real-IP": "203.0.113.9"},
+    {"Forwarded": "for=203.0.113.9;proto=https"}])
+def test_auth_off_refuses_what_a_reverse_proxy_on_this_machine_forwards(make_settings,
+                                                                       header):
+    """nginx's `proxy_pass http://127.0.0.1:8000` connects from loopback, with a Host the
+    allow-list knows: the request is the internet's all the same, and says so."""
+    client = anonymous(create_app(make_settings(
+        security=SecuritySettings(auth_enabled=False))))
+    assert client.get("/api/config/sync").status_code == 200
+    refused = client.get("/api/config/sync", headers=header)
+    assert refused.status_code == 403
+    assert "CONFIGAPP_AUTH=off" in refused.get_json()["message"]
+
+
 def test_auth_off_is_refused_on_an_address_that_is_not_loopback(make_settings):
     for bind in ("0.0.0.0:8000", "192.168.1.5:8000", "example.org:80",
                  "127.0.0.1:8000,10.0.0.1:8000"):

@@ -75,3 +75,18 @@ def test_a_data_folder_open_to_others_that_is_not_ours_stops_the_start(tmp_path)
     assert mode(data) == 0o777
     data.chmod(0o700)
     private_folder(data, owner=os.getuid() + 1)  # private already: whoever's, nothing to say
+
+
+@pytest.mark.parametrize("folder_mode", [0o770, 0o775, 0o2775])
+def test_a_container_volume_others_cannot_write_in_is_used_with_a_warning(tmp_path, caplog,
+                                                                          folder_mode):
+    """Kubernetes' fsGroup (root's folder, the pod's group, 2775) and OpenShift's random
+    user in group 0 (0775): not ours and not changeable, but no other user can put or
+    replace a file in it (the files in it are made 0600 all the same)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(folder_mode)
+    with caplog.at_level(logging.WARNING, logger="configapp"):
+        private_folder(data, owner=os.getuid() + 1)
+    assert mode(data) == folder_mode  # untouched
+    assert "a container volume's" in caplog.text
