@@ -320,11 +320,13 @@ def test_auth_off_refuses_clients_that_are_not_loopback_whatever_serves_it(make_
     {"X-Forwarded-For": "203.0.113.9"}, {"X-Real-IP": "203.0.113.9"},
     {"Forwarded": "for=203.0.113.9;proto=https"}])
 def test_auth_off_refuses_what_a_reverse_proxy_on_this_machine_forwards(make_settings,
-                                                                       header):
+                                                                       backend, header):
     """nginx's `proxy_pass http://127.0.0.1:8000` connects from loopback, with a Host the
     allow-list knows: the request is the internet's all the same, and says so."""
-    client = anonymous(create_app(make_settings(
-        security=SecuritySettings(auth_enabled=False))))
+    settings = make_settings(security=SecuritySettings(auth_enabled=False))
+    if backend == "postgresql":
+        upgrade_postgres(settings)
+    client = anonymous(create_app(settings))
     assert client.get("/api/config/sync").status_code == 200
     refused = client.get("/api/config/sync", headers=header)
     assert refused.status_code == 403

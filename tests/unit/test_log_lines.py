@@ -108,6 +108,8 @@ REVIEWED_LOG_ARGUMENTS = frozenset({
     'composition.py: security.bind',
     'keys/data_files.py: folder',
     'keys/data_files.py: mode',
+    'keys/data_files.py: owner',
+    'keys/data_files.py: status.st_uid',
     'keys/env_import.py: line',
     'keys/env_import.py: record.id',
     'keys/env_import.py: record.is_active',
