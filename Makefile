@@ -5,7 +5,7 @@ TEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint lock bench extension vendor reliability mutation clean dist
+.PHONY: run test lint lock bench extension vendor reliability mutation mutation-postgresql clean dist
 
 $(VENV)/.runtime: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +23,7 @@ run: $(VENV)/.runtime  ## the app on http://127.0.0.1:8000 (SQLite and a key in 
 
 test: $(VENV)/.dev  ## every test, with coverage; a throwaway PostgreSQL unless one is given
 	scripts/install-system-deps
+	scripts/install-bench-deps --proxy  # the LiteLLM Proxy: the export test starts it
 	scripts/with-postgres $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --cov=configapp --cov-report=term $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -46,7 +47,7 @@ vendor:  ## the front-end libraries of vendor.json, fetched with npm and checked
 	python3 scripts/vendor.py $(VENDOR_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist build configapp.egg-info mutants
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov extension/vendor dist build configapp.egg-info mutants mutants-postgresql
 
 # The long reliability runs, with their figures (docs/reliability.md): ten times the load
 # and the kills, five times the fuzzing examples, on SQLite and PostgreSQL (about 15 min
@@ -62,10 +63,19 @@ reliability: $(VENV)/.dev  ## load, kills, hostile input and fuzzing, with bigge
 	  $(PYTEST_ARGS)
 
 # Mutation testing of the modules that hold the rules (docs/testing.md): mutmut, configured
-# in pyproject.toml ([tool.mutmut]), against the fast unit and SQLite integration tests.
-# Outside CI: hours on 2 shared cores. MUTATION_MODULES narrows it, e.g.
-# `make mutation MUTATION_MODULES="configapp.domain*"`; results: `.venv/bin/mutmut results`.
+# in pyproject.toml ([tool.mutmut]), against the fast unit and SQLite integration tests;
+# then mutation-postgresql: the storage and service modules against the PostgreSQL tests.
+# Outside CI: hours on 2 shared cores. MUTATION_MODULES narrows both, e.g.
+# `make mutation MUTATION_MODULES="configapp.domain*"`; results: `.venv/bin/mutmut results`
+# and `.venv/bin/python scripts/mutation_postgresql.py results`.
 MUTATION_MODULES ?=
 mutation: $(VENV)/.dev  ## mutation testing of the rule-bearing modules (slow; not in CI)
 	nice -n 19 $(VENV)/bin/mutmut run $(MUTATION_MODULES)
 	$(VENV)/bin/mutmut results
+	$(MAKE) mutation-postgresql
+
+# A pass of its own, from mutants-postgresql/ (scripts/mutation_postgresql.py says why);
+# MUTATION_POSTGRESQL_TESTS="tests/integration/test_x.py ..." narrows its tests.
+mutation-postgresql: $(VENV)/.dev  ## the storage and service modules' mutants on PostgreSQL
+	nice -n 19 scripts/with-postgres $(PY) scripts/mutation_postgresql.py run $(MUTATION_MODULES)
+	$(PY) scripts/mutation_postgresql.py results

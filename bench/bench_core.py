@@ -1,6 +1,8 @@
 """Issue 2's figures: cold start, idle worker memory, and the throughput of the cached
 catalogue and of a 304 sync, each beside a Flask hello-world under the same gunicorn
-settings (gunicorn.conf.py, 2 workers) and the same load generator (wrk, same connections).
+settings (gunicorn.conf.py) and the same load generator (wrk, same connections). Since
+issue 30 the hot GETs are judged by their server CPU per request, the ratio to the
+hello-world beside it; their throughput ratio is reported, no longer a goal.
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ def server_cpu_rows(runs: dict[str, list[LoadResult]], servers: dict[str, Server
         per_request[name] = statistics.median(values)
     baseline = per_request["hello"]
     note = ("gunicorn master and workers' CPU time (/proc/<pid>/stat) over the requests "
-            "served, median of the rounds; ratio above 1 = costlier than the hello-world")
+            "served, median of the rounds; the hot GETs' figure since issue 30, the ratio to "
+            "the hello-world beside it (above 1 = costlier)")
     rows = [{"name": "server CPU per request, hello-world", "value": baseline, "unit": "us",
              "note": note}]
     for name, label in (("catalogue", "catalogue"), ("sync", "304 sync")):
@@ -238,8 +241,9 @@ def throughput_rows(runs: dict[str, list[LoadResult]], budget: Budget, discarded
         # of the rounds' ratios holds up best when other work shares the machine.
         rows.append({"name": label, "value": median_rate(name), "unit": "req/s",
                      "baseline": baseline, "ratio": statistics.median(ratios),
-                     "target": "ratio >= 0.8",
-                     "note": f"GET {path}{' with If-None-Match' if name == 'sync' else ''}; "
+                     "note": "the ratio is reported, no longer a goal (issue 30): compare "
+                             "the server CPU per request below; "
+                             f"GET {path}{' with If-None-Match' if name == 'sync' else ''}; "
                              f"{load}; {latency(name)}; ratio: median of the rounds' "
                              + ", ".join(f"{ratio:.2f}" for ratio in ratios)})
     shares = [result.other_cpu_share for results in runs.values() for result in results

@@ -5,11 +5,10 @@
   the idle server (the baseline), and the errors;
 - 8 idle connections open (nothing sent): the same loop's p99;
 - one 300 s stream, running through all of the above, completes with every token;
-- the whole server's PSS (master and workers) after the first chat, beside the LiteLLM
-  Proxy's one worker serving the same stand-in;
-- 8-client chat throughput (non-streaming) beside the LiteLLM Proxy's, both servers up at
-  once and loaded in turns, round after round: the ratio is the median of the rounds'
-  ratios, so that a machine whose speed drifts over minutes moves both sides of each.
+- the whole server's PSS (master and workers) after the first chat.
+
+Chat throughput, memory and start beside the LiteLLM Proxy, at the same worker count, are
+bench_side_by_side.py's.
 
 The provider stand-in (tests/provider_stub) runs in its own process and is paced over its
 control endpoint. `--quick` shortens every duration (5 s streams, a 20 s long one).
@@ -21,16 +20,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
-import signal
 import socket
-import statistics
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +38,6 @@ MODEL = "openai/gpt-4o-mini"
 KEY = "sk-bench-key-00000001"
 INTERVAL = 0.1  # seconds between two pieces of a paced stream
 P99_TARGET = "< 50 ms"
-PROXY_VENV = Path(os.environ.get("BENCH_PROXY_VENV", harness.ROOT / "bench" / ".proxy-venv"))
 
 
 @dataclass(frozen=True)
@@ -53,14 +47,11 @@ class Durations:
     long_seconds: float = 300.0
     idle_connections: int = 8
     loop_seconds: float = 20.0
-    load_seconds: float = 5.0
-    chat_rounds: int = 5
 
 
 def durations() -> Durations:
     if os.environ.get("BENCH_QUICK"):
-        return Durations(stream_seconds=5.0, long_seconds=20.0, loop_seconds=4.0,
-                         load_seconds=3.0, chat_rounds=1)
+        return Durations(stream_seconds=5.0, long_seconds=20.0, loop_seconds=4.0)
     return Durations()
 
 
@@ -259,9 +250,6 @@ def run() -> list[dict[str, Any]]:
             rows += loop_rows(f"{plan.idle_connections} idle connections", idle_loop,
                               baseline, "connections opened, nothing sent")
 
-            with proxy_server(base, workdir) as proxy:
-                ours_rates, proxy_rates = chat_rounds(app.port, proxy, plan)
-                rows += proxy_rows(rows[0]["value"], proxy, ours_rates, proxy_rates, plan)
             long_stream.finished.wait(plan.long_seconds + 120)
             rows.append({"name": f"one {plan.long_seconds:g} s stream: pieces delivered",
                          "value": long_stream.deltas, "unit": "pieces",
@@ -280,154 +268,6 @@ def idle_connections(port: int, count: int) -> Iterator[list[socket.socket]]:
     finally:
         for connection in opened:
             connection.close()
-
-
-# ---- 8-client chat throughput, and the LiteLLM Proxy -----------------------------------
-
-
-POST_SCRIPT = """wrk.method = "POST"
-wrk.body = '{body}'
-wrk.headers["Content-Type"] = "application/json"
-{auth}"""
-
-
-def wrk_post(url: str, body: str, seconds: float, workdir: Path,
-             token: str | None = None) -> harness.LoadResult:
-    script = workdir / f"post-{abs(hash(url))}.lua"
-    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
-    script.write_text(POST_SCRIPT.format(body=body, auth=auth))
-    return harness.wrk(url, 8, seconds, extra_args=["-s", str(script)])
-
-
-PROXY_CONFIG = """model_list:
-  - model_name: {model}
-    litellm_params:
-      model: {model}
-      api_key: {key}
-      api_base: {base}
-"""
-
-
-@dataclass(frozen=True)
-class Proxy:
-    """The LiteLLM Proxy, up and past its first chat; or why there is none."""
-
-    port: int | None = None
-    token: str = ""
-    pss: float = 0.0
-    processes: int = 0
-    missing: str | None = None
-
-
-def chat_rounds(port: int, proxy: Proxy, plan: Durations
-                ) -> tuple[list[harness.LoadResult], list[harness.LoadResult]]:
-    """configapp's and the proxy's 8-client chat throughput, loaded in turns."""
-    workdir = Path(tempfile.mkdtemp(prefix="configapp-wrk-"))
-    ours: list[harness.LoadResult] = []
-    theirs: list[harness.LoadResult] = []
-    try:
-        for _ in range(plan.chat_rounds):
-            ours.append(wrk_post(f"http://{harness.HOST}:{port}/api/chat", chat_body(False),
-                                 plan.load_seconds, workdir))
-            if proxy.port is not None:
-                theirs.append(wrk_post(
-                    f"http://{harness.HOST}:{proxy.port}/v1/chat/completions",
-                    json.dumps({"model": MODEL, "messages": [
-                        {"role": "user", "content": "Tell a story"}]}),
-                    plan.load_seconds, workdir, proxy.token))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return ours, theirs
-
-
-def proxy_rows(ours_pss: float, proxy: Proxy, ours: list[harness.LoadResult],
-               theirs: list[harness.LoadResult], plan: Durations) -> list[dict[str, Any]]:
-    """The proxy's PSS after a first chat and its chat throughput, beside configapp's."""
-    ours_rate = statistics.median(r.requests_per_s for r in ours)
-    if proxy.port is None:
-        return [{"name": "whole server PSS vs LiteLLM Proxy worker", "value": ours_pss,
-                 "unit": "MiB", "note": f"no baseline: {proxy.missing}"},
-                {"name": "chat throughput, 8 clients", "value": ours_rate,
-                 "unit": "req/s", "note": f"no baseline: {proxy.missing}"}]
-    ratios = [a.requests_per_s / b.requests_per_s for a, b in zip(ours, theirs, strict=True)]
-    rows = [{"name": "whole server PSS vs LiteLLM Proxy worker", "value": ours_pss,
-             "unit": "MiB", "baseline": proxy.pss, "ratio": ours_pss / proxy.pss,
-             "target": "ratio <= 1",
-             "note": f"configapp's master and workers after the first chat, beside the "
-                     f"LiteLLM Proxy ({proxy.processes} process(es), --num_workers 1) after "
-                     "its first chat; both import litellm"}]
-    rows.append({"name": "chat throughput, 8 clients", "value": ours_rate, "unit": "req/s",
-                 "baseline": statistics.median(r.requests_per_s for r in theirs),
-                 "ratio": statistics.median(ratios), "target": "ratio >= 2",
-                 "note": f"non-streaming chats to the stand-in, wrk -c8, {len(ratios)} rounds "
-                         f"of {plan.load_seconds:g} s on each server in turn, medians; ratio: "
-                         f"median of the rounds' {', '.join(f'{r:.2f}' for r in ratios)}; "
-                         f"baseline: the LiteLLM Proxy; non-2xx: configapp "
-                         f"{sum(r.bad_statuses for r in ours)}, proxy "
-                         f"{sum(r.bad_statuses for r in theirs)}"})
-    return rows
-
-
-@contextmanager
-def proxy_server(base: str, workdir: Path) -> Iterator[Proxy]:
-    """The LiteLLM Proxy (`--num_workers 1`) on the same stand-in, after its first chat,
-    with its PSS (all its processes); a Proxy that says why when it is not installed."""
-    litellm_cli = PROXY_VENV / "bin" / "litellm"
-    if not litellm_cli.exists():
-        yield Proxy(missing=f"the LiteLLM Proxy is not installed in {PROXY_VENV} "
-                            "(scripts/install-bench-deps installs it)")
-        return
-    config = workdir / "proxy.yaml"
-    config.write_text(PROXY_CONFIG.format(model=MODEL, key=KEY, base=base))
-    port = harness.free_port()
-    log = (workdir / "proxy.log").open("wb")
-    env = harness.clean_environment({"LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                                     "LITELLM_MODE": "PRODUCTION"})
-    token = "sk-bench-proxy-master-0001"
-    env["LITELLM_MASTER_KEY"] = token
-    process = subprocess.Popen([str(litellm_cli), "--config", str(config), "--host",
-                                harness.HOST, "--port", str(port), "--num_workers", "1"],
-                               env=env, stdout=log, stderr=log, start_new_session=True,
-                               cwd=workdir)
-    try:
-        if first_chat(port, token, process):
-            tree = [process.pid, *descendants(process.pid)]
-            yield Proxy(port, token, whole_pss(tree), len(tree))
-        else:
-            tail = (workdir / "proxy.log").read_text(errors="replace")[-300:]
-            yield Proxy(missing=f"the LiteLLM Proxy did not answer: ...{tail}")
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
-        log.close()
-
-
-def first_chat(port: int, token: str, process: subprocess.Popen[bytes]) -> bool:
-    """Whether the proxy answered a chat within 5 minutes of its start."""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            answer = harness.request(port, "POST", "/v1/chat/completions", json.dumps({
-                "model": MODEL, "messages": [{"role": "user", "content": "hi"}]}).encode(),
-                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-                timeout=60)
-            if answer.status == 200:
-                return True
-        except OSError:
-            pass
-        time.sleep(1)
-    return False
-
-
-def descendants(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    found = [int(part) for part in children.read_text().split()] if children.exists() else []
-    return found + [grandchild for child in found for grandchild in descendants(child)]
 
 
 if __name__ == "__main__":

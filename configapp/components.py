@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_smorest import Api
 
+from configapp.access.clients import ClientService
 from configapp.access.gate import Gate
 from configapp.catalog.curation import ModelCuration
 from configapp.catalog.discovery import ModelDiscovery
@@ -40,6 +41,7 @@ class Components:
     curation: ModelCuration
     gate: Gate
     usage: UsageService
+    clients: ClientService
 
 
 def components() -> Components:

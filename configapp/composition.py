@@ -27,13 +27,16 @@ from configapp.access.auth import (
     login_link,
     new_token,
 )
+from configapp.access.clients import ClientService
 from configapp.access.gate import Gate
 from configapp.access.sql_auth import FixedTokenStore, SqlTokenStore
+from configapp.access.sql_clients import SqlAlchemyClientStorage
 from configapp.catalog.curation import ModelCuration
 from configapp.catalog.discovery import DiscoveredModels, MergedCatalog, ModelDiscovery
 from configapp.catalog.litellm_catalog import LiteLLMMetadataCatalog
 from configapp.catalog.sql_curation import SqlAlchemyCurationStorage
 from configapp.catalog.sql_discovery import SqlAlchemyDiscoveryStorage
+from configapp.chat.plan_cache import PlanCache
 from configapp.chat.service import ChatService
 from configapp.chat.sql_usage import SqlAlchemyUsageLedger
 from configapp.chat.usage import UsageService
@@ -45,7 +48,9 @@ from configapp.keys.fernet import FernetEncryption, load_keys
 from configapp.keys.service import ConfigurationService
 from configapp.keys.sql_storage import Database, configure_engine
 from configapp.ops.cli import config_commands
+from configapp.ops.cli_clients import clients_commands
 from configapp.ops.cli_curation import add_curation_commands
+from configapp.ops.cli_moving import add_moving_commands
 from configapp.providers.litellm_gateway import LiteLLMGateway
 from configapp.providers.offline import stay_offline
 from configapp.schema import VERSION_TABLE, current_revision, head_revision, upgrade_with_lock
@@ -53,6 +58,8 @@ from configapp.serving.ast_guard import guard_ast_parse
 from configapp.settings import DEFAULT_THREADS, SecuritySettings, Settings
 from configapp.startup import run_start_checks
 from configapp.web.api import api_blueprint_names, register_api
+from configapp.web.openai import blp as openai_blueprint
+from configapp.web.openai import register_openai
 from configapp.web.pages import blp as pages_blueprint
 from configapp.web.security import Mount, install_security
 from configapp.web.signin import blp as signin_blueprint
@@ -186,16 +193,20 @@ class ConfigApp:
                 database.session.remove()
                 engine.dispose()
 
-        blueprints = api_blueprint_names() | ({pages_blueprint.name} if self.pages else set())
+        blueprints = api_blueprint_names() | {openai_blueprint.name} | (
+            {pages_blueprint.name} if self.pages else set())
         mount = Mount(self.url_prefix, self.authorize, self.whole_app, frozenset(blueprints))
         gateway = LiteLLMGateway(settings.provider_timeout, settings.provider_check_timeout)
         api = register_api(app, sorted(service.known_providers() | PROVIDER_ALIASES.keys()),
                            mount)
         if self.pages:
             app.register_blueprint(pages_blueprint, url_prefix=self.url_prefix or None)
+        register_openai(app, self.url_prefix)
         add_curation_commands()
+        add_moving_commands()
         # Under a host's hook too: /session tells the pages there is no sign-out of ours.
         app.register_blueprint(signin_blueprint, url_prefix=self.url_prefix or None)
+        config_commands.add_command(clients_commands)
         app.cli.add_command(config_commands)
         curation = ModelCuration(service, storage)
         usage = UsageService(SqlAlchemyUsageLedger(storage), service.known_providers,
@@ -206,11 +217,12 @@ class ConfigApp:
         app.extensions["configapp"] = Components(
             settings=settings, storage=storage, encryption=encryption, catalog=catalog,
             config=service, api=api, schema_head=head, gateway=gateway,
-            chat=ChatService(service, gateway, curation=curation, usage=usage),
+            chat=ChatService(service, gateway, curation=curation, usage=usage, cache=PlanCache()),
             discovery=ModelDiscovery(service, gateway, discovered, settings.model_cache_ttl,
                                      on_listing=curation.record_listing, store=discoveries),
             database=database, version_table=self.version_table, curation=curation, gate=gate,
-            usage=usage)
+            usage=usage, clients=ClientService(SqlAlchemyClientStorage(storage),
+                                               curation.check_target, usage))
         install_security(app, settings.security, gate, mount)
 
 

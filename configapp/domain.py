@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -118,6 +119,15 @@ class NewApiKey:
     key_name: str = ""
     api_base: str | None = None
     is_active: bool = True
+
+
+@dataclass(frozen=True)
+class NewKeySecret:
+    """A stored key's new secret or base URL: its mask and the token, bound to its row."""
+
+    api_base: str | None
+    masked_key: str
+    seal: Callable[[int], str] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -268,6 +278,8 @@ class Alias:
     name: str
     target: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Model ids or aliases tried in order when the target is unavailable (chat/fallbacks.py).
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

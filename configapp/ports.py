@@ -13,6 +13,7 @@ from configapp.domain import (
     Catalog,
     ModelConfig,
     NewApiKey,
+    NewKeySecret,
     ResolvedKey,
     Visibility,
     VisibilityChange,
@@ -44,8 +45,10 @@ class ConfigurationStoragePort(Protocol):
 
     def providers_with_active_keys(self) -> set[str]: ...
 
-    def update_api_key(self, key_id: int, key_name: str | None,
-                       is_active: bool | None) -> ApiKeyConfig: ...
+    def update_api_key(self, key_id: int, key_name: str | None, is_active: bool | None,
+                       secret: NewKeySecret | None = None) -> ApiKeyConfig:
+        """Rename, (de)activate, and with `secret` replace the token, mask and base URL."""
+        ...
 
     def delete_api_key(self, key_id: int) -> ApiKeyConfig: ...
 
@@ -97,6 +100,10 @@ class ProviderGatewayPort(Protocol):
         """Opens the stream (a refusal raises here), then yields its pieces."""
         ...
 
+    def supported_parameters(self, model_id: str, provider: str) -> frozenset[str] | None:
+        """The OpenAI parameters the model takes; None when unknown."""
+        ...
+
 
 class CurationStoragePort(Protocol):
     """Curation's rows. Every write is one transaction that moves the sync revision; the
@@ -123,8 +130,13 @@ class CurationStoragePort(Protocol):
         ...
 
     def set_purpose(self, name: str, target: str, provider: str | None,
-                    check: Callable[[dict[str, Alias]], None]) -> None:
-        """provider is None when target is an alias."""
+                    check: Callable[[dict[str, Alias]], None],
+                    fallbacks: tuple[str, ...] | None = None) -> None:
+        """provider is None when target is an alias; fallbacks None keeps the purpose's."""
+        ...
+
+    def purpose_fallbacks(self) -> dict[str, tuple[str, ...]]:
+        """Purpose -> its fallbacks, in order (purposes with none are left out)."""
         ...
 
     def clear_purpose(self, name: str) -> None: ...

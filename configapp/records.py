@@ -130,6 +130,8 @@ class ModelAliasRecord(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Model ids or aliases tried in order when the alias's model is unavailable.
+    fallbacks: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelPurposeRecord(Base):
@@ -139,6 +141,16 @@ class ModelPurposeRecord(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     target: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PurposeFallbackRecord(Base):
+    """A purpose's fallbacks (its own table: the chat purpose may have no purpose row)."""
+
+    __tablename__ = "purpose_fallbacks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    models: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -189,6 +201,8 @@ class UsageRecord(Base):
         Index("ix_usage_records_created_at", "created_at"),
         Index("ix_usage_records_provider_created_at", "provider", "created_at"),
         Index("ix_usage_records_key_id_created_at", "key_id", "created_at"),
+        Index("ix_usage_records_client_id_created_at", "client_id", "created_at"),
+        Index("ix_usage_records_receipt", "receipt"),
         {"sqlite_autoincrement": True},
     )
 
@@ -205,6 +219,12 @@ class UsageRecord(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tokens_counted: Mapped[bool] = mapped_column(Boolean, default=False)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The client token that asked (migration 0009); None: the API token or a page. No
+    # foreign key either: a deleted client's spending stays.
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A streamed chat's random name, given to its client (migration 0011): the page reads
+    # its row back by it. None: not streamed, or written before 0011.
+    receipt: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class BudgetRecord(Base):
@@ -217,5 +237,21 @@ class BudgetRecord(Base):
     scope: Mapped[str] = mapped_column(String(16))  # "provider" or "key"
     target: Mapped[str] = mapped_column(String(64))  # the provider's name, or the key's id
     monthly_limit: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ClientRecord(Base):
+    """A client token (a tool calling /v1), as its SHA-256 hash (migration 0009)."""
+
+    __tablename__ = "clients"
+    # A deleted client's id is never given to another: the ledger keeps its rows.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    monthly_limit: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

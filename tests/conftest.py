@@ -10,15 +10,22 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from configapp import create_app
 from configapp.access.gate import COOKIE_PREFIX
 from configapp.settings import SecuritySettings, Settings
+from tests.head_templates import copy_sqlite_at_head, create_postgres_at_head
 
 pytest_plugins = ["tests.network_guard", "tests.provider_stub.fixtures", "tests.secret_watch",
                   "tests.skip_gate"]
+
+# Hypothesis's per-example deadline is a timing assertion: a loaded machine failed a rule
+# test on it (255 ms for one mask). Speed is measured by bench/, never asserted by tests.
+hypothesis_settings.register_profile("configapp", deadline=None)
+hypothesis_settings.load_profile("configapp")
 
 POSTGRES_URL = os.environ.get("CONFIGAPP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
@@ -81,14 +88,20 @@ FUZZ_DATABASE_PREFIX = "configapp_fuzz_"
 CREATED_DATABASES: list[str] = []
 
 
-def fresh_postgres_database(server_url: str, prefix: str = "configapp_test_") -> str:
+def fresh_postgres_database(server_url: str, prefix: str = "configapp_test_",
+                            at_head: bool = False) -> str:
     """A new, empty database on the test server; its URL. (The fuzzer's are named apart:
-    the secret watch learns no key from them, see tests/secret_watch.py.)"""
+    the secret watch learns no key from them, see tests/secret_watch.py.) at_head: with
+    the schema at head instead, copied from a template migrated once (tests/head_templates.py),
+    as `upgrade_postgres` would leave it."""
     name = f"{prefix}{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    if at_head:
+        create_postgres_at_head(server_url, name)
+    else:
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
     CREATED_DATABASES.append(name)
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
@@ -113,12 +126,12 @@ def stopping_servers() -> Iterator[list]:
 def make_server(tmp_path_factory: pytest.TempPathFactory, stopping_servers: list):
     """make_server(env={...}) -> a started gunicorn (tests/e2e/harness.py) with a fresh data
     folder; stopped after."""
-    from tests.e2e.harness import start_server
+    from tests.e2e.harness import start_fresh
 
     started: list = []
 
     def start(env: dict[str, str] | None = None):
-        server = start_server(tmp_path_factory.mktemp("server"), env)
+        server = start_fresh(tmp_path_factory.mktemp("server"), env)
         started.append(server)
         return server
 
@@ -126,6 +139,39 @@ def make_server(tmp_path_factory: pytest.TempPathFactory, stopping_servers: list
     for server in started:
         server.stop(wait=False)
         stopping_servers.append(server)
+
+
+@pytest.fixture(scope="session")
+def shared_servers(tmp_path_factory: pytest.TempPathFactory, stopping_servers: list):
+    """The session's shared servers, one per environment (tests/e2e/shared_servers.py)."""
+    from tests.e2e.harness import start_fresh
+    from tests.e2e.shared_servers import SharedServers
+
+    def retire(server) -> None:
+        server.stop(wait=False)
+        stopping_servers.append(server)
+
+    servers = SharedServers(lambda env: start_fresh(tmp_path_factory.mktemp("shared"), env),
+                            retire)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def shared_server(shared_servers, request: pytest.FixtureRequest):
+    """shared_server(env={...}) -> the shared gunicorn of that environment, as it was just
+    after its start; put back so after the test (or retired, see shared_servers.py)."""
+    used: list = []
+
+    def get(env: dict[str, str] | None = None):
+        server = shared_servers.get(env)
+        if not any(server is known for known in used):
+            used.append(server)
+        return server
+
+    yield get
+    for server in used:
+        shared_servers.reset(server, request.node.nodeid)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -136,15 +182,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest,
                   fernet_key: str):
-    """A factory of Settings on this test's data folder and database."""
-    database_url = ""
-    if backend == "postgresql":
-        database_url = fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    """A factory of Settings on this test's data folder and database.
+    `make_settings.at_head(**overrides)`: the same, with the schema at head on PostgreSQL
+    (SQLite's is migrated by the app's start, or copied by the `app` fixture)."""
+    server_url = request.getfixturevalue("postgres_server") if backend == "postgresql" else ""
+    database: dict[str, str] = {}  # made at the first build: empty, or at head
 
-    def build(**overrides) -> Settings:
+    def database_url(at_head: bool) -> str:
+        if server_url and "url" not in database:
+            database["url"] = fresh_postgres_database(server_url, at_head=at_head)
+        return database.get("url", "")
+
+    def build(_at_head: bool = False, **overrides) -> Settings:
         values = {
             "data_dir": tmp_path / "data",
-            "database_url": database_url,
+            "database_url": database_url(_at_head),
             "env_file": tmp_path / ".env",
             "config_file": tmp_path / "default.yaml",
             "provider_env": {},
@@ -155,19 +207,25 @@ def make_settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest,
         values.update(overrides)
         return Settings(**values)
 
+    def build_at_head(**overrides) -> Settings:
+        fresh = server_url != "" and "url" not in database
+        built = build(True, **overrides)
+        if not built.is_sqlite and not (fresh and built.database_url == database["url"]):
+            upgrade_postgres(built)
+        return built
+
+    build.at_head = build_at_head
     return build
 
 
 @pytest.fixture
 def settings(make_settings) -> Settings:
-    built = make_settings()
-    if not built.is_sqlite:
-        upgrade_postgres(built)
-    return built
+    return make_settings.at_head()
 
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
+    copy_sqlite_at_head(settings)  # the start's migration, done once (tests/head_templates.py)
     app = create_app(settings)
     app.config["TESTING"] = True
     yield app
@@ -186,3 +244,20 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+# The tests that take tens of seconds each, longest first, ahead of the rest (issue 32).
+# pytest-xdist's worksteal gives each worker a contiguous part of this order and an idle
+# worker steals from the end of another's: a long test near the end would keep one worker
+# busy while the other waits. The order changes nothing else: each test sets up its own.
+LONG_TESTS_FIRST = ("tests/integration/test_rotation_kill.py", "tests/reliability/",
+                    "tests/fuzz/", "tests/integration/test_secret_watch.py",
+                    "tests/packaging/", "tests/integration/test_cli.py", "tests/e2e/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((place for place, prefix in enumerate(LONG_TESTS_FIRST)
+                     if item.nodeid.startswith(prefix)), len(LONG_TESTS_FIRST))
+
+    items.sort(key=rank)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from configapp.access.clients import Client, ClientNotFoundError
 from configapp.domain import (
     ApiKeyConfig,
     ApiKeyNotFoundError,
@@ -17,6 +18,7 @@ from configapp.domain import (
     ModelConfig,
     ModelInfo,
     NewApiKey,
+    NewKeySecret,
 )
 from configapp.providers.llm import (
     ChatMessage,
@@ -114,14 +116,17 @@ class FakeStorage:
     def providers_with_active_keys(self) -> set[str]:
         return {r.provider for r in self.keys.values() if r.is_active}
 
-    def update_api_key(self, key_id: int, key_name: str | None,
-                       is_active: bool | None) -> ApiKeyConfig:
+    def update_api_key(self, key_id: int, key_name: str | None, is_active: bool | None,
+                       secret: NewKeySecret | None = None) -> ApiKeyConfig:
         record = self.get_api_key(key_id)
         if is_active:
             self._deactivate(record.provider)
         record = replace(record,
                          key_name=record.key_name if key_name is None else key_name,
                          is_active=record.is_active if is_active is None else is_active)
+        if secret is not None:
+            record = replace(record, api_base=secret.api_base, masked_key=secret.masked_key)
+            self.tokens[key_id] = secret.seal(key_id)
         self.keys[key_id] = record
         return record
 
@@ -193,6 +198,11 @@ class FakeGateway:
         return ProviderStream(iter([StreamChunk("re"),
                                     StreamChunk("ply", "stop", Usage(1, 2, 3))]))
 
+    def supported_parameters(self, model_id: str, provider: str) -> frozenset[str] | None:
+        """Every provider takes the usual ones and `tools`; only OpenAI takes `seed`."""
+        return frozenset({"temperature", "top_p", "max_tokens", "tools", "tool_choice",
+                          *({"seed"} if provider == "openai" else ())})
+
     def count_tokens(self, model_id: str, messages: list[ChatMessage],
                      text: str) -> tuple[int, int]:
         """One token a word: enough for the rules."""
@@ -208,3 +218,33 @@ def fake_resolver(*addresses: str):
         return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
                  (a, port)) for a in addresses]
     return resolve
+
+
+class FakeClientStorage:
+    """Client rows in a dict, keyed by id (the name rule is the database's: tested there)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[Client, str]] = {}  # id -> (Client, token hash)
+        self._ids = itertools.count(1)
+
+    def add_client(self, new):
+        client = Client(next(self._ids), new.name, new.models, new.monthly_limit, now())
+        self.rows[client.id] = (client, new.token_hash)
+        return client
+
+    def list_clients(self):
+        return sorted((client for client, _ in self.rows.values()), key=lambda c: c.name)
+
+    def update_client(self, client_id, changes):
+        if client_id not in self.rows:
+            raise ClientNotFoundError(f"No client with id {client_id}.")
+        client, hashed = self.rows[client_id]
+        self.rows[client_id] = (replace(client, **changes), hashed)
+        return self.rows[client_id][0]
+
+    def delete_client(self, client_id):
+        if self.rows.pop(client_id, None) is None:
+            raise ClientNotFoundError(f"No client with id {client_id}.")
+
+    def client_by_token_hash(self, hashed):
+        return next((client for client, kept in self.rows.values() if kept == hashed), None)

@@ -13,7 +13,9 @@ What it reads:
   in it) and every SQLite database file with its WAL; the PostgreSQL test server's log and
   every row of each of its databases (under pytest-xdist, of those the worker made). Log
   records and answers are read again then, for the secrets learnt after them (up to
-  MAX_KEPT bytes of them).
+  MAX_KEPT bytes of them). A shared server's database file and WAL are also read after
+  each of its tests, before their reset deletes what the test wrote
+  (tests/e2e/shared_servers.py).
 
 What it looks for:
 - any Fernet token (`gAAAAA...`), in answers and logs (databases hold them by design);
@@ -21,6 +23,8 @@ What it looks for:
   first starts made (tests/e2e/harness.py learns them from the login link): in a log file
   only the login link line the start printed may hold one (docs/adr/0006 lists where the
   token lives);
+- the client tokens (`cfgc_...`) any in-process app made: allowed only in the answer to the
+  request that made it (POST /api/config/clients shows it once);
 - every secret the suite used: API keys as the app seals them for storage or receives them
   as `api_key` (in process, and through the recording middleware: keys a browser typed,
   keys since deleted), provider keys in an app's settings, the API token, every Fernet key
@@ -65,6 +69,7 @@ from psycopg import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from configapp.access.clients import ClientService
 from configapp.domain import InvalidEncryptionKeyError, SealedKey
 from configapp.keys.fernet import FernetEncryption
 from tests.conftest import (
@@ -106,7 +111,9 @@ class Watch:
         self.unread: list[Recorded] = []  # in-process answers not yet read to their end
         self.served: dict[Path, int] = {}  # a gunicorn's answers file -> bytes read
         self.sent_keys: dict[Path, int] = {}  # a gunicorn's received keys -> bytes read
-        self.kept: dict[tuple[int, str], tuple[str, str]] = {}  # digest -> (where, text)
+        # digest -> (where, text, the secrets allowed in it)
+        self.kept: dict[tuple[int, str], tuple[str, str, frozenset[str]]] = {}
+        self.answer = threading.local()  # `made`: the client tokens this request made
         self.kept_bytes = 0
         self.api_tokens: set[str] = set()  # allowed where ADR 0006 says the token lives
         # An automaton of the first `built` needles: one tuple, replaced whole, so that a
@@ -143,22 +150,24 @@ class Watch:
         return [order[index] for index in sorted(found)]
 
     def scan(self, where: str, text: str, tokens: bool = True, keep: bool = False,
-             api_tokens_allowed: bool = False) -> None:
+             api_tokens_allowed: bool = False, allowed: frozenset[str] = frozenset()) -> None:
         """Look for every needle not yet looked for in this very text (answers repeat).
         A kept text is read again at the end, for the needles learnt after it.
         api_tokens_allowed: a place where ADR 0006 keeps the API token (the extension's
-        storage): every other secret is still looked for."""
+        storage): every other secret is still looked for. allowed: secrets this text may
+        hold (the client token in the answer that made it)."""
         digest = (len(text), hashlib.blake2b(text.encode(errors="replace"),
                                              digest_size=16).hexdigest())
         start = self.checked.get(digest, 0)
         if keep and start == 0 and self.kept_bytes + len(text) <= MAX_KEPT:
-            self.kept[digest] = (f"{where}, in {self.test}", text)
+            self.kept[digest] = (f"{where}, in {self.test}", text, allowed)
             self.kept_bytes += len(text)
         found = list(self.leaky.get(digest, ()))  # a leak seen before, seen again here
         if start == 0 and tokens and FERNET_TOKEN.search(text):
             found.append("a Fernet token")
         found += [self.needles[needle] for needle in self.found_in(text, start)
-                  if not (api_tokens_allowed and needle in self.api_tokens)]
+                  if not (api_tokens_allowed and needle in self.api_tokens)
+                  and needle not in allowed]
         if found:
             self.leaky[digest] = list(dict.fromkeys(found))
             self.leaks += [f"{self.test}: {what} in {where}" for what in self.leaky[digest]]
@@ -166,11 +175,11 @@ class Watch:
 
     def rescan_kept(self) -> None:
         """The answers and log records read so far, for the needles learnt since."""
-        for digest, (where, kept) in self.kept.items():
+        for digest, (where, kept, allowed) in self.kept.items():
             start = self.checked.get(digest, 0)
             text = LOGIN_LINK_LINE.sub("(the login link)", kept)
             self.leaks += [f"{self.test}: {self.needles[needle]} in {where}"
-                           for needle in self.found_in(text, start)]
+                           for needle in self.found_in(text, start) if needle not in allowed]
             self.checked[digest] = len(self.order)
 
     def read_unread(self) -> None:
@@ -323,11 +332,15 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
             return start_response(status, headers, *exc_info)
 
         watch.counts["answers"] += 1
+        made: set[str] = set()
+        watch.answer.made = made
         try:
             body = serve(app, environ, start)
         finally:
             watch.fuzzing.on = False
-        recorded = Recorded(body, lambda text: watch.scan(where, text, keep=True))
+            watch.answer.made = None
+        recorded = Recorded(body, lambda text: watch.scan(where, text, keep=True,
+                                                          allowed=frozenset(made)))
         watch.unread.append(recorded)
         return recorded
 
@@ -336,6 +349,16 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
     def sealed(self: SealedKey) -> str:
         watch.add(self.api_key, "an API key the app stored", masked_tail=True)
         return seal(self)
+
+    make_client = ClientService.create
+
+    def made_client(self: ClientService, *args: Any, **kwargs: Any) -> Any:
+        client, token = make_client(self, *args, **kwargs)
+        made = getattr(watch.answer, "made", None)
+        if made is not None:  # in a request: its answer may show it, no other
+            made.add(token)
+        watch.add(token, "a client token")
+        return client, token
 
     build = FernetEncryption.__init__
 
@@ -349,6 +372,7 @@ def install(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Flask, "__call__", watched)
     monkeypatch.setattr(SealedKey, "to_plaintext", sealed)
     monkeypatch.setattr(FernetEncryption, "__init__", built)
+    monkeypatch.setattr(ClientService, "create", made_client)
     watch.add(CANARY_KEY, "the canary key", masked_tail=True)
     watch.add(TEST_API_TOKEN, "the suite's API token", api_token=True)
 

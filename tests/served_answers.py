@@ -5,7 +5,10 @@ CONFIGAPP_TEST_APP (default `wsgi:app`, the real one) behind a WSGI middleware t
 appends every answer, status, headers and the whole body, to CONFIGAPP_TEST_ANSWERS (a
 `.log` file the watch reads after each test and at the end), and the `api_key` of every
 JSON request to CONFIGAPP_TEST_SENT_KEYS (the secrets the watch then looks for, keys
-typed in a browser included). Test-only: nothing in configapp/ knows of it.
+typed in a browser included). It also appends `+` to CONFIGAPP_TEST_REQUESTS when a request
+reaches the app and `-` once its answer is closed (the app's own clean-up done): a shared
+server is reset only when none is in flight (tests/e2e/shared_servers.py). Test-only:
+nothing in configapp/ knows of it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 ANSWERS = "CONFIGAPP_TEST_ANSWERS"
 SENT_KEYS = "CONFIGAPP_TEST_SENT_KEYS"
+REQUESTS = "CONFIGAPP_TEST_REQUESTS"
 APP = "CONFIGAPP_TEST_APP"
 MAX_READ_BODY = 2 * 1024 * 1024
 SEPARATOR = b"\n--- answer ---\n"
@@ -73,9 +77,10 @@ class RecordedAnswer:
     or is closed (a client that hung up included)."""
 
     def __init__(self, body: Iterable[bytes], head: list[bytes], path: str,
-                 learn: Callable[[], None]) -> None:
+                 learn: Callable[[], None], ended: Callable[[], None]) -> None:
         self.body = body
         self.learn = learn
+        self.ended = ended
         self.head = head  # the request line, then the status and headers once started
         self.parts: list[bytes] = []
         self.path = path
@@ -92,12 +97,22 @@ class RecordedAnswer:
             self.learn()
             append(self.path, SEPARATOR + b"".join(self.head + self.parts))
         close = getattr(self.body, "close", None)
-        if close is not None:
-            close()
+        try:
+            if close is not None:
+                close()
+        finally:
+            ended, self.ended = self.ended, lambda: None
+            ended()
 
 
-def recording(wrapped: Callable[..., Any], answers: str, sent_keys: str | None) -> Any:
+def recording(wrapped: Callable[..., Any], answers: str, sent_keys: str | None,
+              requests: str | None = None) -> Any:
+    def count(mark: bytes) -> None:
+        if requests is not None:
+            append(requests, mark)
+
     def app(environ: dict[str, Any], start_response: Any) -> Any:
+        count(b"+")
         body = environ["wsgi.input"] = ReadInput(environ["wsgi.input"])
 
         def learn() -> None:
@@ -111,7 +126,12 @@ def recording(wrapped: Callable[..., Any], answers: str, sent_keys: str | None) 
             head.append(("\n".join(lines) + "\n\n").encode(errors="replace"))
             return start_response(status, headers, *exc_info)
 
-        return RecordedAnswer(wrapped(environ, start), head, answers, learn)
+        try:
+            answer = wrapped(environ, start)
+        except BaseException:
+            count(b"-")
+            raise
+        return RecordedAnswer(answer, head, answers, learn, lambda: count(b"-"))
 
     app.extensions = getattr(wrapped, "extensions", {})  # gunicorn.conf.py's warm-up
     return app
@@ -127,6 +147,6 @@ def __getattr__(name: str) -> Any:
     if name != "app":
         raise AttributeError(name)
     built = recording(load(os.environ.get(APP, "wsgi:app")), os.environ[ANSWERS],
-                      os.environ.get(SENT_KEYS))
+                      os.environ.get(SENT_KEYS), os.environ.get(REQUESTS))
     globals()["app"] = built
     return built

@@ -12,7 +12,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ MAX_PURPOSE_LENGTH = 40
 ALIAS_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*$")
 MAX_ALIAS_LENGTH = 64
 MAX_ALIAS_DEPTH = 8
+MAX_FALLBACKS = 4  # stored; at most chat/fallbacks.MAX_ATTEMPTS of them are ever called
 MAX_BATCH = 2000
 
 
@@ -75,6 +76,9 @@ class Resolved:
     model: ModelInfo
     parameters: dict[str, Any]
     via: tuple[str, ...] = ()
+    # What to try, in order, when `model` is unavailable: the purpose's, else the first
+    # alias on the way that has some (never those of a fallback: no chains of fallbacks).
+    fallbacks: tuple[str, ...] = ()
 
     @property
     def alias(self) -> str | None:
@@ -106,6 +110,25 @@ def follow(name: str, aliases: dict[str, Alias]) -> tuple[str, dict[str, Any], t
     return current, parameters, tuple(via)
 
 
+def fallback_loop(name: str, aliases: dict[str, Alias]) -> list[str] | None:
+    """A path from the alias `name` back to itself through targets and fallbacks, if any:
+    a loop an alias's fallbacks would make (fast -> [slow], slow -> [fast])."""
+    def walk(current: str, path: list[str]) -> list[str] | None:
+        alias = aliases.get(current)
+        if alias is None:
+            return None
+        for step in (alias.target, *alias.fallbacks):
+            if step == name:
+                return [*path, step]
+            if step not in path and len(path) <= 2 * MAX_ALIAS_DEPTH:
+                found = walk(step, [*path, step])
+                if found:
+                    return found
+        return None
+
+    return walk(name, [name])
+
+
 class ModelCuration:
     """The curation rules, on top of the ConfigurationService's catalogue and keys."""
 
@@ -126,8 +149,8 @@ class ModelCuration:
     def refuse_hidden(self, model: ModelInfo, visibility: Visibility | None = None) -> None:
         if (visibility or self.visibility()).hides(model.id, model.provider):
             raise ModelHiddenError(
-                f"{model.id} is hidden. Show it again in Settings (Models, {model.provider}) "
-                f"or with `flask config models show {model.id}`.")
+                f"{model.id} is hidden. Show it again in Settings > Curation > Shown models "
+                f"({model.provider}).")
 
     def counts(self, provider: str | None = None) -> list[dict[str, Any]]:
         """Per provider: how many of its models are shown ("12 of 400"). The models are
@@ -202,7 +225,8 @@ class ModelCuration:
 
     def resolve(self, name: str, aliases: dict[str, Alias] | None = None) -> Resolved:
         """A model id or an alias, as the model it comes to (ModelNotFoundError if none)."""
-        model_id, parameters, via = follow(name, self.aliases() if aliases is None else aliases)
+        aliases = self.aliases() if aliases is None else aliases
+        model_id, parameters, via = follow(name, aliases)
         try:
             model = self.config.get_model(model_id)
         except ModelNotFoundError:
@@ -210,15 +234,27 @@ class ModelCuration:
                 raise ModelNotFoundError(f"The alias '{via[-1]}' points at '{model_id[:200]}', "
                                          "which is not a known model.") from None
             raise
-        return Resolved(model, parameters, via)
+        fallbacks = next((aliases[a].fallbacks for a in via if aliases[a].fallbacks), ())
+        return Resolved(model, parameters, via, fallbacks)
+
+    def check_target(self, name: str) -> Resolved:
+        """A model id or an alias a setting may name: known, and not hidden."""
+        resolved = self.resolve(name)
+        self.refuse_hidden(resolved.model)
+        return resolved
 
     def is_alias(self, name: str) -> bool:
         return name in self.aliases()
 
-    def set_alias(self, name: str, target: str, parameters: dict[str, Any]) -> Alias:
-        """Create or change an alias; it may not shadow a model nor make a loop."""
+    def set_alias(self, name: str, target: str, parameters: dict[str, Any],
+                  fallbacks: Iterable[str] | None = None) -> Alias:
+        """Create or change an alias; it may not shadow a model nor make a loop (its
+        fallbacks included). Its fallbacks are replaced when given, kept when None."""
         self._check_alias_name(name)
-        alias = Alias(name, target, dict(parameters))
+        if fallbacks is None:
+            before = self.aliases().get(name)
+            fallbacks = before.fallbacks if before else ()
+        alias = Alias(name, target, dict(parameters), tuple(fallbacks))
 
         def check(current: dict[str, Alias]) -> tuple[str, str]:
             after = {**current, name: alias}
@@ -226,11 +262,30 @@ class ModelCuration:
             self.refuse_hidden(resolved.model)
             check_parameters(resolved.model, alias.parameters)
             check_parameters(resolved.model, resolved.parameters)
+            loop = fallback_loop(name, after)
+            if loop:
+                raise AliasError(f"The fallbacks loop: {' -> '.join(loop)}.")
+            self._check_fallbacks(resolved.model, alias.fallbacks, after)
             return resolved.model.id, resolved.model.provider
 
         stored = self.storage.put_alias(alias, check)
         audit.info("alias set name=%s target=%s", log_text(name), log_text(target))
         return stored
+
+    def _check_fallbacks(self, model: ModelInfo, fallbacks: tuple[str, ...],
+                         aliases: dict[str, Alias]) -> None:
+        """Each fallback is checked like a target (known, not hidden), and comes to a model
+        not tried before it: the target's or an earlier fallback's."""
+        if len(fallbacks) > MAX_FALLBACKS:
+            raise AliasError(f"At most {MAX_FALLBACKS} fallbacks.")
+        tried = [model.id]
+        for fallback in fallbacks:
+            resolved = self.resolve(fallback, aliases)
+            self.refuse_hidden(resolved.model)
+            if resolved.model.id in tried:
+                raise AliasError(f"The fallback '{fallback[:100]}' comes to "
+                                 f"{resolved.model.id}, which is already tried before it.")
+            tried.append(resolved.model.id)
 
     def _check_alias_name(self, name: str) -> None:
         if len(name) > MAX_ALIAS_LENGTH or not ALIAS_PATTERN.match(name):
@@ -246,10 +301,16 @@ class ModelCuration:
                              "model): choose another name.")
 
     def delete_alias(self, name: str) -> None:
+        purpose_fallbacks = self.storage.purpose_fallbacks()
+
         def check(aliases: dict[str, Alias], purposes: dict[str, str]) -> None:
             users = [f"purpose '{p}'" for p, target in sorted(purposes.items())
                      if target == name]
             users += [f"alias '{a.name}'" for a in aliases.values() if a.target == name]
+            users += [f"the fallbacks of alias '{a.name}'" for a in aliases.values()
+                      if name in a.fallbacks]
+            users += [f"the fallbacks of purpose '{p}'" for p, models in
+                      sorted(purpose_fallbacks.items()) if name in models]
             if users:
                 raise ModelUnavailableError(
                     f"The alias '{name}' is in use by {', '.join(users)}: point "
@@ -263,13 +324,15 @@ class ModelCuration:
     def purposes(self) -> list[dict[str, Any]]:
         """Every purpose (the built-in ones even when unset) with what it resolves to."""
         stored = self.storage.purposes()
+        fallbacks = self.storage.purpose_fallbacks()
         aliases = self.aliases()
         views = []
         for name in [*BUILTIN_PURPOSES, *sorted(set(stored) - set(BUILTIN_PURPOSES))]:
             target = stored.get(name)
             view: dict[str, Any] = {"name": name, "builtin": name in BUILTIN_PURPOSES,
                                     "target": target, "alias": None, "model": None,
-                                    "parameters": {}}
+                                    "parameters": {},
+                                    "fallbacks": list(fallbacks.get(name, ()))}
             if target is not None:
                 try:
                     resolved = self.resolve(target, aliases)
@@ -284,19 +347,24 @@ class ModelCuration:
     def parameters_of(self, resolved: Resolved) -> dict[str, Any]:
         return {**self.config.stored_parameters(resolved.model.id), **resolved.parameters}
 
-    def set_purpose(self, name: str, target: str) -> Resolved:
-        """Point a purpose at a model or an alias; `chat` is the default model."""
+    def set_purpose(self, name: str, target: str,
+                    fallbacks: Iterable[str] | None = None) -> Resolved:
+        """Point a purpose at a model or an alias; `chat` is the default model. Its
+        fallbacks are replaced when given, kept when None."""
         check_purpose_name(name)
         resolved = self.resolve(target)
         self.refuse_hidden(resolved.model)
         is_alias = bool(resolved.via)
+        wanted = None if fallbacks is None else tuple(fallbacks)
 
         def check(aliases: dict[str, Alias]) -> None:
             if is_alias and target not in aliases:
                 raise ModelNotFoundError(f"No alias named '{target[:100]}'.")
+            if wanted is not None:
+                self._check_fallbacks(self.resolve(target, aliases).model, wanted, aliases)
 
         self.storage.set_purpose(name, target if is_alias else resolved.model.id,
-                                 None if is_alias else resolved.model.provider, check)
+                                 None if is_alias else resolved.model.provider, check, wanted)
         audit.info("purpose set name=%s target=%s", log_text(name), log_text(target))
         return resolved
 
@@ -313,12 +381,13 @@ class ModelCuration:
         """The model of a purpose; 409 when it has none (never another model instead)."""
         check_purpose_name(name)
         target = self.storage.purposes().get(name)
-        where = (f"set one in Settings (Purposes) or with "
-                 f"`flask config models purpose set {name} <model>`")
+        where = "set one in Settings > Curation > Purposes"
         if target is None:
             raise ModelUnavailableError(f"No model is set for the purpose '{name}': {where}.")
         try:
-            return self.resolve(target)
+            resolved = self.resolve(target)
+            own = self.storage.purpose_fallbacks().get(name)
+            return replace(resolved, fallbacks=own) if own else resolved
         except ModelNotFoundError as error:
             raise ModelUnavailableError(f"The purpose '{name}' has no usable model ({error}) "
                                         f"{where}.") from None
@@ -329,8 +398,10 @@ class ModelCuration:
         aliases = self.aliases()
         if target is None or target not in aliases:
             model, config = self.config.selected_model()
-            return Resolved(model, {}), config
+            return Resolved(model, {}, (), self.storage.purpose_fallbacks().get(CHAT, ())), config
         resolved = self.resolve(target, aliases)
+        own = self.storage.purpose_fallbacks().get(CHAT)
+        resolved = replace(resolved, fallbacks=own) if own else resolved
         stored = self.config.storage.get_model_config(resolved.model.id)
         config = ModelConfig(resolved.model.id, resolved.model.provider, True,
                              self.parameters_of(resolved),
@@ -385,11 +456,9 @@ class ModelCuration:
         subjects += [("alias", alias.name, alias.target) for alias in
                      sorted(aliases.values(), key=lambda a: a.name)]
         for kind, name, target in subjects:
-            fix = (f"choose another model for the purpose '{name}' in Settings (Purposes) or "
-                   f"with `flask config models purpose set {name} <model>`"
-                   if kind == "purpose" else
-                   f"point the alias '{name}' at another model in Settings (Aliases) or with "
-                   f"`flask config models alias set {name} <model>`")
+            fix = (f"choose another model for the purpose '{name}' in Settings > Curation > "
+                   "Purposes" if kind == "purpose" else
+                   f"point the alias '{name}' at another model in Settings > Curation > Aliases")
             label = f"The {kind} '{name}'"
 
             def warn(problem: str, message: str, action: str, model: str | None,
@@ -406,7 +475,8 @@ class ModelCuration:
             model = resolved.model
             if visibility.hides(model.id, model.provider):
                 warn("hidden", f"{label} uses {model.id}, which is hidden: chat refuses it.",
-                     f"Show {model.id} again (Settings, Models, {model.provider}), or {fix}.",
+                     f"Show {model.id} again (Settings > Curation > Shown models, "
+                     f"{model.provider}), or {fix}.",
                      model.id)
             if model.id in withdrawn:
                 day = withdrawn[model.id].date().isoformat()
@@ -420,7 +490,7 @@ class ModelCuration:
             if model.provider not in configured:
                 warn("no_key", f"{label} uses {model.id}, but {model.provider} has no API "
                      "key: chat answers 409.",
-                     f"Add a key for {model.provider} in Settings (API keys), or {fix}.", model.id)
+                     f"Add a key for {model.provider} in Settings > Keys, or {fix}.", model.id)
         return found
 
     # ---- the extension's snapshot ----------------------------------------------------

@@ -17,11 +17,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from configapp.domain import Catalog, ConfigurationError, ModelInfo, ResolvedKey, mask_key
+from configapp.domain import (
+    ApiKeyConfig,
+    Catalog,
+    ConfigurationError,
+    ModelInfo,
+    NewApiKey,
+    ResolvedKey,
+    mask_key,
+)
 from configapp.keys.service import ConfigurationService
 from configapp.log_lines import log_text
 from configapp.ports import ModelCatalogPort, ProviderGatewayPort
@@ -193,6 +201,19 @@ class ModelDiscovery:
                    record.id, log_text(record.provider), mask_key(key.api_key), check.result,
                    check.status_code)
         return check
+
+    def add_tested_key(self, new: NewApiKey) -> tuple[ApiKeyConfig, KeyCheck | None]:
+        """Add a key inactive, test it, and make it active (if asked) only when it works:
+        a failing key never replaces a working one. A key of a provider whose keys cannot
+        be tested is saved as asked, with no test (None)."""
+        record = self.config.add_api_key(replace(new, is_active=False))
+        if not self.gateway.supports_listing(record.provider, record.api_base):
+            check = None
+        else:
+            check = self.test_key(record.id)
+        if new.is_active and (check is None or check.ok):
+            record = self.config.update_api_key(record.id, is_active=True)
+        return record, check
 
     # ---- live listings ----------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from configapp.records import (
     ModelPurposeRecord,
     ModelVisibilityRecord,
     ProviderCurationRecord,
+    PurposeFallbackRecord,
     utcnow,
 )
 
@@ -36,8 +37,9 @@ CHAT = "chat"
 
 
 # Every chat's plan reads these: built once (see SqlAlchemyConfigurationStorage._rows).
-ALIASES = select(ModelAliasRecord.__table__.c["name", "target", "parameters"])
+ALIASES = select(ModelAliasRecord.__table__.c["name", "target", "parameters", "fallbacks"])
 PURPOSES = select(ModelPurposeRecord.__table__.c["name", "target"])
+PURPOSE_FALLBACKS = select(PurposeFallbackRecord.__table__.c["name", "models"])
 DEFAULT_MODEL_ID = (select(ModelConfigRecord.__table__.c.model_id)
                     .where(ModelConfigRecord.__table__.c.is_default).limit(1))
 ONLY_CHOSEN = (select(ProviderCurationRecord.__table__.c.provider)
@@ -46,8 +48,8 @@ VISIBILITY = select(ModelVisibilityRecord.__table__.c["model_id", "shown"])
 
 
 def _aliases(session: Session) -> dict[str, Alias]:
-    return {name: Alias(name, target, dict(parameters or {}))
-            for name, target, parameters in session.execute(ALIASES)}
+    return {name: Alias(name, target, dict(parameters or {}), tuple(fallbacks or ()))
+            for name, target, parameters, fallbacks in session.execute(ALIASES)}
 
 
 def _purposes(session: Session) -> dict[str, str]:
@@ -135,12 +137,13 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
             # A model only a provider lists is pinned by a row, so every process knows it.
             self._config_row(session, *check(_aliases(session)))
             row = session.get(ModelAliasRecord, alias.name)
+            fallbacks = list(alias.fallbacks) or None
             if row is None:
                 session.add(ModelAliasRecord(name=alias.name, target=alias.target,
-                                             parameters=alias.parameters))
+                                             parameters=alias.parameters, fallbacks=fallbacks))
             else:
-                row.target, row.parameters, row.updated_at = (alias.target, alias.parameters,
-                                                              utcnow())
+                row.target, row.parameters, row.fallbacks, row.updated_at = (
+                    alias.target, alias.parameters, fallbacks, utcnow())
             session.flush()
             return alias
 
@@ -159,10 +162,18 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
         with self._read() as session:
             return _purposes(session)
 
+    def purpose_fallbacks(self) -> dict[str, tuple[str, ...]]:
+        with self._read() as session:
+            return {name: tuple(models) for name, models in session.execute(PURPOSE_FALLBACKS)}
+
     def set_purpose(self, name: str, target: str, provider: str | None,
-                    check: Callable[[dict[str, Alias]], None]) -> None:
+                    check: Callable[[dict[str, Alias]], None],
+                    fallbacks: tuple[str, ...] | None = None) -> None:
+        """`fallbacks` None keeps the purpose's; () forgets them."""
         with self._write() as session:
             check(_aliases(session))
+            if fallbacks is not None:
+                self._put_fallbacks(session, name, fallbacks)
             if name == CHAT and provider is not None:
                 session.execute(delete(ModelPurposeRecord).where(ModelPurposeRecord.name == CHAT))
                 self._make_default(session, target, provider)
@@ -179,8 +190,21 @@ class SqlAlchemyCurationStorage(SqlAlchemyConfigurationStorage):
                 row.target, row.updated_at = target, utcnow()
             session.flush()
 
+    @staticmethod
+    def _put_fallbacks(session: Session, name: str, fallbacks: tuple[str, ...]) -> None:
+        row = session.get(PurposeFallbackRecord, name)
+        if not fallbacks:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(PurposeFallbackRecord(name=name, models=list(fallbacks)))
+        else:
+            row.models, row.updated_at = list(fallbacks), utcnow()
+
     def clear_purpose(self, name: str) -> None:
         with self._write() as session:
+            session.execute(delete(PurposeFallbackRecord)
+                            .where(PurposeFallbackRecord.name == name))
             session.execute(delete(ModelPurposeRecord).where(ModelPurposeRecord.name == name))
             if name == CHAT:
                 session.execute(update(ModelConfigRecord).where(ModelConfigRecord.is_default)

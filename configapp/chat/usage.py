@@ -9,6 +9,9 @@ chat: a failed write is logged and the answer goes out. Months are calendar mont
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,10 +23,20 @@ from configapp.log_lines import log_text
 log = logging.getLogger(__name__)
 
 WARNING_RATIO = 0.8
-GROUPS = ("model", "provider", "key", "day")
+GROUPS = ("model", "provider", "key", "day", "client")
+# The group of calls made without a client token (the pages, the API token).
+NO_CLIENT = "api_token"
+NO_CLIENT_NAME = "Playground / API token"
 SCOPES = ("provider", "key")
-OUTCOMES = ("finished", "stopped", "failed", "cut")
+OUTCOMES = ("finished", "stopped", "failed", "cut", "unavailable")
 MAX_LIMIT = 1_000_000_000.0
+RECEIPT = re.compile(r"[A-Za-z0-9_-]{16,32}")
+RECEIPT_POLL_SECONDS = 0.1
+
+
+def new_receipt() -> str:
+    """A stream's name: random, so that it says nothing and cannot be guessed."""
+    return secrets.token_urlsafe(16)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class UsageEntry:
     tokens_counted: bool
     cost: float | None
     created_at: datetime
+    client_id: int | None = None  # the client token that asked (access/clients.py)
+    receipt: str | None = None  # a stream's name, given to its client (read back by it)
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,8 @@ class UsageTotals:
     completion_tokens: int
     cost: float
     unpriced: int
+    name: str | None = None  # grouped by client: its name (None once it is deleted)
+    unavailable: int = 0  # attempts that failed before their first byte (fallbacks)
 
 
 @dataclass(frozen=True)
@@ -82,8 +99,9 @@ class BudgetStatus:
 
     @property
     def message(self) -> str:
-        what = (f"the {self.budget.target} budget" if self.budget.scope == "provider"
-                else f"the budget of key {self.budget.target}")
+        what = {"provider": f"the {self.budget.target} budget",
+                "client": f"the budget of client {self.budget.target}"}.get(
+            self.budget.scope, f"the budget of key {self.budget.target}")
         return (f"{self.month}: {dollars(self.spent)} spent of {what} "
                 f"({dollars(self.budget.monthly_limit)}, {self.ratio:.0%}).")
 
@@ -120,11 +138,13 @@ class UsageLedgerPort(Protocol):
 
     def record(self, entry: UsageEntry) -> None: ...
 
+    def by_receipt(self, receipt: str) -> UsageEntry | None: ...
+
     def totals(self, since: datetime, until: datetime,
                group_by: str | None) -> list[UsageTotals]: ...
 
     def spent(self, since: datetime, provider: str | None = None,
-              key_id: int | None = None) -> float: ...
+              key_id: int | None = None, client_id: int | None = None) -> float: ...
 
     def budgets(self) -> list[Budget]: ...
 
@@ -181,6 +201,22 @@ class UsageService:
             return False
         return True
 
+    def by_receipt(self, receipt: str, wait: float = 0.0) -> UsageEntry:
+        """The row of the stream given this receipt, waiting up to `wait` seconds for it
+        (it is written when the stream ends, however it ends: a page that stops reading
+        asks at once); UsageNotFoundError if it is not there by then."""
+        deadline = time.monotonic() + wait
+        entry = None
+        while RECEIPT.fullmatch(receipt):
+            entry = self.ledger.by_receipt(receipt)
+            if entry is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(RECEIPT_POLL_SECONDS)
+        if entry is None:
+            raise UsageNotFoundError("No usage is recorded under this receipt (yet): a "
+                                     "stream's row is written when it ends.")
+        return entry
+
     def totals(self, since: datetime | None = None, until: datetime | None = None,
                group_by: str | None = None) -> dict[str, Any]:
         """The sums from `since` (default: the month's start) to `until` (default: now)."""
@@ -193,14 +229,30 @@ class UsageService:
             raise ConfigurationError(f"group_by must be one of {', '.join(GROUPS)}.")
         (total,) = self.ledger.totals(since, until, None)
         groups = self.ledger.totals(since, until, group_by) if group_by else []
+        named = group_by == "client"
         return {"since": since, "until": until, "group_by": group_by,
-                "total": _totals_view(total), "groups": [_totals_view(g) for g in groups]}
+                "total": _totals_view(total), "groups": [_totals_view(g, named) for g in groups]}
 
     def sync_revision(self) -> str:
         """The settings revision, moved also by every chat and at each new month: the
         snapshot carries the month's spending and budget warnings."""
         store_id, counter, last_usage = self.ledger.sync_revision()
         return f"{store_id}-{counter}-u{last_usage}-{datetime.now(UTC):%Y%m}"
+
+    def client_spending(self) -> dict[int, float]:
+        """This month's dollars per client id (for the clients' list)."""
+        now = datetime.now(UTC)
+        return {int(totals.group): totals.cost
+                for totals in self.ledger.totals(month_start(now), now, "client")
+                if totals.group is not None and totals.group != NO_CLIENT}
+
+    def check_client(self, client_id: int, name: str, monthly_limit: float) -> None:
+        """Raise BudgetExceededError when a client's own budget of this month is spent."""
+        now = datetime.now(UTC)
+        status = BudgetStatus(Budget("client", name, monthly_limit), f"{now:%Y-%m}",
+                              self.ledger.spent(month_start(now), client_id=client_id))
+        if status.level == "exceeded":
+            raise BudgetExceededError(status)
 
     def month_summary(self) -> dict[str, Any]:
         """The month so far: what the extension's snapshot carries."""
@@ -251,12 +303,21 @@ class UsageService:
                  else self.ledger.spent(since, key_id=int(budget.target)))
         return BudgetStatus(budget, f"{now:%Y-%m}", spent)
 
-    def statuses_for(self, provider: str, key_id: int | None) -> list[BudgetStatus]:
-        """The budgets a chat through this provider and key counts against."""
-        now = datetime.now(UTC)
+    def budgets_for(self, provider: str, key_id: int | None) -> tuple[Budget, ...]:
+        """The budgets a chat through this provider and key counts against (a setting:
+        the chat's plan caches them per settings revision; the spending it never caches)."""
         wanted = {("provider", provider)} | ({("key", str(key_id))} if key_id else set())
-        return [self._status(budget, now) for budget in self.ledger.budgets()
-                if (budget.scope, budget.target) in wanted]
+        return tuple(budget for budget in self.ledger.budgets()
+                     if (budget.scope, budget.target) in wanted)
+
+    def statuses_for(self, provider: str, key_id: int | None,
+                     budgets: tuple[Budget, ...] | None = None) -> list[BudgetStatus]:
+        """The budgets a chat through this provider and key counts against, with this
+        month's spending: `budgets`, when the caller already knows them."""
+        now = datetime.now(UTC)
+        if budgets is None:
+            budgets = self.budgets_for(provider, key_id)
+        return [self._status(budget, now) for budget in budgets]
 
     def warnings(self, provider: str | None = None, key_id: int | None = None,
                  every: bool = False) -> list[dict[str, Any]]:
@@ -265,13 +326,15 @@ class UsageService:
                     else self.statuses_for(provider, key_id))
         return [status.view() for status in statuses if status.level != "ok"]
 
-    def check(self, provider: str, key_id: int | None) -> None:
-        """Raise BudgetExceededError when a budget this chat counts against is spent.
+    def check(self, provider: str, key_id: int | None,
+              budgets: tuple[Budget, ...] | None = None) -> None:
+        """Raise BudgetExceededError when a budget this chat counts against is spent
+        (`budgets`: those, when the caller already knows them; none, no spending read).
 
         The spending read is what is recorded: chats in flight are not, so each worker can
         overshoot by the one request it is serving (docs/providers.md).
         """
-        for status in self.statuses_for(provider, key_id):
+        for status in self.statuses_for(provider, key_id, budgets):
             if status.level == "exceeded":
                 raise BudgetExceededError(status)
 
@@ -280,7 +343,14 @@ class BudgetNotFoundError(ConfigurationError):
     """No budget for that provider or key, or no such provider to put one on (404)."""
 
 
-def _totals_view(totals: UsageTotals) -> dict[str, Any]:
-    return {"group": totals.group, "requests": totals.requests,
+class UsageNotFoundError(ConfigurationError):
+    """No ledger row under that receipt (404)."""
+
+
+def _totals_view(totals: UsageTotals, named: bool = False) -> dict[str, Any]:
+    """named: grouped by client, whose name goes beside its id."""
+    return {"group": totals.group, **({"name": totals.name} if named else {}),
+            "requests": totals.requests,
             "prompt_tokens": totals.prompt_tokens, "completion_tokens": totals.completion_tokens,
-            "cost": round(totals.cost, 10), "unpriced_requests": totals.unpriced}
+            "cost": round(totals.cost, 10), "unpriced_requests": totals.unpriced,
+            "unavailable_requests": totals.unavailable}

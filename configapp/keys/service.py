@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from configapp.domain import (
     ModelInfo,
     ModelNotFoundError,
     NewApiKey,
+    NewKeySecret,
     ProviderKeyMissingError,
     ResolvedKey,
     SealedKey,
@@ -38,6 +39,22 @@ audit = logging.getLogger("configapp.audit")
 log = logging.getLogger(__name__)
 
 KEY_PATTERN = re.compile(API_KEY_PATTERN)
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    """A provider's active stored key as the settings hold it: its row and its Fernet
+    token, opened only when a call uses it (`ConfigurationService.use_key`)."""
+
+    record: ApiKeyConfig
+    token: str = field(repr=False)
+
+
+class Unchanged:
+    """The type of UNCHANGED: a field a PATCH left out (None there means "clear it")."""
+
+
+UNCHANGED = Unchanged()
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
@@ -68,6 +85,8 @@ class ConfigurationService:
         # only to the base URL they were saved with.
         self.env_key_base_urls = {normalise_provider(provider): env_base_url(provider, url)
                                   for provider, url in (env_key_base_urls or {}).items()}
+        # When this process last set each key's last_used_at: a cached row's is stale.
+        self._touched: dict[int, datetime] = {}
 
     # ---- providers -------------------------------------------------------------------
 
@@ -148,17 +167,44 @@ class ConfigurationService:
         return self.storage.get_api_key(key_id)
 
     def update_api_key(self, key_id: int, key_name: str | None = None,
-                       is_active: bool | None = None) -> ApiKeyConfig:
-        if key_name is None and is_active is None:
+                       is_active: bool | None = None, api_key: str | None = None,
+                       api_base: str | Unchanged | None = UNCHANGED) -> ApiKeyConfig:
+        """Rename, (de)activate, or replace the secret or base URL in place: the id, the
+        budgets and the ledger stay. A new secret or base URL is checked like an add."""
+        secret = None
+        if api_key is not None or not isinstance(api_base, Unchanged):
+            secret = self._new_secret(self.storage.get_api_key(key_id), api_key, api_base)
+        elif key_name is None and is_active is None:
             return self.storage.get_api_key(key_id)  # an empty PATCH changes nothing
         record = self.storage.update_api_key(
-            key_id, key_name.strip() if key_name is not None else None, is_active
+            key_id, key_name.strip() if key_name is not None else None, is_active, secret
         )
+        if secret is not None:
+            audit.info("key changed id=%s provider=%s key=%s base=%s",
+                       record.id, log_text(record.provider), record.masked_key,
+                       log_text(record.api_base or "-"))
         if is_active is not None:
             audit.info("key %s id=%s provider=%s key=%s",
                        "activated" if is_active else "deactivated",
                        record.id, log_text(record.provider), record.masked_key)
         return record
+
+    def _new_secret(self, record: ApiKeyConfig, api_key: str | None,
+                    api_base: str | Unchanged | None) -> NewKeySecret:
+        """The re-sealed token of a key whose secret or base URL changes (the seal binds
+        both), after the checks of an add. A new base URL comes with the key itself: whoever
+        may edit settings must not be able to send a saved key to an address of theirs."""
+        if (api_key is None and not isinstance(api_base, Unchanged)
+                and check_api_base(api_base) != record.api_base):
+            raise ConfigurationError("Enter the key again to change its base URL: a saved key "
+                                     "is never sent to a new address without it.")
+        clean = self.clean_new_key(NewApiKey(
+            record.provider,
+            self.reveal(record) if api_key is None else api_key,
+            record.key_name,
+            record.api_base if isinstance(api_base, Unchanged) else api_base,
+        ))
+        return NewKeySecret(clean.api_base, mask_key(clean.api_key), self.sealer(clean))
 
     def delete_api_key(self, key_id: int) -> None:
         record = self.storage.delete_api_key(key_id)
@@ -167,9 +213,10 @@ class ConfigurationService:
 
     def reveal(self, record: ApiKeyConfig) -> str:
         """The plaintext of a stored key, after checking the token belongs to this row."""
-        sealed = SealedKey.from_plaintext(
-            self.encryption.decrypt(self.storage.get_encrypted_key(record.id))
-        )
+        return self._open(record, self.storage.get_encrypted_key(record.id))
+
+    def _open(self, record: ApiKeyConfig, token: str) -> str:
+        sealed = SealedKey.from_plaintext(self.encryption.decrypt(token))
         if not sealed.matches(record):
             raise InvalidEncryptionKeyError(
                 f"The stored key {record.id} does not belong to its row; enter it again."
@@ -181,9 +228,23 @@ class ConfigurationService:
         provider = normalise_provider(provider)
         if provider not in SUPPORTED:
             raise ConfigurationError(unsupported_reason(provider))
+        return self.use_key(provider, self.active_key(provider))
+
+    def active_key(self, provider: str) -> ActiveKey | None:
+        """The provider's active stored key and its token (what a chat's plan caches)."""
         record = self.storage.active_api_key(provider)
-        if record is not None:
-            resolved = ResolvedKey(provider, self.reveal(record), record.api_base,
+        if record is None:
+            return None
+        return ActiveKey(record, self.storage.get_encrypted_key(record.id))
+
+    def use_key(self, provider: str, active: ActiveKey | None) -> ResolvedKey:
+        """The key a call uses: `active` (the provider's active stored key, opened now and
+        marked used), else the environment's, else ProviderKeyMissingError."""
+        if provider not in SUPPORTED:
+            raise ConfigurationError(unsupported_reason(provider))
+        if active is not None:
+            record = active.record
+            resolved = ResolvedKey(provider, self._open(record, active.token), record.api_base,
                                    "database", record.id)
             self._mark_used(record)
             audit.info("key used id=%s provider=%s key=%s",
@@ -196,14 +257,19 @@ class ConfigurationService:
             return ResolvedKey(provider, env[1], self.env_key_base_urls.get(provider),
                                "environment")
         raise ProviderKeyMissingError(
-            f"No API key for {provider}: add one in Settings (API keys)."
+            f"No API key for {provider}: add one in Settings > Keys."
         )
 
     def _mark_used(self, record: ApiKeyConfig) -> None:
-        """Set last_used_at, to the minute: a chat need not wait for a write every time."""
-        used = record.last_used_at
-        if used is None or datetime.now(UTC) - used >= LAST_USED_RESOLUTION:
+        """Set last_used_at, to the minute: a chat need not wait for a write every time.
+        The row may be a cached one (the touch does not move the settings revision), so
+        this process's own last touch counts too."""
+        now = datetime.now(UTC)
+        used = max((moment for moment in (record.last_used_at, self._touched.get(record.id))
+                    if moment is not None), default=None)
+        if used is None or now - used >= LAST_USED_RESOLUTION:
             self.storage.touch_api_key(record.id)
+            self._touched[record.id] = now
 
     def stored_key(self, key_id: int) -> ResolvedKey:
         """A stored key by id, active or not (for a key test); using it sets last_used_at."""
@@ -262,7 +328,8 @@ class ConfigurationService:
     def selected_model(self) -> tuple[ModelInfo, ModelConfig]:
         config = self.storage.selected_model()
         if config is None:
-            raise ModelNotFoundError("No default model is chosen yet: select one in Settings.")
+            raise ModelNotFoundError(
+                "No default model is chosen yet: choose one in Settings > Models.")
         return self.model_info_for(config), config
 
     def model_info_for(self, config: ModelConfig) -> ModelInfo:

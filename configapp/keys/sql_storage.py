@@ -33,6 +33,7 @@ from configapp.domain import (
     ImportedSettings,
     ModelConfig,
     NewApiKey,
+    NewKeySecret,
 )
 from configapp.records import (
     ApiKeyRecord,
@@ -47,6 +48,9 @@ KeyToImport = tuple[NewApiKey, str, Callable[[int], str]]
 
 WRITE_LOCK_ID = 0x636F6E66  # "conf": the advisory lock that serialises writes on PostgreSQL
 IMMEDIATE = "configapp_immediate"
+# A connection whose one statement SQLite commits on its own (autocommit): no BEGIN, so one
+# round of locking instead of three statements (the ledger's insert, docs/adr/0007).
+SINGLE_STATEMENT = "configapp_single_statement"
 
 # The reads behind every sync and `?configured=true` request: one statement each, with
 # no parameters, run on a DBAPI cursor (see `_fetch`). Built once, on the tables' columns,
@@ -69,6 +73,7 @@ MODEL_CONFIG = select(MODEL_CONFIGS).where(MODEL_CONFIGS.c.model_id == bindparam
 
 # Set in a session's info while its reads share one transaction.
 READS_TOGETHER = "configapp.reads_together"
+WRITES_TOGETHER = "configapp.writes_together"
 
 
 @lru_cache(maxsize=32)
@@ -93,8 +98,10 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(IMMEDIATE)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(SINGLE_STATEMENT):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -147,6 +154,8 @@ class SqlAlchemyConfigurationStorage:
         Closing the connection rolls it back and returns it to the pool (on SQLite, where
         BEGIN is ours to issue, the SELECT runs on its own, in autocommit mode).
         """
+        if self.session.info.get(WRITES_TOGETHER):  # see the transaction's own writes
+            return [tuple(row) for row in self.session.execute(statement)]
         engine = self.database.engine
         connection = engine.raw_connection()
         try:
@@ -173,7 +182,7 @@ class SqlAlchemyConfigurationStorage:
         open between reads: a WAL checkpoint or a PostgreSQL vacuum would wait on it),
         unless it is one of `reads_together`."""
         session = self.session
-        if session.info.get(READS_TOGETHER):
+        if session.info.get(READS_TOGETHER) or session.info.get(WRITES_TOGETHER):
             yield session
             return
         try:
@@ -184,8 +193,15 @@ class SqlAlchemyConfigurationStorage:
     @contextmanager
     def reads_together(self) -> Iterator[None]:
         """One BEGIN and one ROLLBACK for the reads inside, instead of one pair each:
-        about 130 us of CPU per read on SQLite, where BEGIN is a statement of ours."""
+        about 130 us of CPU per read on SQLite, where BEGIN is a statement of ours. The
+        transaction is a new one, so the reads see every commit made before they began
+        (the chat's plan cache relies on it: chat/plan_cache.py)."""
         session = self.session
+        if session.info.get(WRITES_TOGETHER):
+            yield
+            return
+        if session.in_transaction():
+            session.rollback()
         session.info[READS_TOGETHER] = True
         try:
             yield
@@ -194,8 +210,23 @@ class SqlAlchemyConfigurationStorage:
             session.rollback()
 
     @contextmanager
+    def writes_together(self) -> Iterator[None]:
+        """One transaction for every write (and read) inside: committed at the end, or
+        rolled back whole when anything inside raises (an import is all or nothing)."""
+        with self._write() as session:
+            session.info[WRITES_TOGETHER] = True
+            try:
+                yield
+            finally:
+                del session.info[WRITES_TOGETHER]
+
+    @contextmanager
     def _write(self, bump_revision: bool = True) -> Iterator[Session]:
         session = self.session
+        if session.info.get(WRITES_TOGETHER):  # a part of writes_together: it commits
+            yield session
+            session.flush()
+            return
         if session.in_transaction():
             session.rollback()
         connection = session.connection(execution_options={IMMEDIATE: True})
@@ -272,8 +303,8 @@ class SqlAlchemyConfigurationStorage:
     def providers_with_active_keys(self) -> set[str]:
         return {provider for (provider,) in self._fetch(ACTIVE_PROVIDERS)}
 
-    def update_api_key(self, key_id: int, key_name: str | None,
-                       is_active: bool | None) -> ApiKeyConfig:
+    def update_api_key(self, key_id: int, key_name: str | None, is_active: bool | None,
+                       secret: NewKeySecret | None = None) -> ApiKeyConfig:
         with self._write() as session:
             row = self._key_row(session, key_id)
             if is_active and not row.is_active:
@@ -282,6 +313,10 @@ class SqlAlchemyConfigurationStorage:
                 row.key_name = key_name
             if is_active is not None:
                 row.is_active = is_active
+            if secret is not None:
+                row.api_base = secret.api_base
+                row.masked_key = secret.masked_key
+                row.encrypted_key = secret.seal(row.id)
             row.updated_at = utcnow()
             session.flush()
             return _key_config(row)

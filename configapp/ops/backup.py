@@ -1,5 +1,5 @@
-"""Backup and restore of the settings: keys, models, defaults, parameters, budgets and the
-usage ledger, table by table.
+"""Backup and restore of the settings: keys, models, defaults, parameters, budgets, client
+tokens (as their hashes) and the usage ledger, table by table.
 
 A table joins the backup with one line in TABLES (e.g. aliases or curation). Keys travel
 as their plaintext inside the encrypted file (ops/backup_file.py), never masked and never as
@@ -30,6 +30,7 @@ from configapp.ports import EncryptionPort
 from configapp.records import (
     ApiKeyRecord,
     BudgetRecord,
+    ClientRecord,
     DiscoveredModelRecord,
     ModelAliasRecord,
     ModelConfigRecord,
@@ -37,6 +38,7 @@ from configapp.records import (
     ModelPurposeRecord,
     ModelVisibilityRecord,
     ProviderCurationRecord,
+    PurposeFallbackRecord,
     UsageRecord,
 )
 from configapp.schema import MIGRATIONS_DIR
@@ -75,8 +77,11 @@ TABLES: tuple[BackupTable, ...] = (
     BackupTable(ModelVisibilityRecord.__table__, ("model_id",)),
     BackupTable(ModelAliasRecord.__table__, ("name",)),
     BackupTable(ModelPurposeRecord.__table__, ("name",)),
+    BackupTable(PurposeFallbackRecord.__table__, ("name",)),
     BackupTable(ModelListingRecord.__table__, ("model_id",)),
     BackupTable(BudgetRecord.__table__, ("scope", "target"), skip=("id",)),
+    # Ids kept: the ledger names a client by its id. Tokens travel as their hashes only.
+    BackupTable(ClientRecord.__table__, ("id",), keeps_ids=True),
     BackupTable(UsageRecord.__table__, ("id",), keeps_ids=True),
 )
 

@@ -59,7 +59,9 @@ def check_tables(tables: dict[str, list[Row]], specs: dict[str, Table],
         "model_listings": lambda row: _provider(row, "provider", rules),
         "model_aliases": lambda row: _alias(row, aliases, providers, rules),
         "model_purposes": _purpose,
+        "purpose_fallbacks": _purpose,
         "budgets": lambda row: _budget(row, rules, key_ids),
+        "clients": _client,
         "usage_records": _usage,
     }
     checked: dict[str, list[Row]] = {}
@@ -194,6 +196,22 @@ def _budget(row: Row, rules: ConfigurationService, key_ids: set[Any]) -> Row:
         return _provider(row, "target", rules)
     _require(isinstance(target, str) and key_number(target) in key_ids,
              "target names no key of the backup.")
+    return row
+
+
+def _client(row: Row) -> Row:
+    name, token_hash = row.get("name"), row.get("token_hash")
+    models, limit = row.get("models"), row.get("monthly_limit")
+    _require(isinstance(name, str) and 0 < len(name.strip()) <= 64,
+             "name must be 1 to 64 characters.")
+    _require(isinstance(token_hash, str) and len(token_hash) == 64
+             and all(c in "0123456789abcdef" for c in token_hash),
+             "token_hash must be a SHA-256 in hex.")
+    _require(models is None or (isinstance(models, list)
+                                and all(isinstance(m, str) and m for m in models)),
+             "models must be a list of model ids or aliases.")
+    _require(limit is None or (isinstance(limit, int | float) and 0 < limit <= MAX_LIMIT),
+             f"monthly_limit must be more than $0 (at most ${MAX_LIMIT:,.0f}).")
     return row
 
 

@@ -111,6 +111,27 @@ def _parameters(values: tuple[str, ...]) -> dict[str, Any]:
     return parameters
 
 
+def fallback_options(command: Any) -> Any:
+    """--fallback (repeat it, in order) and --no-fallbacks, the same on aliases and purposes."""
+    command = click.option("--no-fallbacks", is_flag=True,
+                           help="Forget the fallbacks.")(command)
+    return click.option("--fallback", "fallbacks", multiple=True, metavar="MODEL",
+                        help="A model id or alias tried when the model is unavailable, in "
+                             "order (repeat it; at most 3 attempts in all). Left out: the "
+                             "fallbacks are kept.")(command)
+
+
+def _fallbacks(fallbacks: tuple[str, ...], none: bool) -> tuple[str, ...] | None:
+    if none and fallbacks:
+        raise click.BadParameter("give --fallback or --no-fallbacks, not both",
+                                 param_hint="--no-fallbacks")
+    return () if none else (fallbacks or None)
+
+
+def _then(fallbacks: tuple[str, ...]) -> str:
+    return f", then {', '.join(fallbacks)}" if fallbacks else ""
+
+
 @alias_commands.command("list")
 def list_aliases() -> None:
     """Every alias and what it points at (GET /api/config/aliases)."""
@@ -118,8 +139,9 @@ def list_aliases() -> None:
     if not aliases:
         click.echo("No aliases.")
         return
-    click.echo(table(["ALIAS", "TARGET", "PARAMETERS"], [
-        [a.name, a.target, ", ".join(f"{k}={v}" for k, v in sorted(a.parameters.items()))]
+    click.echo(table(["ALIAS", "TARGET", "PARAMETERS", "FALLBACKS"], [
+        [a.name, a.target, ", ".join(f"{k}={v}" for k, v in sorted(a.parameters.items())),
+         ", ".join(a.fallbacks)]
         for a in sorted(aliases.values(), key=lambda a: a.name)]))
 
 
@@ -128,10 +150,13 @@ def list_aliases() -> None:
 @click.argument("model")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of the alias, e.g. temperature=0.2 (repeat it).")
-def set_alias(name: str, model: str, params: tuple[str, ...]) -> None:
+@fallback_options
+def set_alias(name: str, model: str, params: tuple[str, ...], fallbacks: tuple[str, ...],
+              no_fallbacks: bool) -> None:
     """Create or change an alias (PUT /api/config/aliases/{name})."""
-    alias = components().curation.set_alias(name, model, _parameters(params))
-    click.echo(f"Alias {alias.name} -> {alias.target}.")
+    alias = components().curation.set_alias(name, model, _parameters(params),
+                                            _fallbacks(fallbacks, no_fallbacks))
+    click.echo(f"Alias {alias.name} -> {alias.target}{_then(alias.fallbacks)}.")
 
 
 @alias_commands.command("delete")
@@ -153,8 +178,9 @@ def purpose_commands() -> None:
 def list_purposes() -> None:
     """Each purpose and its model, then the warnings (GET /api/config/purposes)."""
     curation = components().curation
-    click.echo(table(["PURPOSE", "TARGET", "MODEL"], [
-        [p["name"], p["target"] or "(none)", p["model"]["id"] if p["model"] else ""]
+    click.echo(table(["PURPOSE", "TARGET", "MODEL", "FALLBACKS"], [
+        [p["name"], p["target"] or "(none)", p["model"]["id"] if p["model"] else "",
+         ", ".join(p["fallbacks"])]
         for p in curation.purposes()]))
     _echo_warnings(curation.warnings())
 
@@ -162,11 +188,13 @@ def list_purposes() -> None:
 @purpose_commands.command("set")
 @click.argument("name")
 @click.argument("model")
-def set_purpose(name: str, model: str) -> None:
+@fallback_options
+def set_purpose(name: str, model: str, fallbacks: tuple[str, ...], no_fallbacks: bool) -> None:
     """Point a purpose at a model or an alias (PUT /api/config/purposes/{name})."""
-    resolved = components().curation.set_purpose(name, model)
+    wanted = _fallbacks(fallbacks, no_fallbacks)
+    resolved = components().curation.set_purpose(name, model, wanted)
     via = f" (alias {resolved.alias})" if resolved.alias else ""
-    click.echo(f"Purpose {name}: {resolved.model.id}{via}.")
+    click.echo(f"Purpose {name}: {resolved.model.id}{via}{_then(wanted or ())}.")
 
 
 @purpose_commands.command("clear")

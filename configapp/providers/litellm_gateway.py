@@ -174,6 +174,19 @@ def _bridged_to_responses(model_id: str, provider: str, base: str | None) -> boo
     return info.get("mode") == "responses"
 
 
+@functools.lru_cache(maxsize=256)
+def _supported_parameters(model_id: str, provider: str) -> frozenset[str] | None:
+    """litellm's list for the model: the same for the process's life (its version's)."""
+    from litellm import get_supported_openai_params
+
+    try:
+        names = get_supported_openai_params(model=model_id.split("/", 1)[-1],
+                                            custom_llm_provider=provider)
+    except Exception:
+        return None
+    return frozenset(names) if names is not None else None
+
+
 # Seconds between a worker's start and litellm's import in its background.
 WARM_UP_DELAY = 2.0
 # How long an SDK client (which holds its key) is reused: a replaced key's is gone by then.
@@ -216,6 +229,13 @@ class LiteLLMGateway:
         from litellm.llms.custom_httpx.http_handler import HTTPHandler
 
         litellm.suppress_debug_info = True
+        # Its per-piece success logging: for every piece of a stream, a task on its logging
+        # pool that runs its callbacks (configapp registers none) in a new event loop: a
+        # tenth or more of a stream's CPU, and a pool thread per piece in flight. What
+        # stays (no switch for it): the logging object of each call, its cost calculation
+        # (configapp prices from the catalogue, chat/pricing.py), and one success handler
+        # per call on that pool (docs/providers.md, "litellm's own bookkeeping").
+        litellm.disable_streaming_logging = True
         # Its token counting (ours, and its own inside a stream that carried no usage)
         # must never wait for the Hugging Face hub: see token_counting.py.
         litellm.disable_hf_tokenizer_download = True
@@ -260,12 +280,14 @@ class LiteLLMGateway:
             choice = response.choices[0]
             content = choice.message.content or ""
             finish = choice.finish_reason
+            tool_calls = _dumped(getattr(choice.message, "tool_calls", None))
         except (AttributeError, IndexError) as error:
             raise ProviderError("provider_error", f"{provider_name(key.provider)} sent an "
                                                   "answer with no message in it.") from error
         if len(content) > MAX_ANSWER_CHARS:
             raise self._too_large(key)
-        return ChatReply(content, finish, _usage(getattr(response, "usage", None), key.provider))
+        return ChatReply(content, finish, _usage(getattr(response, "usage", None), key.provider),
+                         tool_calls)
 
     def stream(self, model_id: str, messages: list[ChatMessage], parameters: dict[str, Any],
                key: ResolvedKey) -> ProviderStream:
@@ -293,7 +315,8 @@ class LiteLLMGateway:
         """The stream's pieces. Until the provider has said something (text or usage), the
         pieces are held back: litellm makes up a "stop" for a stream it could not read.
         A stream that ends before the provider said it finished (on the wire: litellm makes
-        up a "stop" for that too) ends with provider_stream_cut, after the text that came;
+        up a "stop" for that too), or whose connection drops before it, ends with
+        provider_stream_cut, after the text that came;
         one whose text passes MAX_ANSWER_CHARS with answer_too_large. A stream aborted
         because the client went away ends quietly."""
         said_anything = False
@@ -305,13 +328,16 @@ class LiteLLMGateway:
                 for choice in chunk.choices or [None]:
                     content = (choice.delta.content or "") if choice is not None else ""
                     finish = choice.finish_reason if choice is not None else None
-                    if not (content or finish or usage):
+                    calls = _dumped(getattr(choice.delta, "tool_calls", None)) \
+                        if choice is not None else ()
+                    if not (content or finish or usage or calls):
                         continue
-                    size += len(content)
+                    size += len(content) + sum(len(json.dumps(call)) for call in calls)
                     if size > MAX_ANSWER_CHARS:
                         raise self._too_large(key)
-                    held.append(StreamChunk(content, finish, usage))
-                    said_anything = said_anything or bool(content) or usage is not None
+                    held.append(StreamChunk(content, finish, usage, calls))
+                    said_anything = said_anything or bool(content or calls) or (
+                        usage is not None)
                     if said_anything:
                         yield from held
                         held.clear()
@@ -324,6 +350,10 @@ class LiteLLMGateway:
                 raise ProviderTimeoutError(
                     f"{provider_name(key.provider)} sent nothing for {self.chat_timeout:g} s at "
                     f"{host_of(self._base(key))}: the answer stops there.") from None
+            if said_anything and upstream.cut and any(
+                    isinstance(e, httpx.RemoteProtocolError | httpx.ReadError)
+                    for e in _chain(error)):  # the connection dropped before the finish
+                raise self._cut_short(key) from None
             raise self._failure(error, key) from None
         finally:
             upstream.release()
@@ -338,12 +368,15 @@ class LiteLLMGateway:
                 f"the stream from {host_of(self._base(key))} carried no answer "
                 "(is the base URL a chat API?)."))
         if upstream.cut:
-            log.warning("stream cut provider=%s: it ended without a finish reason or [DONE]",
-                        log_text(key.provider))
-            raise ProviderError("provider_stream_cut", (
-                f"{provider_name(key.provider)}'s stream from {host_of(self._base(key))} ended "
-                "before the provider said the answer was finished (no finish reason, no "
-                "end marker): the answer is cut short."))
+            raise self._cut_short(key)
+
+    def _cut_short(self, key: ResolvedKey) -> ProviderError:
+        log.warning("stream cut provider=%s: it ended without a finish reason or [DONE]",
+                    log_text(key.provider))
+        return ProviderError("provider_stream_cut", (
+            f"{provider_name(key.provider)}'s stream from {host_of(self._base(key))} ended "
+            "before the provider said the answer was finished (no finish reason, no "
+            "end marker): the answer is cut short."))
 
     def _too_large(self, key: ResolvedKey) -> ProviderError:
         return ProviderError("answer_too_large", (
@@ -360,7 +393,7 @@ class LiteLLMGateway:
         base = self._base(key)
         kwargs: dict[str, Any] = {
             "model": model_id,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [m.wire() for m in messages],
             "api_key": key.api_key,
             "api_base": base,
             "timeout": self.chat_timeout,
@@ -383,7 +416,7 @@ class LiteLLMGateway:
         """By the tokenizer litellm picks for the model when it is installed with the
         packages, else (or if counting fails) about four characters a token: never a
         download (token_counting.py)."""
-        wire = [{"role": m.role, "content": m.content} for m in messages]
+        wire = [m.wire() for m in messages]
         try:
             return token_counting.count_tokens(self.litellm(), model_id, wire, text)
         except Exception as error:
@@ -391,6 +424,12 @@ class LiteLLMGateway:
                         type(error).__name__)
             return (token_counting.estimate_tokens(" ".join(m.content for m in messages)),
                     token_counting.estimate_tokens(text))
+
+    def supported_parameters(self, model_id: str, provider: str) -> frozenset[str] | None:
+        """The OpenAI parameters litellm sends on for this model (its drop_params rule);
+        None when it does not know the provider (then it decides at the call)."""
+        self.litellm()
+        return _supported_parameters(model_id, provider)
 
     def _client_for(self, model_id: str, key: ResolvedKey, base: str | None) -> Any:
         """What litellm's path for this provider takes as `client` (providers/support.py), built on
@@ -464,6 +503,14 @@ class LiteLLMGateway:
         log.warning("provider call failed provider=%s kind=%s status=%s error=%s",
                     log_text(key.provider), kind, status, type(error).__name__)
         return ProviderError(kind, describe_failure(key.provider, kind, status, detail), status)
+
+
+def _dumped(calls: Any) -> tuple[dict[str, Any], ...]:
+    """litellm's tool calls (pydantic objects) as plain dicts in OpenAI's shape."""
+    if not calls:
+        return ()
+    return tuple(call.model_dump(exclude_none=True) if hasattr(call, "model_dump")
+                 else dict(call) for call in calls)
 
 
 def _real_response(error: BaseException) -> Any:

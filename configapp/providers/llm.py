@@ -29,8 +29,22 @@ FAILURE_KINDS = ("invalid_key", "forbidden", "rate_limited", "unreachable", "bad
 
 @dataclass(frozen=True)
 class ChatMessage:
+    """`tool_calls` (an assistant's, in OpenAI's shape) and `tool_call_id` (a `tool`
+    message's answer to one) carry a tool round trip through, as /v1 receives it."""
+
     role: str
     content: str = field(repr=False)
+    tool_calls: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    tool_call_id: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The message as litellm takes it (OpenAI's shape)."""
+        message: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = list(self.tool_calls)
+        if self.tool_call_id is not None:
+            message["tool_call_id"] = self.tool_call_id
+        return message
 
 
 # The most text one answer may hold (a plain answer, or the sum of a stream's pieces):
@@ -87,6 +101,7 @@ class ChatReply:
     content: str
     finish_reason: str | None
     usage: Usage | None
+    tool_calls: tuple[dict[str, Any], ...] = ()  # in OpenAI's shape
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,7 @@ class StreamChunk:
     content: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()  # OpenAI's deltas (index, id, function)
 
 
 class ProviderStream(Iterator[StreamChunk]):

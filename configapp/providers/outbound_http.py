@@ -12,6 +12,7 @@ liked).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -184,12 +185,21 @@ class GuardedBackend(httpcore.SyncBackend):
         return super().connect_tcp(address, port, timeout, local_address, socket_options)
 
 
+@functools.cache
+def shared_tls_context() -> ssl.SSLContext:
+    """The process's one TLS context for provider calls. Loading the CA bundle costs 20 to
+    40 ms, once per app otherwise (each test builds an app). Safe to share: nothing changes
+    it after this but httpcore's `set_alpn_protocols` at each connect, always to
+    ["http/1.1"] here (no pool of ours speaks HTTP/2), which one app's threads already
+    shared."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport over the guarded backend (TLS still checks the host name)."""
 
     def __init__(self, backend: httpcore.NetworkBackend | None = None) -> None:
-        # One TLS context for both pools (loading the CA bundle costs about 20 ms a start).
-        ssl_context = httpx.create_ssl_context()
+        ssl_context = shared_tls_context()  # for both pools, httpx's and ours
         super().__init__(verify=ssl_context, trust_env=False)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context, max_connections=100,

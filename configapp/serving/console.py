@@ -20,7 +20,7 @@ from configapp.providers.offline import stay_offline
 USAGE = """Usage: configapp [serve [GUNICORN OPTIONS]] | COMMAND [ARGS]...
 
   serve            serve the app with gunicorn (the default; `configapp serve --help`)
-  config ...       provider keys, models, the .env import, the encryption key
+  config ...       provider keys, models, client tokens, the .env import, the encryption key
   db upgrade       build or upgrade the database schema
   COMMAND          any other `flask` command, run on configapp:create_app
 """

@@ -119,6 +119,10 @@ class Mount:
         path = request.path
         return path.startswith(f"{self.prefix}/") if self.prefix else path.startswith("/api/")
 
+    def is_openai(self, path: str) -> bool:
+        """Under /v1, the OpenAI-compatible face."""
+        return path.startswith(f"{self.prefix}/v1/")
+
     def is_open(self, path: str) -> bool:
         """Readable without signing in: the API's description, health, the pages' files."""
         local = path[len(self.prefix):]
@@ -169,6 +173,25 @@ AUTH_OFF_REFUSAL = ("Authentication is off (CONFIGAPP_AUTH=off), which is allowe
                     "serve on 127.0.0.1.")
 
 
+UNREADABLE_BODY = "The request body could not be read (malformed or cut short)."
+NOT_JSON = "Send the body as JSON (Content-Type: application/json)."
+
+
+def read_request_body(limit: int) -> bytes:
+    """The body, read once (the views reuse it), whatever its framing: a chunked one has
+    no Content-Length to look at. One the server cannot decode (bad chunking, cut short)
+    is a 400, and one over the limit a 413, chunked or not."""
+    try:
+        body = request.get_data(cache=True)
+        if request.content_length is None and len(body) >= limit:
+            request.stream.read(1)  # werkzeug cuts a chunked body at the limit: 413
+    except HTTPException:
+        raise
+    except Exception:  # what the server raised while decoding the body
+        abort(400, message=UNREADABLE_BODY)
+    return body
+
+
 def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
                      mount: Mount | None = None) -> None:
     mount = mount or Mount()
@@ -179,18 +202,7 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
         abort(code, message=message)
 
     def read_body() -> bytes:
-        """The body, read here once (the views reuse it), whatever its framing: a chunked
-        one has no Content-Length to look at. One the server cannot decode (bad chunking,
-        cut short) is a 400, and one over the limit a 413, chunked or not."""
-        try:
-            body = request.get_data(cache=True)
-            if request.content_length is None and len(body) >= settings.max_request_bytes:
-                request.stream.read(1)  # werkzeug cuts a chunked body at the limit: 413
-        except HTTPException:
-            raise
-        except Exception:  # what the server raised while decoding the body
-            refuse(400, "The request body could not be read (malformed or cut short).")
-        return body
+        return read_request_body(settings.max_request_bytes)
 
     def guard() -> Response | None:
         if not mount.owns():
@@ -201,6 +213,12 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
             refuse(400, "This host name is not allowed (CONFIGAPP_ALLOWED_HOSTS).")
         if mount.authorize is None and not gate.enabled and not is_loopback_client():
             refuse(403, AUTH_OFF_REFUSAL)
+        if mount.is_openai(request.path):
+            # /v1 signs its callers in itself, by Bearer token only (never the session
+            # cookie), then reads the body: a token is no ambient authority, so the page
+            # rules on origins do not apply, and no CORS answer lets a page read /v1
+            # (configapp/web/openai/).
+            return None
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin in extension_origins:
             return Response(status=204)
@@ -227,7 +245,7 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
         # The body only after the sign-in: a client that is not signed in is answered
         # without waiting for a body it may send a byte at a time (docs/adr/0005).
         if request.method in WRITE_METHODS and read_body() and not request.is_json:
-            refuse(415, "Send the body as JSON (Content-Type: application/json).")
+            refuse(415, NOT_JSON)
         return None
 
     def harden(response: Response) -> Response:
@@ -244,7 +262,7 @@ def install_security(app: Flask, settings: SecuritySettings, gate: Gate,
             if lower not in present:
                 headers.add(name, value)
         origin = request.headers.get("Origin")
-        if origin and origin in extension_origins:
+        if origin and origin in extension_origins and not mount.is_openai(request.path):
             headers["Access-Control-Allow-Origin"] = origin
             headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
             headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-None-Match"

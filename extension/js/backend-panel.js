@@ -61,11 +61,11 @@ function usageSummary(snapshot) {
 }
 
 /**
- * createBackendPanel({ onConnect({ url, token }), onSyncNow() }) -> panel
+ * createBackendPanel({ onConnect({ url, token }), onSyncNow(), onDisconnect() }) -> panel
  * panel: { node, badge(mode), setUrl(url), connection, writes, sync (status lines),
- *          showCache(cache) }
+ *          showCache(cache), setConnected(connected) }
  */
-export function createBackendPanel({ onConnect, onSyncNow }) {
+export function createBackendPanel({ onConnect, onSyncNow, onDisconnect }) {
   const urlInput = el("input", { id: uniqueId("backend-url"), name: "backend_url", type: "text",
                                  inputMode: "url", required: true, autocomplete: "url",
                                  spellcheck: false, autocapitalize: "off" });
@@ -85,6 +85,9 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
 
   const facts = el("dl", { className: "sync-facts" });
   const syncButton = el("button", { type: "button" }, "Sync now");
+  // Forgets the address, the token and the synced copy: the extension starts afresh.
+  const disconnectButton = el("button", { type: "button", className: "danger" }, "Disconnect");
+  disconnectButton.hidden = true;
   const sync = statusLine();
   const syncPart = el("div", { className: "sync-part" },
     el("h3", {}, "Sync"),
@@ -93,7 +96,7 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
       + "5 minutes in the background; that copy is what this page shows when the backend "
       + "is away."),
     facts,
-    el("div", { className: "form-actions" }, syncButton),
+    el("div", { className: "form-actions" }, syncButton, disconnectButton),
     sync.node);
   syncPart.hidden = true;
 
@@ -125,6 +128,15 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
     }
   });
 
+  disconnectButton.addEventListener("click", async () => {
+    disconnectButton.disabled = true;
+    try {
+      await onDisconnect();
+    } finally {
+      disconnectButton.disabled = false;
+    }
+  });
+
   const badge = document.getElementById("connection-badge");
 
   return {
@@ -132,6 +144,10 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
     connection,
     writes,
     sync,
+    setConnected(connected) {
+      disconnectButton.hidden = !connected;
+      if (!connected) syncPart.hidden = true;
+    },
     setUrl(url) {
       urlInput.value = url;
     },
@@ -147,6 +163,7 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
     },
     showCache(cache) {
       syncPart.hidden = false;
+      disconnectButton.hidden = false;
       if (!cache) {
         replaceChildren(facts, el("dt", {}, "Last sync"), el("dd", {}, "never"));
         return;
@@ -159,8 +176,7 @@ export function createBackendPanel({ onConnect, onSyncNow }) {
         el("dt", {}, "Purposes"),
         el("dd", { className: "synced-purposes" }, purposesSummary(snapshot)),
         el("dt", {}, "Warnings"), warningsNode(snapshot),
-        el("dt", {}, "This month"), el("dd", { className: "synced-usage" }, usageSummary(snapshot)),
-        el("dt", {}, "Revision"), el("dd", {}, el("code", {}, snapshot.revision)));
+        el("dt", {}, "This month"), el("dd", { className: "synced-usage" }, usageSummary(snapshot)));
     },
   };
 }

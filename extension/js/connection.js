@@ -30,6 +30,12 @@ export async function saveToken(token) {
   else await chrome.storage.local.remove(TOKEN_KEY);
 }
 
+/** Disconnect: forget the backend's address, the token, the identity and the sign-in
+ * note; the sync's cache goes with forgetCache() (sync.js). */
+export async function forgetConnection() {
+  await chrome.storage.local.remove([BACKEND_KEY, TOKEN_KEY, IDENTITY_KEY, SIGN_IN_KEY]);
+}
+
 /**
  * "127.0.0.1:8000/" -> "http://127.0.0.1:8000"; a path (a reverse proxy's prefix) is kept
  * without its trailing slash. Throws TypeError with a sentence for anything else.

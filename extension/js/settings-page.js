@@ -20,6 +20,7 @@ import {
   DEFAULT_BACKEND_URL,
   checkBackend,
   extensionOrigin,
+  forgetConnection,
   forgetIdentity,
   hostPattern,
   loadConnection,
@@ -29,7 +30,7 @@ import {
   saveToken,
   writesAllowed,
 } from "./connection.js";
-import { syncNow } from "./sync.js";
+import { forgetCache, syncNow } from "./sync.js";
 
 const ONLINE_SYNC_MS = 30_000;
 const OFFLINE_RETRY_MS = 5_000;
@@ -44,7 +45,8 @@ const state = {
   timer: null,
 };
 
-const panel = createBackendPanel({ onConnect: connect, onSyncNow: () => sync({ manual: true }) });
+const panel = createBackendPanel({ onConnect: connect, onSyncNow: () => sync({ manual: true }),
+                                   onDisconnect: () => disconnect() });
 document.getElementById("backend-root").replaceWith(panel.node);
 
 // ---- the token --------------------------------------------------------------------------
@@ -104,6 +106,11 @@ async function checkWrites() {
     panel.writes.show("error", "The backend will refuse changes from this extension: add ",
       el("code", {}, extensionOrigin()), " to CONFIGAPP_EXTENSION_ORIGINS on the server and "
       + "restart it. Until then this page can show the settings but not change them.");
+    // Known to be refused: offer no change at all, and say why where the controls are.
+    if (state.ui && state.mode === "online") {
+      state.ui.setReadOnly("The backend refuses changes from this extension (its origin is "
+        + "not in CONFIGAPP_EXTENSION_ORIGINS): see the Backend card.");
+    }
   } else {
     panel.writes.clear();
   }
@@ -188,10 +195,9 @@ async function runSync({ manual = false, ask = manual, afterWrite = false } = {}
   panel.showCache(result.cache);
   if (result.outcome === "updated" || result.outcome === "unchanged") {
     panel.sync.show("ok", result.outcome === "updated"
-      ? `Synced at ${formatDateTime(result.cache.syncedAt)}: the cache holds the backend's `
+      ? `Synced at ${formatDateTime(result.cache.syncedAt)}: this copy holds the backend's `
         + "current settings."
-      : `Up to date at ${formatDateTime(result.cache.syncedAt)}: the backend answered `
-        + "304 Not Modified.");
+      : `Up to date, synced at ${formatDateTime(result.cache.syncedAt)}.`);
     goOnline({ changed: result.outcome === "updated" && !afterWrite });
   } else {
     const why = (OFFLINE_WHY[result.outcome] || (() => `The backend answered: ${result.message}`))(
@@ -257,6 +263,26 @@ async function connect({ url, token }) {
     await saveBackendUrl(backendUrl);
   }
   await sync({ manual: true });
+}
+
+/** Forget the backend, its token and the synced copy; back to the first-run view. */
+async function disconnect() {
+  clearTimeout(state.timer);
+  const was = state.backendUrl;
+  await Promise.all([forgetConnection(), forgetCache()]);
+  if (state.ui) state.ui.destroy();
+  Object.assign(state, { ui: null, backendUrl: null, token: null, mode: "setup",
+                         shownCache: null });
+  panel.setConnected(false);
+  panel.writes.clear();
+  panel.sync.clear();
+  panel.badge("setup");
+  panel.setUrl(DEFAULT_BACKEND_URL);
+  panel.connection.show("info", `Disconnected from ${was}: its address, the token and the `
+    + "synced settings are forgotten. Connect again to use a backend.");
+  replaceChildren(settingsRoot, el("p", { className: "hint" },
+    "The settings appear here once the backend is connected."));
+  panel.focusUrl();
 }
 
 async function start() {

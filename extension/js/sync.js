@@ -22,6 +22,11 @@ function deepFreeze(value) {
   return value;
 }
 
+/** Forget the cache (on Disconnect): nothing of the backend stays in the extension. */
+export async function forgetCache() {
+  await chrome.storage.local.remove(CACHE_KEY);
+}
+
 /** The cache of `backendUrl` (of any backend when not given), frozen; or null. */
 export async function readCache(backendUrl = null) {
   const { [CACHE_KEY]: cache = null } = await chrome.storage.local.get(CACHE_KEY);

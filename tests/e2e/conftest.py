@@ -1,9 +1,14 @@
 """End-to-end fixtures, shared by every browser test (the Playground's, the extension's).
 
-`make_server` starts the real app under gunicorn with a fresh data folder (and the
-environment a test gives it); `server` is one with default settings. `playwright` and
-`browser` are one Playwright and one headless Debian Chromium for the whole session;
-`browsing` is a fresh browser context whose console errors, page errors and CSP
+`server` is the real app under gunicorn with default settings, and `shared_server(env)` one
+with the environment a test gives it: both are shared with the other tests of the session
+that ask for the same environment, and put back after each test as they were just after
+their start (tests/e2e/shared_servers.py: every table's rows, the sync revision moved on;
+a server stopped, restarted or re-configured by its test is replaced). `make_server(env)`
+starts a fresh one of the test's own, for what a shared one cannot show: a first start (the
+login link, a fresh data folder), a backend that stops or restarts, the whole log.
+`playwright` and `browser` are one Playwright and one headless Debian Chromium for the whole
+session; `browsing` is a fresh browser context whose console errors, page errors and CSP
 violations fail the test. `extension` is another Chromium, with the unpacked extension
 (built by `make extension`'s own code) loaded into a fresh profile, watched the same way.
 """
@@ -30,9 +35,10 @@ from tests.e2e.harness import (
 
 
 @pytest.fixture
-def server(make_server: Callable[..., Server]) -> Server:
-    """The app with default settings, SQLite and a generated key in a temporary folder."""
-    return make_server()
+def server(shared_server: Callable[..., Server]) -> Server:
+    """The app with default settings, SQLite and a generated key in a temporary folder:
+    shared with the other tests that take it, its data put back after each."""
+    return shared_server()
 
 
 @pytest.fixture(scope="session")

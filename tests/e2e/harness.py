@@ -35,8 +35,10 @@ from playwright.sync_api import (
 
 from configapp.domain import PROVIDER_ENV_VARS
 from configapp.providers.offline import OFFLINE_ENV
+from configapp.settings import Settings
 from tests import served_answers
 from tests.conftest import TEST_API_TOKEN
+from tests.head_templates import copy_sqlite_at_head
 from tests.network_guard import served_environment
 from tests.secret_watch import WATCH
 
@@ -47,6 +49,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 START_TIMEOUT_S = 30
+# Beside the log: a `+` for each request the app got, a `-` for each it finished.
+REQUESTS_FILE = "served-requests.count"
 # The line a first start prints (configapp/__init__.py: announce_token).
 LOGIN_LINK = re.compile(r"http://[^\s/]+/login#token=([A-Za-z0-9_-]+)")
 NETWORK_ERROR = re.compile(r"Failed to load resource: the server responded with a status of "
@@ -97,6 +101,14 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def requests_in_flight(self) -> int:
+        """Requests the app got and has not finished (tests/served_answers.py counts them)."""
+        try:
+            marks = self.log_path.with_name(REQUESTS_FILE).read_bytes()
+        except FileNotFoundError:
+            return 0
+        return marks.count(b"+") - marks.count(b"-")
 
     def api(self, method: str, path: str, body: Any = None,
             token: str | None = None) -> tuple[int, Any]:
@@ -196,7 +208,7 @@ def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False,
     sent_keys = log_path.with_name("served-keys.jsonl")
     WATCH.watch_server(answers, sent_keys)
     env = {served_answers.ANSWERS: str(answers), served_answers.SENT_KEYS: str(sent_keys),
-           **env}
+           served_answers.REQUESTS: str(log_path.with_name(REQUESTS_FILE)), **env}
     with log_path.open("ab" if append else "wb") as log:
         return subprocess.Popen(
             # No control socket: gunicorn's default one is shared by every instance of
@@ -205,6 +217,15 @@ def spawn_gunicorn(env: dict[str, str], log_path: Path, append: bool = False,
              "tests.served_answers:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)  # its own process group, for `reap`
+
+
+def start_fresh(folder: Path, env: dict[str, str] | None = None) -> Server:
+    """`start_server` on a fresh SQLite data folder whose schema is copied at head rather
+    than migrated by the start (tests/head_templates.py); everything else is the first
+    start's. A test that gives its own data folder or database gets the app's own start."""
+    if not {"CONFIGAPP_DATA_DIR", "CONFIGAPP_DATABASE_URL"} & set(env or {}):
+        copy_sqlite_at_head(Settings(data_dir=folder / "data"))
+    return start_server(folder, env)
 
 
 def start_server(folder: Path, env: dict[str, str] | None = None) -> Server:

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from tests.e2e.chat_support import FIRST_ANSWER_MS, key_and_model, screenshots, send
 from tests.e2e.harness import Browsing, Server
 from tests.provider_stub import ProviderStub
+from tests.provider_stub.fixtures import KEYS, MODELS
 
 pytestmark = pytest.mark.e2e
 
@@ -125,3 +126,23 @@ def test_an_answer_whose_stream_just_stops_shows_as_cut_short(
     status = page.locator(".chat-status")
     expect(status).to_contain_text("Cut short: the provider's stream ended")
     expect(status).not_to_contain_text("Answered.")
+
+
+def test_a_reply_that_fell_back_says_which_model_answered_and_why(
+        server: Server, browsing: Browsing, stub: ProviderStub, other_stub: ProviderStub):
+    page = browsing.page
+    first = key_and_model(server, stub)
+    assert server.api("POST", "/api/config/api-keys", {
+        "provider": "anthropic", "api_key": KEYS["anthropic"],
+        "api_base": other_stub.base("anthropic")})[0] == 201
+    status, body = server.api("PUT", "/api/config/purposes/chat",
+                              {"model": first, "fallbacks": [MODELS["anthropic"]]})
+    assert status == 200, body
+    stub.behave(503)
+    page.goto(server.url + "/")
+    send(page, "Hello there")
+    reply = page.locator(".message-assistant").last
+    expect(reply.locator(".message-fallback")).to_have_text(
+        f"answered by {MODELS['anthropic']} ({first} was unavailable: 503)",
+        timeout=FIRST_ANSWER_MS)
+    expect(reply.locator(".bubble-text")).to_contain_text("Hello from the anthropic stand-in")

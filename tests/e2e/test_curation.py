@@ -87,8 +87,11 @@ def test_settings_toggles_models_and_shows_purposes_aliases_and_warnings(
     card.get_by_label("Alias name").fill("fast")
     card.get_by_label("Alias of").fill("openai/gpt-4o-mini")
     card.get_by_label("Alias temperature").fill("0.3")
+    card.get_by_label("Alias fallbacks").fill("anthropic/claude-haiku-4-5")
     card.get_by_role("button", name="Save alias").click()
     expect(card.locator('tr[data-alias="fast"]')).to_contain_text("temperature 0.3")
+    expect(card.locator('tr[data-alias="fast"]')).to_contain_text(
+        "openai/gpt-4o-mini, then anthropic/claude-haiku-4-5")
     card.get_by_label("New purpose").fill("summaries")
     card.get_by_label("Its model or alias").fill("fast")
     card.get_by_role("button", name="Add purpose").click()
@@ -108,10 +111,13 @@ def test_settings_toggles_models_and_shows_purposes_aliases_and_warnings(
 
     # The deprecation date of a purpose's model, counted from today.
     row = card.locator('tr[data-purpose="title"]')
-    row.get_by_role("textbox").fill("openai/gpt-4o-2024-08-06")
+    row.get_by_label("Model for the purpose title").fill("openai/gpt-4o-2024-08-06")
+    row.get_by_label("Fallbacks for the purpose title").fill("fast")
     row.get_by_role("button", name="Set", exact=True).click()
     expect(warnings.locator('li[data-kind="deprecated"]')).to_contain_text(
         re.compile(r"2027-01-14, in \d+ days"))
+    purposes = {p["name"]: p for p in server.api("GET", "/api/config/purposes")[1]["purposes"]}
+    assert purposes["title"]["fallbacks"] == ["fast"]
     browsing.screenshot("settings-curation")
 
 

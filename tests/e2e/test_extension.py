@@ -70,8 +70,8 @@ def count(pattern: re.Pattern[str], server: Server) -> int:
 
 
 def test_first_run_connects_and_shows_the_synced_keys_and_model(
-        extension: Extension, make_server: Callable[..., Server]):
-    server = make_server(listed(extension))
+        extension: Extension, shared_server: Callable[..., Server]):
+    server = shared_server(listed(extension))
     server.api("POST", "/api/config/api-keys", {"provider": "openai", "key_name": "team",
                                                 "api_key": "sk-first-run-000000Ab12"})
     server.api("POST", f"/api/config/models/{MODEL}/select")
@@ -103,8 +103,8 @@ def encrypted_keys(server: Server) -> list[str]:
 
 
 def test_writes_through_the_extension_reach_the_backend_and_no_key_is_kept(
-        extension: Extension, make_server: Callable[..., Server], stub: ProviderStub):
-    server = make_server(listed(extension))
+        extension: Extension, shared_server: Callable[..., Server], stub: ProviderStub):
+    server = shared_server(listed(extension))
     plaintext = f"sk-ext-{secrets.token_hex(12)}Zq9W"
     page = open_settings(extension)
     connect(page, server)
@@ -193,8 +193,8 @@ def wait_for(condition: Callable[[], bool], page: Page, timeout_ms: int = 10_000
 
 
 def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_a_304(
-        extension: Extension, make_server: Callable[..., Server], new_browsing):
-    server = make_server(listed(extension))
+        extension: Extension, shared_server: Callable[..., Server], new_browsing):
+    server = shared_server(listed(extension))
     server.api("POST", f"/api/config/models/{MODEL}/select")
     page = open_settings(extension)
     connect(page, server)
@@ -202,7 +202,7 @@ def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_
 
     choose_in_the_playground(new_browsing(token=TOKEN).page, server, OTHER_MODEL)
     sync_now(page)
-    expect(sync_status(page)).to_contain_text("the cache holds the backend's current settings")
+    expect(sync_status(page)).to_contain_text("this copy holds the backend's current settings")
     expect(page.locator(".synced-model")).to_contain_text(OTHER_MODEL)
     expect(page.locator(".params h3")).to_have_text("gpt-4o-mini")
     expect(page.locator(".params .default-tag")).to_have_text("default")
@@ -210,7 +210,10 @@ def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_
     # Nothing changed since: the server answers 304, and counts it in its access log.
     before = count(SYNC_304, server)
     sync_now(page)
-    expect(sync_status(page)).to_contain_text("the backend answered 304 Not Modified")
+    expect(sync_status(page)).to_contain_text("Up to date, synced at")
+    # (a word: the backend's address shows there, and its port may hold "304")
+    expect(page.locator("#backend")).not_to_contain_text(re.compile(r"\b304\b"))
+    expect(page.locator("#backend")).not_to_contain_text("Revision")
     wait_for(lambda: count(SYNC_304, server) > before, page)
     extension.browsing.screenshot("extension-synced-304")
 
@@ -234,7 +237,7 @@ def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_
     # worker fetched.
     before = count(SYNC_304, server)
     open_settings(extension)
-    expect(sync_status(page)).to_contain_text("304 Not Modified")
+    expect(sync_status(page)).to_contain_text("Up to date, synced at")
     expect(page.locator(".synced-model")).to_contain_text(MODEL)
     expect(page.locator(".params h3")).to_have_text("claude-sonnet-4-5")
     wait_for(lambda: count(SYNC_304, server) > before, page)
@@ -354,7 +357,7 @@ def test_the_token_outlives_a_browser_restart_and_a_refusal_says_sign_in_again(
         again.context.close()
 
 
-def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to_list(
+def test_writes_an_unlisted_extension_would_be_refused_are_not_offered_and_disconnect_forgets(
         extension: Extension, make_server: Callable[..., Server]):
     server = make_server()  # no CONFIGAPP_EXTENSION_ORIGINS
     extension.browsing.expect_status(403)
@@ -362,14 +365,21 @@ def test_writes_from_an_unlisted_extension_are_refused_and_the_page_says_what_to
     connect(page, server, token=server.token)
     warning = page.locator("#backend .status").filter(has_text="will refuse changes")
     expect(warning).to_contain_text(f"add {extension.origin} to CONFIGAPP_EXTENSION_ORIGINS")
-
-    page.get_by_label("API key", exact=True).fill("sk-refused-000000Xy12")
-    page.get_by_role("button", name="Add key").click()
-    expect(page.get_by_role("status").filter(has_text="Not added")).to_contain_text(
-        f"Cross-origin writes are not allowed: this extension's origin, {extension.origin}, "
-        "is not listed in CONFIGAPP_EXTENSION_ORIGINS on the server.")
+    # Known to be refused: the write controls are off, and the page says why.
+    expect(page.get_by_role("button", name="Add key")).to_be_disabled()
+    expect(page.locator(".banner-readonly")).to_contain_text(
+        "refuses changes from this extension")
     assert server.api("GET", "/api/config/api-keys") == (200, [])
     extension.browsing.screenshot("extension-origin-not-listed")
+
+    # Disconnect: the address, the token and the synced copy are forgotten.
+    page.get_by_role("button", name="Disconnect").click()
+    expect(page.locator("#backend .status").filter(has_text="Disconnected")).to_be_visible()
+    expect(page.locator("#settings-root")).to_contain_text("once the backend is connected")
+    stored = extension.worker.evaluate("chrome.storage.local.get(null)")
+    assert not {"configapp.backendUrl", "configapp.apiToken", "configapp.cache"} & set(stored)
+    page.reload()
+    expect(page.locator("#settings-root")).to_contain_text("once the backend is connected")
 
 
 def test_an_address_where_no_configapp_answers_is_named(extension: Extension,

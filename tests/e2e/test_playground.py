@@ -112,6 +112,9 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
     search.click()
     page.keyboard.type("claude sonnet 4", delay=15)
     expect(page.locator(".model-count")).to_contain_text("match")
+    # The list filters on every keystroke: wait until the last one has been applied.
+    expect(page.locator(".model-row .model-id").filter(
+        has_not_text=re.compile(r"^(?=.*claude)(?=.*sonnet)(?=.*4)"))).to_have_count(0)
     ids = page.locator(".model-row .model-id").all_inner_texts()
     assert ids and all("claude" in i and "sonnet" in i and "4" in i for i in ids)
     page.get_by_label("Filter by provider").select_option("anthropic")
@@ -123,6 +126,7 @@ def test_a_model_is_filtered_chosen_with_the_keyboard_and_its_parameters_persist
     # Keyboard: Tab from the search box reaches the list; arrows move the choice.
     search.focus()
     page.keyboard.press("Tab")  # the "only models with a key" box
+    page.keyboard.press("Tab")  # the "also providers configapp cannot chat with" box
     page.keyboard.press("Tab")  # the radio group
     expect(radio(page, MODEL)).to_be_focused()
     page.keyboard.press("ArrowDown")
@@ -196,6 +200,9 @@ def test_filtering_three_thousand_models_as_you_type_is_debounced_and_paged(
     search.click()
     page.keyboard.type("gemini flash", delay=30)
     expect(page.locator(".model-count")).to_contain_text("match")
+    # The count says "match" after the first filter pass: wait until the last is applied.
+    expect(page.locator(".model-row .model-id").filter(
+        has_not_text=re.compile(r"^(?=.*gemini)(?=.*flash)"))).to_have_count(0)
     timings = page.evaluate("""() => ({
         filter: performance.getEntriesByName("configapp:filter-models").map((e) => e.duration),
         render: performance.getEntriesByName("configapp:render-models").map((e) => e.duration),

@@ -114,10 +114,15 @@ def test_a_first_visit_says_how_to_sign_in_and_the_login_link_signs_in_every_tab
 
     # Sign out: the sign-in page, and the pages send the browser back there.
     tab.get_by_role("button", name="Sign out").click()
-    expect(tab).to_have_url(server.url + "/login")
+    expect(tab).to_have_url(server.url + "/login?signed_out=1")
+    expect(tab.get_by_role("status").filter(has_text="signed out")).to_have_text(
+        "You are signed out.")
+    # The login link's example is this server's own address, not a fixed port.
+    expect(tab.locator("#login-example")).to_have_text(server.url + "/login#token=…")
     assert browsing.context.cookies() == []
     tab.goto(server.url + "/settings")
     expect(tab).to_have_url(f"{server.url}/login?next=/settings")
+    expect(tab.get_by_role("status").filter(has_text="signed out")).to_be_visible()
     page.reload()
     expect(page).to_have_url(f"{server.url}/login?next=/")
 
@@ -131,6 +136,9 @@ def test_a_session_that_ends_while_a_page_is_open_asks_to_sign_in_again(
     expect(page.locator(".model-bar")).to_be_visible()
     page.goto(server.url + "/settings")
     expect(page.locator(".model-count")).to_contain_text("models")
+    # Every load of the page answered first: one still in flight when the cookie goes
+    # would open the token dialog before the click it is meant to answer.
+    page.wait_for_load_state("networkidle")
 
     browsing.context.clear_cookies()  # signed out elsewhere, or expired
     browsing.expect_status(401)

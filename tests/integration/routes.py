@@ -26,11 +26,16 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/config/api-keys/<key_id>"): {"key_name": "renamed"},
     ("PUT", "/api/config/models/<model_id>/parameters"): {"temperature": 0.5},
     ("POST", "/api/chat"): {"messages": [{"role": "user", "content": "hello"}]},
+    ("POST", "/api/chat/count"): {"messages": [{"role": "user", "content": "hello"}],
+                                  "reply": "Hello"},
     ("POST", "/login"): {"token": TEST_API_TOKEN},
     ("PATCH", "/api/config/curation/<provider>"): {"show": [MODEL]},
     ("PUT", "/api/config/aliases/<name>"): {"model": MODEL},
     ("PUT", "/api/config/purposes/<name>"): {"model": MODEL},
     ("PUT", "/api/config/budgets/<scope>/<target>"): {"monthly_limit": 20},
+    ("POST", "/api/config/clients"): {"name": "walk", "models": [MODEL], "monthly_limit": 5},
+    ("PATCH", "/api/config/clients/<client_id>"): {"name": "renamed"},
+    ("POST", "/v1/chat/completions"): {"messages": [{"role": "user", "content": "hello"}]},
 }
 
 
@@ -58,8 +63,10 @@ def template(rule: str) -> str:
 
 def every_route(app: Flask, key_id: int, methods: frozenset[str] | None = None) -> list[Route]:
     """Each (method, route) of the URL map, `<key_id>` being `key_id`; writes with a body."""
-    values = {"key_id": str(key_id), "model_id": MODEL, "filename": "css/app.css",
-              "provider": "openai", "name": "fast", "scope": "provider", "target": "openai"}
+    values = {"key_id": str(key_id), "client_id": str(key_id), "model_id": MODEL,
+              "filename": "css/app.css", "provider": "openai", "name": "fast",
+              "scope": "provider", "target": "openai",
+              "receipt": "walk"}  # malformed: its 404 does not wait for a row
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -96,17 +103,26 @@ def settings_state(app: Flask) -> dict[str, Any]:
                 "budgets": [tuple(row) for row in db.session.execute(text(
                     "SELECT scope, target, monthly_limit, updated_at FROM budgets "
                     "ORDER BY scope, target"))],
+                "clients": [tuple(row) for row in db.session.execute(text(
+                    "SELECT id, name, token_hash, models, monthly_limit, updated_at "
+                    "FROM clients ORDER BY id"))],
             }
         finally:
             db.session.remove()
 
 
 def assert_error_shape(response: Any, status: int | tuple[int, ...]) -> dict[str, Any]:
-    """The answer is the API's JSON error `{code, status, message}` with the given status."""
+    """The answer is the API's JSON error `{code, status, message}` (on /v1, OpenAI's
+    `{"error": {message, type, param, code}}`, returned as the former) with the status."""
     statuses = (status,) if isinstance(status, int) else status
     assert response.status_code in statuses, (response.status_code, response.get_data()[:300])
     body = response.get_json(silent=True)
     assert isinstance(body, dict), response.get_data()[:300]
+    if isinstance(body.get("error"), dict):  # /v1 answers in OpenAI's shape
+        error = body["error"]
+        assert set(error) == {"message", "type", "param", "code"}, error
+        body = {"code": response.status_code, "status": error["type"],
+                "message": error["message"]}
     assert body["code"] == response.status_code
     assert isinstance(body["status"], str) and body["status"]
     assert isinstance(body["message"], str) and body["message"]

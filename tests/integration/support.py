@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -73,3 +75,14 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
         env["ENCRYPTION_KEY"] = ",".join(settings.encryption_keys)
     env.update(extra)
     return env
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Whether `condition` came true within `seconds`, looked at every 10 ms: a test waits
+    for what it needs, not for a length of time that is enough on a quiet machine."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()

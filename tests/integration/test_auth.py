@@ -207,6 +207,43 @@ def test_a_forged_or_foreign_cookie_is_refused(app, make_settings):
     assert stranger.get("/api/config/sync").status_code == 401
 
 
+def near_misses(right: str) -> dict[str, str]:
+    """What a check that compares less than the whole of `right` would let through."""
+    return {"the last character changed": right[:-1] + ("B" if right[-1] == "A" else "A"),
+            "a prefix": right[:-1], "the first half": right[:len(right) // 2],
+            "one character more": right + "A", "empty": ""}
+
+
+def test_the_token_and_the_session_secret_open_only_when_whole(app):
+    """Issue 32: a check comparing a prefix, or the first n characters, would let a near
+    miss through. The API token (as a bearer, at sign-in, for the identity key) and the
+    session's secret (X-Configapp-Session): each near miss refused, the whole accepted."""
+    token = app.extensions["configapp"].settings.security.api_token
+    uses = {  # one address each: the near misses stay under the limit of wrong tokens
+        "bearer": lambda c, t: c.get("/api/config/sync", headers={
+            "Authorization": f"Bearer {t}"}),
+        "sign-in": lambda c, t: c.post("/login", json={"token": t}),
+        "identity key": lambda c, t: c.get("/identity/key", headers={
+            "Authorization": f"Bearer {t}"}),
+    }
+    for number, (use, send) in enumerate(uses.items(), start=1):
+        client = anonymous(app)
+        client.environ_base["REMOTE_ADDR"] = f"127.0.0.{number}"
+        for name, near in near_misses(token).items():
+            answer = send(client, near)
+            assert answer.status_code == (400 if use == "sign-in" and not near else 401), (
+                use, name, answer.status_code)
+            assert "Set-Cookie" not in answer.headers, (use, name)
+        assert send(client, token).status_code == 200, use
+    browser = anonymous(app)
+    secret = sign_in(browser, token)
+    for name, near in near_misses(secret).items():
+        browser.environ_base["HTTP_X_CONFIGAPP_SESSION"] = near
+        assert browser.get("/api/config/sync").status_code == 401, name
+    browser.environ_base["HTTP_X_CONFIGAPP_SESSION"] = secret
+    assert browser.get("/api/config/sync").status_code == 200
+
+
 def test_rotating_the_token_ends_every_session(fresh, capsys):
     app, (token,) = first_start(fresh, capsys)
     browser = anonymous(app)

@@ -30,8 +30,9 @@ from tests.e2e.harness import (
 
 FLASK = str(Path(sys.executable).parent / "flask")
 OPEN_API = {"/api/openapi.json", "/api/docs"}
-SAMPLE = {"key_id": "1", "model_id": "openai/gpt-4o-mini", "provider": "openai", "name": "fast",
-          "scope": "provider", "target": "openai"}
+SAMPLE = {"key_id": "1", "client_id": "1", "model_id": "openai/gpt-4o-mini", "provider": "openai",
+          "name": "fast",
+          "scope": "provider", "target": "openai", "receipt": "A" * 22}
 
 
 def call(server: Server, method: str, path: str, body: object = None,

@@ -9,12 +9,14 @@ import json
 import os
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from configapp import create_app
 from configapp.ops import backup_file
@@ -61,7 +63,7 @@ def cli(app: Flask, *args: str, input: str | None = PASSPHRASE + "\n"):
 
 def fill(app: Flask, stub) -> None:
     """Keys (one inactive, one with a base URL), a default with parameters, a budget, the
-    active keys' discovered models, and the ledger of two chats."""
+    active keys' discovered models, a client token, and the ledger of two chats."""
     client = app.test_client()
     add_key(client, stub, "openai", key=INACTIVE_KEY, key_name="old")
     key = add_key(client, stub, "openai", key_name="work")
@@ -72,6 +74,8 @@ def fill(app: Flask, stub) -> None:
     client.put("/api/config/budgets/provider/openai", json={"monthly_limit": 20})
     assert client.get("/api/config/models?live=true").status_code == 200  # discoveries
     client.put(f"/api/config/budgets/key/{key['id']}", json={"monthly_limit": 2.5})
+    made = client.post("/api/config/clients", json={"name": "scripts", "monthly_limit": 5})
+    assert made.status_code == 201, made.get_json()
     for flavour in ("openai", "anthropic"):
         answer = client.post("/api/chat", json={"model": MODELS[flavour], "messages": [
             {"role": "user", "content": "Say hello"}]})
@@ -112,7 +116,10 @@ def test_a_round_trip_between_sqlite_and_postgresql_keeps_the_snapshot_and_the_k
     assert restored.exit_code == 0, restored.output
     assert "api_keys: 3 added, 0 changed, 0 removed" in restored.output
     assert "discovered_models: 6 added, 0 changed, 0 removed" in restored.output
+    assert "clients: 1 added, 0 changed, 0 removed" in restored.output
     assert without_revision(sync(target)) == without_revision(sync(source))
+    assert target.test_client().get("/api/config/clients").get_json() == \
+        source.test_client().get("/api/config/clients").get_json()
     assert [b["spent"] for b in target.test_client().get("/api/config/budgets").get_json()] == [
         b["spent"] for b in source.test_client().get("/api/config/budgets").get_json()]
     # The keys work: sealed again under the target's own encryption key.
@@ -258,8 +265,9 @@ def dump(app: Flask) -> dict[str, list[tuple]]:
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         with engine.connect() as connection:
-            return {name: [tuple(row) for row in connection.execute(
-                text(f"SELECT * FROM {name} ORDER BY 1, 2"))]  # noqa: S608
+            # Sorted here: PostgreSQL cannot order by a json column.
+            return {name: sorted((tuple(row) for row in connection.execute(
+                text(f"SELECT * FROM {name}"))), key=repr)  # noqa: S608
                 for name in [*(spec.name for spec in BACKUP_TABLES), "settings_revision"]}
     finally:
         engine.dispose()
@@ -414,24 +422,48 @@ def test_a_restore_refuses_every_row_a_save_would_refuse_and_names_it(app, stub,
     assert dump(app) != before
 
 
-def fail_the_insert_of(app: Flask, table: str, row_id: int) -> None:
-    """A rule in the database itself (not in configapp) that refuses one row's insert."""
+def fail_inserts_into(app: Flask, table: str, row_id: int | None = None) -> None:
+    """A rule in the database itself (not in configapp) that refuses the insert of one
+    row of `table` (by id), or of any row. On PostgreSQL a trigger, not a CHECK: a CHECK's
+    error puts the failing row (a key's Fernet token) in the server's log."""
+    when = f"WHEN (NEW.id = {int(row_id)})" if row_id is not None else ""
+    with database(app) as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text(
+                f"CREATE TRIGGER injected_failure BEFORE INSERT ON {table} {when} "
+                "BEGIN SELECT RAISE(ABORT, 'injected'); END"))
+        else:
+            connection.execute(text(
+                "CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'injected'; END $$"))
+            connection.execute(text(
+                f"CREATE TRIGGER injected_failure BEFORE INSERT ON {table} FOR EACH ROW "
+                f"{when} EXECUTE FUNCTION injected_failure()"))
+
+
+def allow_inserts_into(app: Flask, table: str) -> None:
+    with database(app) as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER injected_failure"))
+        else:
+            connection.execute(text(f"DROP TRIGGER injected_failure ON {table}"))
+            connection.execute(text("DROP FUNCTION injected_failure()"))
+
+
+@contextmanager
+def database(app: Flask) -> Iterator[Connection]:
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         with engine.begin() as connection:
-            if engine.dialect.name == "sqlite":
-                connection.execute(text(
-                    f"CREATE TRIGGER injected_failure BEFORE INSERT ON {table} "
-                    f"WHEN NEW.id = {int(row_id)} BEGIN SELECT RAISE(ABORT, 'injected'); END"))
-            else:
-                connection.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT injected_failure "
-                                        f"CHECK (id <> {int(row_id)}) NOT VALID"))
+            yield connection
     finally:
         engine.dispose()
 
 
-def test_a_restore_that_fails_at_its_last_insert_leaves_every_table_as_it_was(
-        app, stub, tmp_path):
+def test_a_restore_that_fails_in_any_table_leaves_every_table_as_it_was(app, stub, tmp_path):
+    """All or nothing, whichever table the failure hits: the first insert of each table
+    the backup fills, and the very last insert. A restore that committed some tables
+    before others (per table, the ledger first, the keys first) leaves one changed."""
     fill(app, stub)
     path = tmp_path / "settings.configapp-backup"
     assert cli(app, "backup", str(path)).exit_code == 0
@@ -441,14 +473,26 @@ def test_a_restore_that_fails_at_its_last_insert_leaves_every_table_as_it_was(
     client.post(f"/api/config/models/{MODELS['anthropic']}/select")
     client.post("/api/config/api-keys", json={"provider": "gemini",
                                               "api_key": "AIzaSy-new-key-0042"})
-    assert BACKUP_TABLES[-1].name == "usage_records"
-    last = json.loads(opened(path))["tables"]["usage_records"]
-    fail_the_insert_of(app, "usage_records", last["rows"][-1][last["columns"].index("id")])
+    assert client.post("/api/chat", json={"model": MODELS["openai"], "messages": [
+        {"role": "user", "content": "Say hello"}]}).status_code == 200  # a ledger row more
+    tables = json.loads(opened(path))["tables"]
+    filled = [spec.name for spec in BACKUP_TABLES if tables[spec.name]["rows"]]
+    assert filled[0] == "api_keys" and filled[-1] == BACKUP_TABLES[-1].name == "usage_records"
+    last = tables["usage_records"]
+    failures = [(name, None) for name in filled] + [
+        ("usage_records", last["rows"][-1][last["columns"].index("id")])]
     before = dump(app)
-    result = cli(app, "restore", str(path))
-    assert result.exit_code == 1, result.output
-    assert "rolled back, nothing was changed" in result.output
-    assert dump(app) == before
+    for table, row_id in failures:
+        fail_inserts_into(app, table, row_id)
+        try:
+            result = cli(app, "restore", str(path))
+        finally:
+            allow_inserts_into(app, table)
+        assert result.exit_code == 1, (table, row_id, result.output)
+        assert "rolled back, nothing was changed" in result.output, (table, result.output)
+        assert dump(app) == before, (table, row_id)
+    assert cli(app, "restore", str(path)).exit_code == 0  # the same backup, no failure
+    assert dump(app) != before
 
 
 def test_a_backup_is_never_written_over_a_sqlite_database_outside_the_data_folder(tmp_path):
@@ -461,3 +505,41 @@ def test_a_backup_is_never_written_over_a_sqlite_database_outside_the_data_folde
         with pytest.raises(backup_file.BackupError, match="the database's own file"):
             backup_file.check_target(target, tmp_path / "data", database, replace=True)
     backup_file.check_target(tmp_path / "elsewhere" / "other.bak", tmp_path / "data", database)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_restoring_the_backup_just_taken_changes_nothing_for_a_model_without_parameters(
+        app, stub, tmp_path):
+    """A model chosen without parameters is stored with none (`{}`), so its own backup
+    restores, as unchanged (sql_storage `_config_row` with `parameters=None` stores a JSON
+    null, and the restore refuses its own backup: "parameters is empty")."""
+    client = app.test_client()
+    add_key(client, stub, "openai")
+    assert client.post(f"/api/config/models/{MODELS['openai']}/select").status_code == 200
+    path = tmp_path / "plain.configapp-backup"
+    assert cli(app, "backup", str(path)).exit_code == 0
+    dry = cli(app, "restore", str(path), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "model_configs: 0 added, 0 changed, 0 removed, 1 unchanged" in dry.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_backup_model_whose_id_names_no_provider_is_restored_and_shown(app, stub, tmp_path):
+    """A model row outside the catalogue whose id has no `provider/` part (as anyone holding
+    the passphrase can write) is restored and shown by its id, not a crash (keys/service.py
+    `model_info_for` 17, `split("/", 1)[+1]`, called equivalent, raised IndexError)."""
+    client = app.test_client()
+    add_key(client, stub, "openai")
+    assert client.post(f"/api/config/models/{MODELS['openai']}/select").status_code == 200
+    path = tmp_path / "plain.configapp-backup"
+    assert cli(app, "backup", str(path)).exit_code == 0
+    odd = tmp_path / "odd.configapp-backup"
+    odd.write_bytes(edited(path, "model_configs", 0, model_id="plainmodel"))
+    dry = cli(app, "restore", str(odd), "--dry-run")
+    assert dry.exit_code == 0 and dry.exception is None, (dry.output, dry.exception)
+    assert "model_configs: 1 added, 0 changed, 1 removed" in dry.output
+    done = cli(app, "restore", str(odd))
+    assert done.exit_code == 0 and done.exception is None, (done.output, done.exception)
+    snapshot = client.get("/api/config/sync")
+    assert snapshot.status_code == 200
+    assert snapshot.get_json()["selected"]["model"]["display_name"] == "plainmodel"

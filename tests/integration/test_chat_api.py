@@ -110,6 +110,17 @@ def test_no_key_for_the_provider_is_a_409_that_says_where_to_add_one(client, stu
     assert stub.requests == []
 
 
+def test_a_model_of_a_provider_configapp_does_not_offer_is_a_422_that_names_it(client, stub):
+    """A catalogue model whose provider configapp's provider tests do not cover (ai21): no
+    key is looked for, no provider is called, and the refusal says which and where to read."""
+    add_key(client, stub, "openai")
+    response = chat(client, model="ai21/jamba-1.5")
+    assert response.status_code == 422
+    message = response.get_json()["message"]
+    assert message.startswith("Provider 'ai21' is not offered") and "docs/providers.md" in message
+    assert stub.requests == []
+
+
 def test_the_environment_key_is_used_with_a_warning_and_its_base_url(make_settings, stub,
                                                                     caplog):
     env_key = "sk-from-the-environment-77"
@@ -214,7 +225,7 @@ def test_no_selected_model_and_none_named_is_a_404_that_says_what_to_do(client, 
     add_key(client, stub, "openai")
     response = chat(client)
     assert response.status_code == 404
-    assert "select one in Settings" in response.get_json()["message"]
+    assert "choose one in Settings > Models" in response.get_json()["message"]
 
 
 def test_a_local_openai_compatible_server_works_through_its_base_url(client, stub):

@@ -49,11 +49,36 @@ def text_of(found: list[tuple[str, dict]]) -> str:
 
 # ---- a stream is done only when the provider said so ---------------------------------
 
-def test_a_close_delimited_stream_that_just_stops_ends_cut_short(app, client, stub, flavour):
-    stub.close_delimited = True  # HTTP/1.0: no length, no chunks, the close ends the body
-    add_key(client, stub, flavour)
-    stub.behave("cut")  # the text, then the close: no finish reason, no end marker
-    response = chat(client, flavour, stream=True)
+# Each wire format family the stand-in speaks; Azure speaks OpenAI's. litellm sends
+# gpt-5-pro to the Responses API, and asks it for a plain answer even for a streamed chat.
+FAMILIES = {**MODELS, "responses": "openai/gpt-5-pro"}
+
+
+@pytest.fixture(params=list(FAMILIES))
+def family(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def ask(client, stub, family: str, stream: bool):
+    """A key for the family's provider, then one chat with its model."""
+    if family == "responses":
+        stub.extra_openai_models = ("gpt-5-pro",)
+    add_key(client, stub, "openai" if family == "responses" else family)
+    if family == "responses":  # known once the key's listing named it
+        assert client.get("/api/config/models?live=true&provider=openai").status_code == 200
+    return client.post("/api/chat", json={"messages": HELLO, "model": FAMILIES[family],
+                                          "stream": stream})
+
+
+@pytest.mark.parametrize("close_delimited", [True, False], ids=["closed", "dropped"])
+def test_a_stream_that_stops_before_its_finish_ends_cut_short(app, client, stub, flavour,
+                                                              close_delimited):
+    """The text, then the end of the body before the provider said it finished: closed
+    (HTTP/1.0: the close ends the body) or dropped (a chunked body without its last chunk).
+    Never `done`, never a `finished` row: an error provider_stream_cut, a `cut` row."""
+    stub.close_delimited = close_delimited
+    stub.behave("cut")
+    response = ask(client, stub, flavour, stream=True)
     assert response.status_code == 200
     found = events(response)
     assert text_of(found) == SAID.format(flavour)  # every delta that came, then the error
@@ -89,29 +114,34 @@ def test_a_stream_whose_last_line_has_no_line_end_is_done(app, client, stub, fla
     assert row.outcome != "cut"
 
 
-def test_a_chunked_stream_dropped_mid_way_still_ends_with_an_error(app, client, stub,
-                                                                   flavour):
-    add_key(client, stub, flavour)
-    stub.behave("cut")  # the text, then the connection dropped before the last chunk
-    found = events(chat(client, flavour, stream=True))
-    assert text_of(found) == SAID.format(flavour)
-    assert found[-1][0] == "error" and "done" not in [n for n, _ in found]
-    (row,) = rows(app)
-    assert row.outcome in ("cut", "failed")
-
-
-@pytest.mark.parametrize("close_delimited", [True, False])
-def test_a_plain_answer_cut_part_way_is_a_502_that_says_so(app, client, stub, flavour,
+@pytest.mark.parametrize("close_delimited", [True, False], ids=["closed", "dropped"])
+def test_a_plain_answer_cut_part_way_is_a_502_that_says_so(app, client, stub, family,
                                                           close_delimited):
     stub.close_delimited = close_delimited
-    add_key(client, stub, flavour)
     stub.behave("cut")  # half the JSON body, then its end
-    response = chat(client, flavour, stream=False)
+    response = ask(client, stub, family, stream=False)
     assert response.status_code == 502
     body = response.get_json()
     assert body["errors"] == {"provider": ["provider_answer_cut"]}
     assert "stops part-way" in body["message"]
-    assert rows(app) == []
+    # The attempt is in the ledger as a failure before the first byte: no tokens (issue 28).
+    assert [(r.outcome, r.completion_tokens) for r in rows(app)] == [("unavailable", None)]
+
+
+@pytest.mark.parametrize("close_delimited", [True, False], ids=["closed", "dropped"])
+def test_a_streamed_chat_whose_responses_api_answer_is_cut_is_a_502(app, client, stub,
+                                                                    close_delimited):
+    """litellm asks the Responses API for a plain answer even when the chat streams: cut
+    part-way, it is a 502 provider_answer_cut before any event, and a ledger row of an
+    attempt that failed before its first byte (no tokens)."""
+    stub.close_delimited = close_delimited
+    stub.behave("cut")
+    response = ask(client, stub, "responses", stream=True)
+    assert response.status_code == 502
+    assert response.get_json()["errors"] == {"provider": ["provider_answer_cut"]}
+    assert [r.body.get("stream") for r in stub.requests if r.path.endswith("/responses")] == [
+        None]
+    assert [(r.outcome, r.completion_tokens) for r in rows(app)] == [("unavailable", None)]
 
 
 # ---- usage is believed only within bounds --------------------------------------------
@@ -163,5 +193,6 @@ def test_an_answer_past_the_bound_ends_with_an_error(app, client, stub):
     name, error = found[-1]
     assert name == "error" and error["errors"] == {"provider": ["answer_too_large"]}
     assert 0 < len(text_of(found)) <= MAX_ANSWER_CHARS
-    (row,) = rows(app)
+    plain_row, row = rows(app)
+    assert (plain_row.outcome, plain_row.completion_tokens) == ("unavailable", None)
     assert row.outcome == "failed" and row.completion_tokens > 0

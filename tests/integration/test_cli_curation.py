@@ -87,6 +87,11 @@ def test_aliases_and_purposes(app, client):
     (("purpose", "set", "Title Model", "openai/gpt-4o"), "is not a purpose name"),
     (("purpose", "set", "title", "openai/nope"), "Unknown model 'openai/nope'"),
     (("purpose", "clear", "nothing-here"), "No purpose named 'nothing-here'"),
+    (("alias", "set", "fast", "openai/gpt-4o", "--fallback", "fast"), "The fallbacks loop"),
+    (("purpose", "set", "title", "openai/gpt-4o", "--fallback", "openai/gpt-4o"),
+     "already tried"),
+    (("alias", "set", "fast", "openai/gpt-4o", "--fallback", "openai/gpt-4.1",
+      "--no-fallbacks"), "not both"),
 ])
 def test_bad_alias_and_purpose_commands_say_why(app, client, args, message):
     etag = client.get("/api/config/sync").headers["ETag"]
@@ -95,6 +100,21 @@ def test_bad_alias_and_purpose_commands_say_why(app, client, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert client.get("/api/config/sync").headers["ETag"] == etag
+
+
+def test_fallbacks_are_set_listed_and_cleared(app, client):
+    assert cli(app, "alias", "set", "fast", "openai/gpt-4o-mini", "--fallback",
+               "anthropic/claude-haiku-4-5", "--fallback", "openai/gpt-4o").output == (
+        "Alias fast -> openai/gpt-4o-mini, then anthropic/claude-haiku-4-5, openai/gpt-4o.\n")
+    assert "anthropic/claude-haiku-4-5, openai/gpt-4o" in cli(app, "alias", "list").output
+    cli(app, "alias", "set", "fast", "openai/gpt-4o-mini")  # left out: kept
+    assert client.get("/api/config/aliases").get_json()[0]["fallbacks"] == [
+        "anthropic/claude-haiku-4-5", "openai/gpt-4o"]
+    assert cli(app, "purpose", "set", "title", "openai/gpt-4o", "--fallback", "fast").output == (
+        "Purpose title: openai/gpt-4o, then fast.\n")
+    assert "title" in cli(app, "purpose", "list").output
+    cli(app, "alias", "set", "fast", "openai/gpt-4o-mini", "--no-fallbacks")
+    assert client.get("/api/config/aliases").get_json()[0]["fallbacks"] == []
 
 
 def test_warnings_exit_1_when_there_are_some(app):

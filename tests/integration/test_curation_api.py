@@ -112,8 +112,8 @@ def test_a_hidden_model_is_refused_by_chat_with_no_provider_call(client, stub):
         response = chat(client, **body)
         assert response.status_code == 422, (body, response.get_json())
         message = response.get_json()["message"]
-        assert "hidden" in message and "Settings (Models, openai)" in message
-        assert f"flask config models show {MODELS['openai']}" in message
+        assert "hidden" in message and "Settings > Curation > Shown models (openai)" in message
+        assert "flask" not in message
     assert chat_calls(stub) == calls
     kinds = {(w["name"], w["kind"]) for w in client.get("/api/config/sync").get_json()[
         "warnings"]}
@@ -268,7 +268,7 @@ def test_a_purpose_with_no_model_answers_409_and_says_where_to_set_one(client, s
         assert response.status_code == 409
         message = response.get_json()["message"]
         assert f"No model is set for the purpose '{purpose}'" in message
-        assert "Settings (Purposes)" in message
+        assert "Settings > Curation > Purposes" in message and "flask" not in message
     assert chat_calls(stub) == 0
 
 
@@ -338,7 +338,7 @@ def test_a_model_the_stand_in_stops_listing_is_withdrawn_and_sync_warns(
     chat_warning = warnings[("purpose", "chat")]
     assert chat_warning["model"] == "openai/gpt-4o" and chat_warning["date"]
     assert "stopped listing" in chat_warning["message"]
-    assert "flask config models purpose set chat" in chat_warning["action"]
+    assert "Settings > Curation > Purposes" in chat_warning["action"]
     entry = catalogue(client, provider="openai")["openai/gpt-4o"]
     assert entry["withdrawn_at"].startswith(chat_warning["date"])
     selected = client.get("/api/config/models/selected").get_json()
@@ -380,8 +380,8 @@ def test_deprecation_dates_are_shown_and_warned_about(client):
         "model": "openai/gpt-4o-2024-08-06", "date": "2027-01-14",
         "message": "The purpose 'title' uses openai/gpt-4o-2024-08-06, which openai "
                    "deprecates on 2027-01-14 (LiteLLM's metadata).",
-        "action": "Choose another model for the purpose 'title' in Settings (Purposes) or "
-                  "with `flask config models purpose set title <model>` before then."}]
+        "action": "Choose another model for the purpose 'title' in Settings > Curation > "
+                  "Purposes before then."}]
     assert {w["kind"] for w in warnings} == {"deprecated", "no_key"}
 
 

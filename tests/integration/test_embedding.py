@@ -238,3 +238,17 @@ def test_configapp_limits_its_request_bodies_in_a_host_without_a_limit(host: Fla
     assert refused.status_code == 413, refused.get_data(as_text=True)[:200]
     assert client.get(f"{API}/api-keys").get_json() == []
     assert client.post("/notes", json={"text": "n", "pad": "x" * (limit + 1)}).status_code == 201
+
+
+def test_a_security_header_a_view_set_itself_is_kept_and_not_doubled(host: Flask) -> None:
+    """configapp adds its security headers to every answer under its prefix, but one a view
+    set itself (here a host's page there that its own site may frame) stays the only one."""
+
+    @host.get(f"{PREFIX}/host-frame")
+    def host_frame():
+        return "framed", 200, {"X-Frame-Options": "SAMEORIGIN"}
+
+    answer = signed_in(host).get(f"{PREFIX}/host-frame")
+    assert answer.status_code == 200
+    assert answer.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert "Content-Security-Policy" in answer.headers  # the others are still added

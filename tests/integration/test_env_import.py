@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import PendingRollbackError
 
 from configapp import create_app
 from configapp.domain import LegacyImportError, NewApiKey
@@ -190,6 +191,27 @@ def test_a_failing_write_rolls_back_the_keys_and_stops_the_start(make_settings):
     assert f"writing to the database failed ({driver_error}: disk quota exceeded" in str(
         refused.value)
     assert snapshot(settings) == before  # the keys inserted before the failure are gone
+
+
+def test_a_database_failure_that_is_not_the_drivers_is_reported_too(make_settings,
+                                                                     monkeypatch):
+    """Any database failure of the write is the import's refusal with its reason, also one
+    SQLAlchemy raises itself (no driver error under it), not an exception of its own."""
+    settings = at_head(make_settings(cli=True))
+    write_legacy(settings)
+    app = create_app(settings)
+    with app.app_context():
+        parts = app.extensions["configapp"]
+
+        def session_already_failed(*args):
+            raise PendingRollbackError("the session's transaction was rolled back")
+
+        monkeypatch.setattr(parts.storage, "import_once", session_already_failed)
+        with pytest.raises(LegacyImportError) as refused:
+            LegacyImport(parts.config, parts.storage, settings.env_file,
+                         settings.config_file).run()
+    assert ("writing to the database failed (PendingRollbackError: the session's "
+            "transaction was rolled back)") in str(refused.value)
 
 
 def test_an_import_that_another_process_finished_first_reports_that_run(make_settings,

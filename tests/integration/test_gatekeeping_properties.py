@@ -46,6 +46,7 @@ def variants(draw: st.DrawFn, allowed: str, case_counts: bool = True) -> str:
         extra + allowed,                                      # ends with it
         allowed[:where] + extra + allowed[where:],            # a character inserted
         allowed[:cut] + allowed[cut + 1:],                    # one removed
+        allowed[:cut] + extra[0] + allowed[cut + 1:],         # one changed
         "".join(LOOK_ALIKES.get(c, c) for c in allowed),      # Unicode look-alikes
         unicodedata.normalize("NFKD", allowed.replace("o", "\u00f6")),  # composed forms
     ]

@@ -23,8 +23,13 @@ MB = 2**20
 
 
 @pytest.fixture
-def settings(make_settings):
-    return quick_settings(make_settings)
+def settings(make_settings, request):
+    """Short provider timeouts; a test that reads a long answer on purpose asks for time
+    (indirect parametrisation) so that a loaded machine does not turn it into a timeout."""
+    return quick_settings(make_settings, **getattr(request, "param", {}))
+
+
+PATIENT = {"provider_timeout": 20.0, "provider_check_timeout": 20.0}
 
 
 def openai_listing(count: int, padding: int = 0) -> Iterator[bytes]:
@@ -57,6 +62,9 @@ def live(client) -> dict:
     return response.get_json()
 
 
+# Reading and parsing 10,000 entries takes a few hundred ms of CPU, shared with the stand-in
+# in this process: within the 1 s deadline of the other tests, a loaded CI box timed it out.
+@pytest.mark.parametrize("settings", [PATIENT], indirect=True, ids=["patient"])
 def test_a_listing_of_400000_models_keeps_the_first_ones_warns_and_stops_reading(
         client, stub, caplog):
     total = 400_000  # about 31 MB
@@ -65,7 +73,8 @@ def test_a_listing_of_400000_models_keeps_the_first_ones_warns_and_stops_reading
     with caplog.at_level(logging.WARNING, "configapp"):
         body = live(client)
     listing = body["live"]["openai"]
-    assert listing["status"] == "fresh" and listing["count"] == MAX_LISTED_MODELS
+    assert listing["status"] == "fresh", listing  # its message says why it failed
+    assert listing["count"] == MAX_LISTED_MODELS
     cut = [w for w in body["warnings"] if w["kind"] == "listing_cut"]
     assert len(cut) == 1 and f"more than {MAX_LISTED_MODELS:,} models" in cut[0]["message"]
     assert "models list cut provider=openai bound=entries" in caplog.text

@@ -49,6 +49,12 @@ def test_a_row_whose_base_url_was_changed_sends_its_key_nowhere(client, settings
     assert chat(client, MODELS["openai"]).status_code == 200
     execute(settings, "UPDATE api_keys SET api_base = :base WHERE id = :id",
             base=other_stub.base("openai"), id=key["id"])
+    # An edit behind the app's back does not move the settings revision: the chat's plan
+    # cache (chat/plan_cache.py) may still hold the row as it was sealed, and then sends the
+    # key where it was sealed for; never to the new base URL.
+    chat(client, MODELS["openai"])
+    assert other_stub.requests == []
+    execute(settings, "UPDATE settings_revision SET counter = counter + 1")  # any change
     refused = chat(client, MODELS["openai"])
     assert refused.status_code == 503, refused.get_json()
     assert "does not belong to its row" in refused.get_json()["message"]

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.integration.support import ROOT
 
 LEAKY_APP = '''
@@ -106,6 +108,7 @@ def run_probes(folder: Path, leak: bool) -> subprocess.CompletedProcess:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.timeout(700)  # two pytest runs in subprocesses, each allowed 300 s when loaded
 def test_the_watch_fails_every_test_that_leaks_a_key_and_only_those(tmp_path):
     leaked = run_probes(tmp_path / "leak", leak=True)
     output = leaked.stdout + leaked.stderr

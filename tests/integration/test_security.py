@@ -67,7 +67,10 @@ def test_local_host_headers_are_allowed(client, host):
 
 def test_writes_from_a_foreign_origin_change_nothing_on_any_route(app, client, key_id):
     before = settings_state(app)
-    writes = [route for route in every_route(app, key_id) if route.writes]
+    # /v1 takes only a Bearer token, which no page can make a browser send: its origin
+    # rules are tested in test_openai_face.py.
+    writes = [route for route in every_route(app, key_id)
+              if route.writes and not route.path.startswith("/v1/")]
     for route in writes:
         for origin in FOREIGN_ORIGINS:
             response = client.open(route.path, method=route.method, json=route.body,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 
-from configapp.domain import NewApiKey
+from configapp.domain import ApiKeyNotFoundError, NewApiKey
 
 
 @pytest.fixture
@@ -62,11 +62,33 @@ def test_renaming_or_deactivating_an_inactive_key_leaves_the_active_one_active(p
 
 
 def test_keys_are_listed_by_provider_then_by_age(parts):
+    """By age, not by the order rows happen to be stored in: on PostgreSQL an updated row's
+    new version is stored after the others, so a change must not move a key down."""
     added = [add(parts, provider, f"sk-order-{n:08d}", active=False).id
              for n, provider in enumerate(("openai", "anthropic", "openai", "anthropic"))]
+    parts.config.update_api_key(added[0], key_name="renamed")
+    parts.config.update_api_key(added[1], key_name="renamed")
     listed = [(record.provider, record.id) for record in parts.storage.list_api_keys()]
     assert listed == [("anthropic", added[1]), ("anthropic", added[3]),
                       ("openai", added[0]), ("openai", added[2])]
+
+
+def test_the_tokens_are_listed_by_id_even_after_a_change(parts):
+    """check-key reports its rows, and rotate-key names the first 20 no key opens, in id
+    order: not in the order rows happen to be stored in (an update moves a row on
+    PostgreSQL)."""
+    added = [add(parts, key=f"sk-rules-{n:08d}", active=False).id for n in range(3)]
+    parts.config.update_api_key(added[0], key_name="renamed")
+    assert [record.id for record, _token in parts.storage.list_encrypted_keys()] == added
+
+
+def test_a_key_deleted_after_its_row_was_read_is_not_found_and_says_which(parts):
+    """reveal() reads the row, then its token: a key deleted in between (another request)
+    is the same 404 as any missing key, with words that name it."""
+    record = parts.storage.get_api_key(add(parts).id)
+    parts.config.delete_api_key(record.id)
+    with pytest.raises(ApiKeyNotFoundError, match=rf"^No API key with id {record.id}\.$"):
+        parts.config.reveal(record)
 
 
 def test_activating_a_key_dates_the_change_of_the_key_it_switched_off(parts):

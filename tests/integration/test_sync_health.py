@@ -1,5 +1,10 @@
 """Sync snapshot with ETags, health and readiness, the OpenAPI document."""
 
+import json
+import threading
+
+import pytest
+
 
 def test_sync_gives_a_snapshot_with_a_strong_etag_and_304_when_unchanged(client):
     assert client.get("/api/config/sync").get_json()["selected"] is None  # none chosen yet
@@ -39,3 +44,41 @@ def test_the_openapi_document_and_docs_page(client):
     assert "/api/config/models/{model_id}/select" in spec["paths"]
     page = client.get("/api/docs")
     assert page.status_code == 200 and b"/api/config/sync" in page.data
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # no storage rule here
+def test_the_document_is_made_at_its_first_read_not_at_the_start(app, runner):
+    """The start leaves the document for later (configapp/web/api/lazy_doc.py: it was most
+    of an app's start); `flask openapi print` and the route both make it when first read,
+    the same document."""
+    assert app.extensions["configapp"].api._spec is None
+    printed = runner.invoke(args=["openapi", "print", "--config-prefix", "CONFIGAPP"])
+    assert printed.exit_code == 0, printed.output
+    served = app.test_client().get("/api/openapi.json").get_json()
+    assert json.loads(printed.output) == served
+    assert [tag["name"] for tag in served["tags"]].count("api_keys") == 1
+    assert served["components"]["securitySchemes"].keys() == {"bearerAuth", "sessionCookie"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_threads_reading_the_document_at_once_make_it_once(app):
+    """A server's threads may ask for it together: each gets the whole document, made
+    once (made twice, apispec refuses a schema's second registration, or tags repeat)."""
+    clients = [app.test_client() for _ in range(6)]
+    start = threading.Barrier(len(clients))
+    answers: list = [None] * len(clients)
+
+    def read(place: int) -> None:
+        start.wait()
+        answers[place] = clients[place].get("/api/openapi.json")
+
+    threads = [threading.Thread(target=read, args=(place,)) for place in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [answer.status_code for answer in answers] == [200] * len(clients)
+    documents = [answer.get_json() for answer in answers]
+    assert all(document == documents[0] for document in documents)
+    names = [tag["name"] for tag in documents[0]["tags"]]
+    assert len(names) == len(set(names)) == 7

@@ -107,6 +107,64 @@ def test_a_stopped_stream_records_what_was_delivered(app, client, stub):
     assert row.cost == pytest.approx(row.prompt_tokens * per_in + row.completion_tokens * per_out)
 
 
+def test_a_streams_receipt_reads_back_its_ledger_row_once_it_ended(app, client, stub,
+                                                                    monkeypatch):
+    monkeypatch.setattr("configapp.web.api.chat.RECEIPT_WAIT_SECONDS", 0.3)
+    add_key(client, stub, "openai")
+    response = client.post("/api/chat", json={"messages": HELLO, "model": MODELS["openai"],
+                                              "stream": True}, buffered=False)
+    receipt = response.headers["X-Chat-Receipt"]
+    other = chat(client, model=MODELS["openai"], stream=True)  # a second row, not this one
+    assert "event: done" in other.get_data(as_text=True)
+    assert other.headers["X-Chat-Receipt"] != receipt
+    blocks = iter(response.response)
+    next(block for block in blocks if block.startswith(b"event: delta"))
+    assert client.get(f"/api/chat/receipts/{receipt}").status_code == 404  # not ended yet
+    response.close()  # the client goes away after the first piece
+    read = client.get(f"/api/chat/receipts/{receipt}")
+    assert read.status_code == 200, read.json
+    (row,) = [r for r in rows(app) if r.receipt == receipt]
+    assert read.json == {
+        "receipt": receipt, "model": MODELS["openai"], "outcome": "stopped",
+        "tokens_counted": True, "cost": pytest.approx(row.cost),
+        "usage": {"prompt_tokens": row.prompt_tokens,
+                  "completion_tokens": row.completion_tokens,
+                  "total_tokens": row.prompt_tokens + row.completion_tokens}}
+    finished = client.get(f"/api/chat/receipts/{other.headers['X-Chat-Receipt']}").json
+    assert finished["outcome"] == "finished" and not finished["tokens_counted"]
+
+
+@pytest.mark.parametrize("receipt", ["A" * 22, "short", "x" * 33, "a.b" * 8, "%00" * 8])
+def test_an_unknown_or_malformed_receipt_is_a_404_that_says_why(client, receipt, monkeypatch):
+    monkeypatch.setattr("configapp.web.api.chat.RECEIPT_WAIT_SECONDS", 0.3)
+    response = client.get(f"/api/chat/receipts/{receipt}")
+    assert response.status_code == 404
+    assert "No usage is recorded under this receipt" in response.json["message"]
+
+
+def test_the_count_of_a_stopped_reply_is_the_ledgers_and_records_nothing(app, client, stub):
+    add_key(client, stub, "openai")
+    response = client.post("/api/chat", json={"messages": HELLO, "model": MODELS["openai"],
+                                              "stream": True}, buffered=False)
+    delivered = ""
+    for block in response.response:
+        text_block = block.decode() if isinstance(block, bytes) else block
+        if text_block.startswith("event: delta"):
+            delivered += json.loads(text_block.split("data: ", 1)[1])["content"]
+            break
+    response.close()
+    (row,) = rows(app)
+    counted = client.post("/api/chat/count", json={"messages": HELLO, "reply": delivered,
+                                                   "model": MODELS["openai"]})
+    assert counted.status_code == 200, counted.json
+    assert counted.json["usage"]["prompt_tokens"] == row.prompt_tokens
+    assert counted.json["usage"]["completion_tokens"] == row.completion_tokens
+    assert counted.json["cost"] == pytest.approx(row.cost)
+    assert len(rows(app)) == 1  # counting is not a use
+    refused = client.post("/api/chat/count", json={"messages": HELLO})
+    assert refused.status_code == 422 and "reply" in refused.json["errors"], refused.json
+
+
 def test_a_stream_that_fails_after_text_flowed_is_recorded_as_failed(app, client, stub):
     add_key(client, stub, "openai")
     stub.behave("stall")  # one piece of text, then silence until the timeout
@@ -116,12 +174,14 @@ def test_a_stream_that_fails_after_text_flowed_is_recorded_as_failed(app, client
     assert row.outcome == "failed" and row.completion_tokens > 0 and row.cost > 0
 
 
-def test_a_refused_chat_records_nothing(app, client, stub):
+def test_a_refused_chat_records_its_attempt_as_unavailable_with_nothing_spent(app, client,
+                                                                              stub):
     add_key(client, stub, "openai")
     stub.behave(500)
     assert chat(client, model=MODELS["openai"]).status_code == 502
     assert chat(client, model=MODELS["openai"], stream=True).status_code == 502
-    assert rows(app) == []
+    assert [(r.outcome, r.prompt_tokens, r.completion_tokens, r.cost) for r in rows(app)] == [
+        ("unavailable", None, None, 0.0)] * 2
 
 
 def test_a_failed_ledger_write_does_not_break_the_chat(app, client, stub, caplog):

@@ -11,6 +11,8 @@ each stream ended: "complete", or "closed" when the client went away first.
 chunks, the body ends when the connection closes; with `behave("cut")` the body so ends
 before the provider said it finished. `report_usage()` makes every answer report the
 given token counts.
+An OpenAI-format chat offered `tools` answers with a call of the first one (plain, or
+streamed in pieces as OpenAI does).
 `usage_in_streams = False` leaves the usage out of OpenAI-format streams even when it is
 asked for, as some OpenAI-compatible providers do.
 
@@ -178,8 +180,9 @@ class ProviderStub:
         """"ok", an HTTP status, "gemini_invalid_key", "garbage", "hang", "stall" (stream
         one piece, then hang), "cut" (a stream ends after its text, before the provider
         says it finished: closed when `close_delimited`, else dropped mid-chunks; a plain
-        answer's body ends half-way), "unended" (a stream whose last line, the end marker
-        or the finish, has no line end: litellm reads it all the same), "redirect" (307
+        answer's body ends half-way; the Responses API's too), "unended" (a stream whose
+        last line, the end marker or the finish, has no line end: litellm reads it all the
+        same), "redirect" (307
         to redirect_to + the same path), or "not_a_provider" / "not_a_provider_json" (a
         500 page of a service that is no provider, as HTML or JSON)."""
         self.behaviour = behaviour
@@ -346,10 +349,15 @@ class ProviderStub:
         if (not stream or usage) and not cut:
             with self._lock:
                 self.usage_sent.append((prompt_tokens, completion_tokens))
+        # An OpenAI-format chat offered tools calls the first one.
+        tool = wire.tool_call(body.get("tools") or [], texts[-1] if texts else "") \
+            if flavour == "openai" else None
         if not stream:
             payload = {"openai": wire.openai_chat, "anthropic": wire.anthropic_chat,
                        "gemini": wire.gemini_chat}[flavour](model, text, prompt_tokens,
                                                             completion_tokens)
+            if tool:
+                payload = wire.openai_chat(model, text, prompt_tokens, completion_tokens, tool)
             answer = json.dumps(payload).encode()
             if cut:  # an iterable: no Content-Length, so the short body is the whole of it
                 return Response([answer[:len(answer) // 2]], mimetype="application/json")
@@ -359,7 +367,7 @@ class ProviderStub:
         if flavour == "openai":
             events = wire.openai_stream(model, text, prompt_tokens, usage, parts,
                                         self.reply_pieces, self.reply_pace, completion_tokens,
-                                        finished=not cut)
+                                        finished=not cut, tool=tool)
         elif flavour == "anthropic":
             events = wire.anthropic_stream(model, text, prompt_tokens, parts, completion_tokens,
                                            finished=not cut)
@@ -379,12 +387,17 @@ class ProviderStub:
         texts = wire.responses_said(body)
         text = wire.reply_text(flavour, texts)
         prompt_tokens = sum(len(t.split()) for t in texts)
+        cut = self.behaviour == "cut"
         if body.get("stream"):
-            return Response(self._maybe_stall(wire.responses_stream(model, text, prompt_tokens),
-                                              STALL_AT["openai"]),
+            events = wire.responses_stream(model, text, prompt_tokens, finished=not cut)
+            if cut and not self.close_delimited:
+                events = _dropped_after(events)
+            return Response(self._maybe_stall(events, STALL_AT["openai"]),
                             mimetype="text/event-stream")
-        return Response(json.dumps(wire.responses_answer(model, text, prompt_tokens)),
-                        mimetype="application/json")
+        answer = json.dumps(wire.responses_answer(model, text, prompt_tokens)).encode()
+        if cut:  # an iterable: no Content-Length, so the short body is the whole of it
+            return Response([answer[:len(answer) // 2]], mimetype="application/json")
+        return Response(answer, mimetype="application/json")
 
     def _maybe_stall(self, events: Iterator[bytes], stall_at: int) -> Iterator[bytes]:
         for number, event in enumerate(events):

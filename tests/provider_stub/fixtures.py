@@ -49,10 +49,5 @@ def add_key(client, stub: ProviderStub, flavour: str, key: str | None = None,
 
 def quick_settings(make_settings, **overrides):
     """Settings with short provider timeouts, the schema ready on either backend."""
-    from tests.conftest import upgrade_postgres
-
-    built = make_settings(**{"provider_timeout": TEST_TIMEOUT,
-                             "provider_check_timeout": TEST_TIMEOUT, **overrides})
-    if not built.is_sqlite:
-        upgrade_postgres(built)
-    return built
+    return make_settings.at_head(**{"provider_timeout": TEST_TIMEOUT,
+                                    "provider_check_timeout": TEST_TIMEOUT, **overrides})

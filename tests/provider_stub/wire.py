@@ -54,13 +54,28 @@ def openai_models(dropped: frozenset[str] = frozenset(), extra: tuple[str, ...] 
         for name in (*OPENAI_MODELS, *extra) if name not in dropped]}
 
 
+def tool_call(tools: list[Any], said: str) -> dict[str, Any] | None:
+    """The call of the first function offered, with what was said as its argument."""
+    function = (tools[0] or {}).get("function") if tools and isinstance(tools[0], dict) \
+        else None
+    if not isinstance(function, dict):
+        return None
+    return {"id": "call_stub_1", "type": "function",
+            "function": {"name": str(function.get("name")),
+                         "arguments": json.dumps({"said": said[:40]})}}
+
+
 def openai_chat(model: str, text: str, prompt_tokens: int,
-                completion_tokens: int = COMPLETION_TOKENS) -> dict[str, Any]:
+                completion_tokens: int = COMPLETION_TOKENS,
+                tool: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`tool`: the answer is that call (content null, finish_reason tool_calls)."""
+    message = {"role": "assistant", "content": None, "tool_calls": [tool]} if tool else {
+        "role": "assistant", "content": text}
     return {
         "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
         "model": model, "service_tier": "default",  # as OpenAI and Groq send it
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message,
+                     "finish_reason": "tool_calls" if tool else "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }
@@ -69,20 +84,29 @@ def openai_chat(model: str, text: str, prompt_tokens: int,
 def openai_stream(model: str, text: str, prompt_tokens: int, usage: bool,
                   parts: list[str] | None = None, count: int = 3, pace: float = 0.0,
                   completion_tokens: int = COMPLETION_TOKENS,
-                  finished: bool = True) -> Iterator[bytes]:
-    """The chunks; `finished=False` stops after the text: no finish_reason, no [DONE]."""
+                  finished: bool = True, tool: dict[str, Any] | None = None) -> Iterator[bytes]:
+    """The chunks; `finished=False` stops after the text: no finish_reason, no [DONE].
+    `tool`: the call instead of text, its arguments in two pieces, as OpenAI streams it."""
     def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         return {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     yield sse(chunk({"role": "assistant", "content": ""}, None))
-    for piece in parts or pieces(text, count):
+    if tool:
+        arguments = tool["function"]["arguments"]
+        half = len(arguments) // 2
+        yield sse(chunk({"tool_calls": [{"index": 0, "id": tool["id"], "type": "function",
+                                         "function": {"name": tool["function"]["name"],
+                                                      "arguments": arguments[:half]}}]}, None))
+        yield sse(chunk({"tool_calls": [{"index": 0, "function": {
+            "arguments": arguments[half:]}}]}, None))
+    for piece in () if tool else parts or pieces(text, count):
         yield sse(chunk({"content": piece}, None))
         time.sleep(pace)
     if not finished:
         return
-    yield sse(chunk({}, "stop"))
+    yield sse(chunk({}, "tool_calls" if tool else "stop"))
     if usage:
         yield sse({"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                    "created": int(time.time()), "model": model, "choices": [],
@@ -239,7 +263,8 @@ def responses_answer(model: str, text: str, prompt_tokens: int, status: str = "c
     }
 
 
-def responses_stream(model: str, text: str, prompt_tokens: int) -> Iterator[bytes]:
+def responses_stream(model: str, text: str, prompt_tokens: int,
+                     finished: bool = True) -> Iterator[bytes]:
     def event(kind: str, **data: Any) -> bytes:
         return sse({"type": kind, **data}, kind)
 
@@ -260,4 +285,5 @@ def responses_stream(model: str, text: str, prompt_tokens: int) -> Iterator[byte
     yield event("response.output_item.done", output_index=0, item={
         **item, "status": "completed",
         "content": [{"type": "output_text", "text": text, "annotations": []}]})
-    yield event("response.completed", response=responses_answer(model, text, prompt_tokens))
+    if finished:
+        yield event("response.completed", response=responses_answer(model, text, prompt_tokens))

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from configapp.settings import Settings
-from tests.conftest import fresh_postgres_database, upgrade_postgres
+from tests.conftest import fresh_postgres_database
 from tests.e2e.harness import Server, start_server
 from tests.reliability.store import Store
 
@@ -40,10 +39,7 @@ def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
     if backend == "sqlite":
         built = sqlite_database(tmp_path)
     else:
-        url = fresh_postgres_database(request.getfixturevalue("postgres_server"))
-        upgrade_postgres(Settings(data_dir=tmp_path / "data", database_url=url,
-                                  encryption_keys=(fernet_key,), env_file=tmp_path / ".env",
-                                  config_file=tmp_path / "none.yaml"))
+        url = fresh_postgres_database(request.getfixturevalue("postgres_server"), at_head=True)
         built = Database(Store(url, encryption_keys=(fernet_key,)), tmp_path,
                          {"CONFIGAPP_DATABASE_URL": url, "ENCRYPTION_KEY": fernet_key})
     yield built

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from configapp import create_app
 from configapp.domain import PROVIDER_ENV_VARS
 from configapp.settings import Settings
@@ -75,8 +77,10 @@ def state_after(settings: Settings) -> str:
     assert store.integrity() == "ok"
     try:
         recorded, keys = store.import_state()
-    except Exception:  # tables not created yet
-        return "schema not complete"
+    except OperationalError as error:
+        if "no such table" not in str(error):
+            raise
+        return "schema not complete"  # killed before the tables were all made
     finally:
         store.dispose()
     assert (recorded, keys) in ((False, 0), (True, len(LEGACY))), (recorded, keys)

@@ -32,15 +32,20 @@ MODEL = MODELS["openai"]
 
 @pytest.fixture
 def serve(tmp_path_factory: pytest.TempPathFactory, stopping_servers: list[Server],
+          shared_server: Callable[..., Server],
           stub: ProviderStub) -> Iterator[Callable[..., Server]]:
     """serve(**env) -> gunicorn with one worker (the default), an OpenAI key on the
-    stand-in and its model selected."""
+    stand-in and its model selected. With no settings of the test's own, the session's
+    shared one (tests/e2e/shared_servers.py: its data put back after the test)."""
     started: list[Server] = []
 
     def start(**env: str) -> Server:
-        server = start_server(tmp_path_factory.mktemp("serving"),
-                              {"CONFIGAPP_WORKERS": "1", **env})
-        started.append(server)
+        if env:
+            server = start_server(tmp_path_factory.mktemp("serving"),
+                                  {"CONFIGAPP_WORKERS": "1", **env})
+            started.append(server)
+        else:
+            server = shared_server({"CONFIGAPP_WORKERS": "1"})
         status, _ = server.api("POST", "/api/config/api-keys", {
             "provider": "openai", "api_key": KEYS["openai"], "api_base": stub.base("openai")})
         assert status == 201
@@ -193,11 +198,13 @@ def test_a_stream_longer_than_every_timeout_is_not_cut(serve, stub):
     assert stub.ends() == ["complete"]
 
 
-def trickle(server: Server, stop: threading.Event, cut: list[str]) -> None:
-    """A client sending its request head a byte every 0.2 s, never finishing it."""
+def trickle(server: Server, stop: threading.Event, cut: list[str],
+            sending: list[str] | None = None) -> None:
+    """A client sending its request head a byte every 0.2 s, never finishing it; in
+    `sending` once its first two bytes are sent (a thread of the server reads it)."""
     with socket.create_connection(address(server), timeout=30) as connection:
         head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
-        for byte in head:
+        for number, byte in enumerate(head):
             if stop.is_set():
                 return
             try:
@@ -205,20 +212,23 @@ def trickle(server: Server, stop: threading.Event, cut: list[str]) -> None:
             except OSError:
                 cut.append("cut")
                 return
+            if number == 1 and sending is not None:
+                sending.append("sending")
             time.sleep(0.2)
 
 
 def test_idle_and_slow_clients_cannot_take_every_thread(serve):
     server = serve(CONFIGAPP_THREADS="4", CONFIGAPP_REQUEST_TIMEOUT="2")
     idle = [socket.create_connection(address(server)) for _ in range(8)]
-    stop, cut = threading.Event(), []
-    slow = [threading.Thread(target=trickle, args=(server, stop, cut), daemon=True)
+    stop, cut, sending = threading.Event(), [], []
+    slow = [threading.Thread(target=trickle, args=(server, stop, cut, sending), daemon=True)
             for _ in range(4)]
     try:
         for thread in slow:
             thread.start()
-        time.sleep(0.5)  # every thread has a slow or an idle client by now
+        assert wait_until(lambda: len(sending) == 4)  # as many slow clients as threads
         assert server.api("GET", "/healthz")[0] == 200
+        assert cut == [], "answered only once the slow clients were cut"
         assert wait_until(lambda: len(cut) == 4), "slow clients keep their threads"
     finally:
         stop.set()

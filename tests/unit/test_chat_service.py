@@ -91,7 +91,7 @@ def test_no_key_no_model_and_bad_messages_are_refused(chat):
         chat.plan(HELLO, "gemini/gemini-2.5-flash")
     with pytest.raises(ModelNotFoundError):
         chat.plan(HELLO, "openai/gpt-99")
-    with pytest.raises(ModelNotFoundError, match="select one"):
+    with pytest.raises(ModelNotFoundError, match="choose one in Settings > Models"):
         chat.plan(HELLO)
     with pytest.raises(ConfigurationError):
         chat.plan([], "anthropic/claude-sonnet-4-5")
@@ -126,3 +126,41 @@ def test_last_used_at_is_written_at_most_once_a_minute(config, chat):
         chat.plan(HELLO, "openai/gpt-4o-mini")
     assert config.storage.touched == [record.id]
     assert config.get_api_key(record.id).last_used_at is not None
+
+
+def test_a_key_kept_by_the_plan_cache_is_still_marked_used_at_most_once_a_minute(config):
+    """The plan cache keeps the key's row as it was read (its last_used_at stays None):
+    the service's own touches count, so the cached row does not write at every chat."""
+    record = config.add_api_key(NewApiKey("openai", "sk-stored-11111111"))
+    cached = config.active_key("openai")
+    for _ in range(3):
+        assert config.use_key("openai", cached).api_key == "sk-stored-11111111"
+    assert cached.record.last_used_at is None
+    assert config.storage.touched == [record.id]
+
+
+def test_openais_other_parameters_go_on_when_the_model_takes_them_and_are_named_if_not(
+        config, chat, gateway):
+    config.add_api_key(NewApiKey("openai", "sk-stored-11111111"))
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    plan = chat.plan(HELLO, "anthropic/claude-sonnet-4-5", {"temperature": 0.5},
+                     extras={"tools": tools, "seed": 3})
+    assert (plan.extras, plan.dropped) == ({"tools": tools}, ("seed",))
+    plan = chat.plan(HELLO, "openai/gpt-4o-mini", {"presence_penalty": 1},
+                     extras={"tools": tools, "seed": 3})
+    chat.complete(plan)
+    assert plan.dropped == ("presence_penalty",)
+    assert gateway.calls[-1]["parameters"] == {"presence_penalty": 1.0, "tools": tools,
+                                               "seed": 3}
+    assert chat.plan(HELLO, "openai/gpt-4o-mini", {"presence_penalty": 1}).dropped == ()
+
+
+def test_a_tool_message_needs_the_call_it_answers(config, chat):
+    config.add_api_key(NewApiKey("openai", "sk-stored-11111111"))
+    asked = ChatMessage("assistant", "", ({"id": "c1", "type": "function"},))
+    plan = chat.plan([*HELLO, asked, ChatMessage("tool", "sunny", tool_call_id="c1")],
+                     "openai/gpt-4o-mini")
+    assert plan.messages[-1].wire() == {"role": "tool", "content": "sunny",
+                                        "tool_call_id": "c1"}
+    with pytest.raises(ConfigurationError, match="Unknown role 'tool'"):
+        chat.plan([*HELLO, ChatMessage("tool", "sunny")], "openai/gpt-4o-mini")

@@ -97,7 +97,9 @@ def test_only_the_sync_module_writes_the_cache():
     # A 200 and a 304 write the cache; a 401 writes the sign-in flag (SIGN_IN_KEY).
     assert len(re.findall(r"storage\.local\.set\(\{ \[CACHE_KEY\]", sync)) == 2
     assert len(re.findall(r"storage\.local\.set\(", sync)) == 3
-    assert len(re.findall(r"^export (async )?function", sync, re.MULTILINE)) == 2  # + readCache
+    # + readCache, and forgetCache (Disconnect), which only removes it.
+    assert len(re.findall(r"^export (async )?function", sync, re.MULTILINE)) == 3
+    assert len(re.findall(r"storage\.local\.remove\(CACHE_KEY\)", sync)) == 1
 
 
 def test_the_zip_holds_the_built_extension_with_the_manifest_at_its_root(

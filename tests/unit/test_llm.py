@@ -204,14 +204,30 @@ def test_a_failure_names_the_provider_as_people_know_it():
         "some_new_one could not be reached.")
 
 
+class ImportTimes(LiteLLMGateway):
+    """The gateway, noting when each import of litellm begins (it may already be loaded:
+    the import's own length says nothing of the delay before it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imports: list[float] = []
+
+    def _import(self):
+        self.imports.append(time.monotonic())
+        return super()._import()
+
+
 def test_the_background_import_of_litellm_waits_its_delay_then_imports_once():
-    gateway = LiteLLMGateway()
+    gateway = ImportTimes()
+    asked = time.monotonic()
     thread = gateway.warm_up(delay=0.3)
-    time.sleep(0.1)
-    assert gateway._module is None and thread.is_alive() and thread.daemon
+    assert thread.daemon
     thread.join(timeout=120)
+    assert not thread.is_alive()
+    (began,) = gateway.imports
+    assert began - asked >= 0.3
     assert gateway._module is not None and gateway._handler is not None
-    assert gateway.litellm() is gateway._module
+    assert gateway.litellm() is gateway._module and len(gateway.imports) == 1
 
 
 @pytest.mark.parametrize(("counts", "believed"), [

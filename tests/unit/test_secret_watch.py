@@ -76,3 +76,13 @@ def test_a_thread_scanning_while_another_learns_never_meets_a_half_built_search(
         scanner.join()
         sys.setswitchinterval(previous)
     assert failures == []
+
+
+def test_a_client_token_is_allowed_only_in_the_answer_that_made_it():
+    watch = Watch()
+    token = "cfgc_" + "Zx9_Kq2mWv7LpR4t" * 2
+    watch.add(token, "a client token")
+    watch.scan("the answer that made it", f'{{"token": "{token}"}}', allowed=frozenset({token}))
+    assert watch.leaks == []
+    watch.scan("the list", f'[{{"name": "ide", "token": "{token}"}}]')
+    assert watch.leaks == ["(outside a test): a client token in the list"]

@@ -14,6 +14,7 @@ from configapp.chat.usage import (
     BudgetExceededError,
     BudgetStatus,
     UsageEntry,
+    UsageNotFoundError,
     UsageService,
     UsageTotals,
     dollars,
@@ -36,19 +37,28 @@ class FakeLedger:
         self.entries: list[UsageEntry] = []
         self.limits: list[Budget] = []
         self.broken = False
+        self.receipts_read = 0
 
     def record(self, entry: UsageEntry) -> None:
         if self.broken:
             raise OSError("disk I/O error")
         self.entries.append(entry)
 
-    def spent(self, since, provider=None, key_id=None) -> float:
+    def spent(self, since, provider=None, key_id=None, client_id=None) -> float:
         return sum(e.cost or 0 for e in self.entries if e.created_at >= since
                    and (provider is None or e.provider == provider)
-                   and (key_id is None or e.key_id == key_id))
+                   and (key_id is None or e.key_id == key_id)
+                   and (client_id is None or e.client_id == client_id))
 
     def totals(self, since, until, group_by):
         rows = [e for e in self.entries if since <= e.created_at < until]
+        if group_by == "client":  # the only grouping the rules read
+            groups: dict[str, list[UsageEntry]] = {}
+            for e in rows:
+                groups.setdefault("api_token" if e.client_id is None else str(e.client_id),
+                                  []).append(e)
+            return [UsageTotals(group, len(entries), 0, 0, sum(e.cost or 0 for e in entries),
+                                0) for group, entries in sorted(groups.items())]
         return [UsageTotals(None, len(rows), 0, 0, sum(e.cost or 0 for e in rows), 0)]
 
     def budgets(self) -> list[Budget]:
@@ -66,6 +76,10 @@ class FakeLedger:
 
     def sync_revision(self) -> tuple[str, int, int]:
         return "store", 1, len(self.entries)
+
+    def by_receipt(self, receipt: str) -> UsageEntry | None:
+        self.receipts_read += 1
+        return next((e for e in self.entries if e.receipt == receipt), None)
 
 
 class StoppingGateway(FakeGateway):
@@ -136,6 +150,31 @@ def test_a_stream_closed_early_records_the_delivered_text_counted(config, usage,
     # FakeGateway counts a token a word: "one two " is 2, "hello there" is 2.
     assert (entry.outcome, entry.tokens_counted) == ("stopped", True)
     assert (entry.prompt_tokens, entry.completion_tokens) == (2, 2)
+
+
+def test_each_stream_records_under_its_own_receipt_and_reads_back_by_it(config, usage,
+                                                                       ledger):
+    chat = chat_with(config, usage, StoppingGateway())
+    first = chat.stream(chat.plan(HELLO, "openai/gpt-4o-mini"))
+    second = chat.stream(chat.plan(HELLO, "openai/gpt-4o-mini"))
+    next(first)
+    first.close()
+    list(second)
+    assert first.receipt != second.receipt
+    assert usage.by_receipt(first.receipt).outcome == "stopped"
+    assert usage.by_receipt(second.receipt).outcome == "finished"
+
+
+def test_a_receipt_is_waited_for_then_refused_and_a_malformed_one_is_not_looked_up(
+        usage, ledger):
+    with pytest.raises(UsageNotFoundError, match="No usage is recorded under this receipt"):
+        usage.by_receipt("A" * 22, wait=0.25)
+    assert ledger.receipts_read >= 2  # asked again while it waited
+    ledger.receipts_read = 0
+    for malformed in ("", "short", "x" * 33, "a.b" * 8, "A" * 21 + "\n"):
+        with pytest.raises(UsageNotFoundError):
+            usage.by_receipt(malformed, wait=5)
+    assert ledger.receipts_read == 0
 
 
 def test_a_stream_the_provider_breaks_off_records_it_as_failed(config, usage, ledger):

@@ -123,12 +123,13 @@ export function createApiClient({ baseUrl = "", getToken = () => null,
     deleteKey: (id) => json("DELETE", `/api/config/api-keys/${id}`),
     testKey: (id) => json("POST", `/api/config/api-keys/${id}/test`),
 
-    models({ provider, q, configured, includeHidden } = {}) {
+    models({ provider, q, configured, includeHidden, live } = {}) {
       const query = new URLSearchParams();
       if (provider) query.set("provider", provider);
       if (q) query.set("q", q);
       if (configured) query.set("configured", "true");
       if (includeHidden) query.set("include_hidden", "true");
+      if (live) query.set("live", "true");
       const text = query.toString();
       return get(`/api/config/models${text ? `?${text}` : ""}`);
     },
@@ -153,16 +154,26 @@ export function createApiClient({ baseUrl = "", getToken = () => null,
 
     // Curation: purposes (with the warnings), aliases, shown models per provider.
     purposes: () => get("/api/config/purposes"),
-    setPurpose: (name, model) =>
-      json("PUT", `/api/config/purposes/${encodeURIComponent(name)}`, { body: { model } }),
+    // fallbacks: a list of model ids or aliases; left out (undefined): kept as they are.
+    setPurpose: (name, model, fallbacks) =>
+      json("PUT", `/api/config/purposes/${encodeURIComponent(name)}`,
+           { body: { model, fallbacks } }),
     clearPurpose: (name) => json("DELETE", `/api/config/purposes/${encodeURIComponent(name)}`),
     aliases: () => get("/api/config/aliases"),
-    setAlias: (name, model, parameters = {}) =>
-      json("PUT", `/api/config/aliases/${modelPath(name)}`, { body: { model, parameters } }),
+    setAlias: (name, model, parameters = {}, fallbacks = undefined) =>
+      json("PUT", `/api/config/aliases/${modelPath(name)}`,
+           { body: { model, parameters, fallbacks } }),
     deleteAlias: (name) => json("DELETE", `/api/config/aliases/${modelPath(name)}`),
     curation: () => get("/api/config/curation"),
     curate: (provider, change) =>
       json("PATCH", `/api/config/curation/${encodeURIComponent(provider)}`, { body: change }),
+
+    /** POST /api/chat, answered as JSON (a short call, such as a title). */
+    chat: (body) => json("POST", "/api/chat", { body }),
+    /** The tokens and cost of a reply that ended without the provider's usage. */
+    countReply: (body) => json("POST", "/api/chat/count", { body }),
+    /** A stream's ledger row, by the X-Chat-Receipt its answer carried (waits for its end). */
+    receipt: (receipt) => get(`/api/chat/receipts/${encodeURIComponent(receipt)}`),
 
     /** POST /api/chat with stream=true: the Response, whose body is text/event-stream. */
     chatStream: (body, { signal } = {}) =>

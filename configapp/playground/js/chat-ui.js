@@ -11,7 +11,8 @@ import { ApiError } from "./api-client.js";
 import { el, replaceChildren, statusLine, uniqueId } from "./dom.js";
 import { fileStem, download, toJson, toMarkdown } from "./conversation-export.js";
 import { mountConversationList } from "./conversation-list.js";
-import { newConversation, openConversationStore, titleFrom } from "./conversation-store.js";
+import { holdAnswer, newConversation, noteLeftAnswer, openConversationStore, settleLeftAnswers,
+         titleFrom } from "./conversation-store.js";
 import { checklist, missingStep } from "./first-run.js";
 import { followScroll } from "./follow-scroll.js";
 import { formatError, formatTotalCost } from "./format.js";
@@ -21,7 +22,8 @@ import { readEvents } from "./sse.js";
 
 /**
  * What one server-sent event of POST /api/chat means. The server sends `delta` events
- * ({content}), then one `done` ({model, finish_reason, usage, cost, latency_ms}), or an
+ * ({content}), then one `done` ({model, finish_reason, usage, cost, latency_ms,
+ * fallback_from}), or an
  * `error` ({code, status, message, errors}) when the answer ends otherwise (`errors.provider`
  * names how: `provider_stream_cut` when the provider's stream stopped before it said it
  * finished).
@@ -62,13 +64,31 @@ function requestMessages(conversation) {
   return system ? [{ role: "system", content: system }, ...turns] : turns;
 }
 
+// An answer being written is saved at most this long after a piece of it arrives.
+const SAVE_EVERY_MS = 500;
+const PURPOSE = "purpose:"; // a conversation's model that names a purpose
+const TITLE_PROMPT = "Name this conversation in at most six words. Answer with the name only.";
+const TITLE_SOURCE_CHARS = 2000;
+
+/** The request's messages, and its model: a model id, an alias, or a purpose. */
+function chatTarget(conversation) {
+  const body = { messages: requestMessages(conversation) };
+  const { model } = conversation;
+  if (model && model.startsWith(PURPOSE)) body.purpose = model.slice(PURPOSE.length);
+  else if (model) body.model = model;
+  return body;
+}
+
 export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
   const modelsUrl = `${settingsUrl}#settings-models`;
   const keysUrl = `${settingsUrl}#settings-keys`;
   let store = null;
   let conversation = newConversation();
   let controller = null;
-  let setup = { hasKey: true, hasModel: true, defaultModel: null, keyed: [] };
+  let writing = null; // the answer being written: { conversationId, text() }
+  let leaving = false; // the page is going away
+  let setup = { hasKey: true, hasModel: true, defaultModel: null, keyed: [], purposes: [],
+                aliases: [], hidden: new Set(), titlePurpose: false };
 
   // ---- the parts of the page ---------------------------------------------------------
   const sidebar = mountConversationList({
@@ -114,14 +134,17 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     input,
     el("div", { className: "composer-actions" }, stopButton, sendButton));
 
-  const chat = el("div", { className: "chat-ui" },
-    el("header", { className: "conversation-head" }, title, total), modelBar, systemBox, log,
+  const chat = el("div", { className: "chat-ui", id: "chat-conversation", tabIndex: -1 },
+    el("header", { className: "conversation-head" }, sidebar.toggle, title, total), modelBar,
+    systemBox, log,
     el("div", { className: "jump-row" }, jump), status.node, form);
   replaceChildren(root, el("div", { className: "chat-layout" }, sidebar.node, chat));
 
   // ---- showing the conversation ------------------------------------------------------
   function showTotal() {
-    const replies = conversation.messages.filter((m) => m.role === "assistant" && !m.stopped);
+    // A stopped reply counts once the server counted it (the ledger has it too).
+    const replies = conversation.messages.filter((m) => m.role === "assistant"
+      && (!m.stopped || m.counted));
     total.textContent = replies.length
       ? `${replies.length} ${replies.length === 1 ? "reply" : "replies"} · total `
         + formatTotalCost(replies.map((m) => (typeof m.cost === "number" ? m.cost : null)))
@@ -146,18 +169,31 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     showTotal();
   }
 
+  /** The picker offers what chat can use: the default, the purposes and aliases that have
+   *  a model, and the models a key reaches; one whose model is hidden says so. */
   function showPicker() {
-    const options = [el("option", { value: "" }, setup.defaultModel
-      ? `Default: ${setup.defaultModel.display_name}` : "No default model chosen yet")];
-    const ids = new Set();
-    for (const model of setup.keyed) {
-      ids.add(model.id);
-      options.push(el("option", { value: model.id }, `${model.display_name} (${model.id})`));
+    const marked = (label, hidden) => (hidden ? `${label} (hidden: chat refuses it)` : label);
+    const known = new Set([""]);
+    const option = (value, label, hidden = false) => {
+      known.add(value);
+      return el("option", { value }, marked(label, hidden));
+    };
+    const options = [option("", setup.defaultModel
+      ? `Default: ${setup.defaultModel.display_name}` : "No default model chosen yet",
+    setup.hidden.has("purpose:chat"))];
+    const purposes = setup.purposes.map((p) => option(`${PURPOSE}${p.name}`,
+      `${p.name}: ${p.model.display_name}`, setup.hidden.has(`purpose:${p.name}`)));
+    const aliases = setup.aliases.map((a) => option(a.name, `${a.name} → ${a.model.display_name}`,
+      setup.hidden.has(`alias:${a.name}`)));
+    const models = setup.keyed.map((m) => option(m.id, `${m.display_name} (${m.id})`));
+    const groups = [["Purposes", purposes], ["Aliases", aliases], ["Models a key reaches", models]]
+      .filter(([, items]) => items.length)
+      .map(([label, items]) => el("optgroup", { label }, ...items));
+    if (conversation.model && !known.has(conversation.model)) {
+      groups.push(el("option", { value: conversation.model }, `${conversation.model} (not `
+        + "offered now)"));
     }
-    if (conversation.model && !ids.has(conversation.model)) {
-      options.push(el("option", { value: conversation.model }, `${conversation.model} (no key)`));
-    }
-    replaceChildren(picker, ...options);
+    replaceChildren(picker, ...options, ...groups);
     picker.value = conversation.model || "";
   }
 
@@ -260,7 +296,7 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
         "."];
     }
     if (error instanceof ApiError && error.status === 502) {
-      return [`The provider answered with an error: ${error.message}`];
+      return [error.message]; // the API's sentence says who failed and how
     }
     if (error instanceof ApiError && error.status === 504) {
       return [`The provider did not answer in time: ${error.message}`];
@@ -279,8 +315,10 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     return modelId ? providerLabel(modelId.split("/")[0]) : "this provider";
   }
 
-  /** Ask for the answer to the conversation as it stands (its last message is yours). */
+  /** Ask for the answer to the conversation as it stands (its last message is yours). What
+   *  arrives is saved as it streams (at most SAVE_EVERY_MS behind), so a reload keeps it. */
   async function answer() {
+    keepSystemPrompt();
     const asked = conversation;
     const view = messageView({ role: "assistant" }, {});
     view.node.classList.add("streaming");
@@ -291,19 +329,35 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     setStreaming(true);
     controller = new AbortController();
     const started = performance.now();
+    const release = holdAnswer(asked.id);
     let received = "";
     let info = null;
     let outcome = "done";
     let frame = 0;
+    let saveTimer = 0;
+    let lastSaved = 0;
+    let receipt = null; // the stream's ledger row (X-Chat-Receipt)
+    writing = { conversationId: asked.id, text: () => received, receipt: () => receipt };
     const render = () => {
       frame = 0;
       view.show(received, Boolean(controller));
       follow.follow();
     };
+    const keepSoFar = () => {
+      saveTimer = 0;
+      lastSaved = performance.now();
+      const now = new Date().toISOString();
+      const reply = { role: "assistant", content: received, streaming: now };
+      if (receipt) reply.receipt = receipt;
+      if (store) {
+        store.put({ ...asked, messages: [...asked.messages, reply], updatedAt: now })
+          .catch(() => {});
+      }
+    };
+    const body = chatTarget(asked);
     try {
-      const body = { messages: requestMessages(asked) };
-      if (asked.model) body.model = asked.model;
       const response = await client.chatStream(body, { signal: controller.signal });
+      receipt = response.headers.get("X-Chat-Receipt");
       status.show("busy", "The model is answering…");
       for await (const message of readEvents(response.body)) {
         const meaning = interpretChatEvent(message);
@@ -311,6 +365,10 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
         if (meaning.type === "delta") {
           received += meaning.text;
           if (!frame) frame = requestAnimationFrame(render);
+          if (!saveTimer) {
+            saveTimer = setTimeout(keepSoFar,
+              Math.max(0, SAVE_EVERY_MS - (performance.now() - lastSaved)));
+          }
         } else if (meaning.type === "error") {
           throw new ApiError(meaning.status, meaning.message, { errors: meaning.errors });
         } else if (meaning.type === "done") {
@@ -322,36 +380,48 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     } catch (error) {
       outcome = error && error.name === "AbortError" ? "stopped" : error;
     } finally {
-      controller = null;
-      cancelAnimationFrame(frame);
-      setStreaming(false);
-      view.node.classList.remove("streaming");
+      clearTimeout(saveTimer);
+      if (!leaving) {
+        controller = null;
+        writing = null;
+        cancelAnimationFrame(frame);
+        setStreaming(false);
+        view.node.classList.remove("streaming");
+      }
     }
+    if (leaving) return; // the page is going: what arrived is noted, the next page settles it
 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     if (outcome === "done" || received) {
       const reply = { role: "assistant", content: received, seconds };
       if (outcome === "done") {
         Object.assign(reply, { usage: info.usage || null, cost: info.cost ?? null,
-                               model: info.model });
+                               model: info.model, fallbackFrom: info.fallback_from || [] });
         status.show("ok", "Answered.");
       } else if (outcome === "stopped") {
         reply.stopped = "Stopped";
+        if (receipt) reply.receipt = receipt;
         status.show("info", "Stopped. The partial answer is kept.");
       } else if (cutShort(outcome)) {
         reply.stopped = "Cut short";
+        if (receipt) reply.receipt = receipt;
         status.show("error", "Cut short: the provider's stream ended before it said the answer "
           + "was finished. The partial answer is kept; Regenerate to ask again.");
       } else {
         reply.stopped = "Interrupted";
+        if (receipt) reply.receipt = receipt;
         status.show("error", ...explain(outcome));
       }
       asked.messages.push(reply);
       await save(); // kept before it shows as done: a reload right after loses nothing
+      release();
       if (asked === conversation) showLog();
       follow.follow();
+      if (reply.stopped) await countReply(asked, reply, body);
+      else if (asked.messages.length === 2) await titleByPurpose(asked);
       return;
     }
+    release();
     // Nothing came back: undo the exchange, and give the text back to edit or resend.
     const mine = asked.messages.pop();
     if (asked === conversation) showLog();
@@ -359,6 +429,60 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
     if (!input.value) input.value = mine.content;
     if (outcome === "stopped") status.show("info", "Stopped before the model answered.");
     else status.show("error", ...explain(outcome));
+  }
+
+  /** A reply that ended without the provider's usage gets the tokens and cost of its
+   *  ledger row, read by its receipt: the row counts every piece the server relayed, one
+   *  still on its way when the page stopped reading included, so the conversation and the
+   *  ledger agree. Without a receipt (or its row), the server counts the text kept. */
+  async function countReply(target, reply, body) {
+    try {
+      const counted = (reply.receipt && await ledgerRow(reply.receipt))
+        || await client.countReply({ ...body, reply: reply.content });
+      if (!counted.usage) return; // the ledger could not count it either
+      Object.assign(reply, { usage: counted.usage, cost: counted.cost, counted: true });
+    } catch {
+      return; // best effort: the reply stays, as "tokens unknown"
+    }
+    await keep(target);
+  }
+
+  /** The ledger row of a stream (the server waits a few seconds for it to be written);
+   *  null if it is not there. */
+  async function ledgerRow(receipt) {
+    try {
+      return await client.receipt(receipt);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Save a conversation that may not be the one shown, and show it if it is. */
+  async function keep(target) {
+    if (target === conversation) {
+      await save();
+      showLog();
+    } else if (store) {
+      await store.put(target);
+    }
+  }
+
+  /** The `title` purpose names a new conversation after its first answer, when it is set;
+   *  otherwise (or if that fails) the first line stays its title, silently. */
+  async function titleByPurpose(target) {
+    if (!setup.titlePurpose || target.title !== titleFrom(target.messages[0].content)) return;
+    const first = target.messages[0].content.slice(0, TITLE_SOURCE_CHARS);
+    let made;
+    try {
+      const reply = await client.chat({ purpose: "title", messages: [
+        { role: "system", content: TITLE_PROMPT }, { role: "user", content: first }] });
+      made = titleFrom(reply.message.content.replace(/^["'“”\s]+|["'“”.\s]+$/g, ""));
+    } catch {
+      return;
+    }
+    if (!made || made === "New conversation") return;
+    target.title = made;
+    await keep(target);
   }
 
   async function ask(text) {
@@ -428,23 +552,51 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
       : "This conversation now uses the default model.");
   });
   let systemTimer = 0;
+  /** The system prompt as typed, into the conversation: after a pause in typing, and at
+   * once before a send (or the request would go without an edit made just before). */
+  function keepSystemPrompt() {
+    if (!systemTimer) return;
+    clearTimeout(systemTimer);
+    systemTimer = 0;
+    conversation.system = system.value;
+    save();
+  }
   system.addEventListener("input", () => {
     clearTimeout(systemTimer);
-    systemTimer = setTimeout(() => {
-      conversation.system = system.value;
-      save();
-    }, 300);
+    systemTimer = setTimeout(keepSystemPrompt, 300);
   });
 
   // ---- start ---------------------------------------------------------------------------
   async function loadSetup() {
     try {
-      const [providers, selected] = await Promise.all([client.providers(),
-                                                       client.selectedModel()]);
+      const [providers, selected, purposes, aliases] = await Promise.all([client.providers(),
+        client.selectedModel(), client.purposes(), client.aliases()]);
       const keyed = providers.some((p) => p.key_source);
-      const models = keyed ? await client.models({ configured: true }) : { models: [] };
-      setup = { hasKey: keyed, hasModel: Boolean(selected), defaultModel: selected
-        ? selected.model : null, keyed: models.models || [] };
+      const set = purposes.purposes.filter((p) => p.model);
+      setup = {
+        hasKey: keyed, hasModel: Boolean(selected),
+        defaultModel: selected ? selected.model : null,
+        keyed: [],
+        purposes: set.filter((p) => p.name !== "chat"),
+        aliases: aliases.filter((a) => a.model),
+        hidden: new Set(purposes.warnings.filter((w) => w.kind === "hidden")
+          .map((w) => `${w.source}:${w.name}`)),
+        titlePurpose: set.some((p) => p.name === "title"),
+      };
+    } catch (error) {
+      status.show("error", `Could not load the models: ${formatError(error)}`);
+    }
+  }
+
+  /** The models the keys reach, from the live catalogue (which may ask the providers: the
+   *  page does not wait for it). A provider whose listing could not be read (reachable
+   *  null) has its catalogue entries offered. */
+  async function loadReachable() {
+    if (!setup.hasKey) return;
+    try {
+      const models = await client.models({ configured: true, live: true });
+      setup.keyed = (models.models || []).filter((m) => m.reachable !== false);
+      showPicker();
     } catch (error) {
       status.show("error", `Could not load the models: ${formatError(error)}`);
     }
@@ -452,16 +604,41 @@ export function mountChat(root, { client, settingsUrl = "/settings" } = {}) {
 
   async function start() {
     store = await openConversationStore();
+    const settled = await settleLeftAnswers(store);
     await loadSetup();
     const kept = await store.list();
     if (kept.length) conversation = kept[0];
     showConversation();
     sidebar.render(kept, conversation.id);
+    loadReachable();
+    for (const { conversation: target, reply } of settled) {
+      const found = kept.find((c) => c.id === target.id) || target;
+      const answered = found.messages.at(-1);
+      const asked = { ...found, messages: found.messages.slice(0, -1) };
+      const body = chatTarget(asked);
+      if (answered && answered.content === reply.content) {
+        await countReply(found, answered, body);
+      }
+    }
     if (!store.persistent) {
       status.show("info", "This browser does not keep data for this page: conversations last "
         + "until it is closed.");
     }
   }
+
+  // Leaving while an answer is written asks first; if the page goes anyway, what arrived is
+  // noted at once (the next page marks it "Cut short" with the time).
+  window.addEventListener("beforeunload", (event) => {
+    if (!controller) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  window.addEventListener("pagehide", () => {
+    if (!writing) return;
+    leaving = true;
+    noteLeftAnswer({ conversationId: writing.conversationId, content: writing.text(),
+                     receipt: writing.receipt() });
+  });
 
   const ready = start();
   input.focus();

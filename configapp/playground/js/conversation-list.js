@@ -1,22 +1,104 @@
-// The sidebar of kept conversations: open one, start a new one, rename, delete, export.
-// Runs in the page; touches only the element it builds. It holds no data: the Chat view
-// calls render() with the list and tells it what to do through the callbacks.
+// The sidebar of kept conversations: search them (titles and text), open one, start a new
+// one, and each one's actions (rename, delete, export) behind its Actions button. On a narrow
+// screen it folds behind a "Conversations" button (the `toggle` node, which the Chat view
+// places). Runs in the page; touches only the elements it builds, and listens for Ctrl+K
+// (⌘K) on the document to search. It holds no data: the Chat view calls render() with the
+// list and tells it what to do through the callbacks.
 //
 // mountConversationList({ onOpen(id), onNew(), onRename(id, title), onDelete(id),
-//   onExport(id, format) }) -> { node, render(conversations, currentId), focusCurrent() }
+//   onExport(id, format) })
+//   -> { node, toggle, render(conversations, currentId), focusCurrent(), focusNew() }
 
-import { el, replaceChildren } from "./dom.js";
+import { el, replaceChildren, uniqueId } from "./dom.js";
 import { formatRelative } from "./format.js";
+
+const SNIPPET_CHARS = 70;
+
+/** Where a conversation matches the query: "title", or a snippet of a message, or null. */
+export function matchOf(conversation, query) {
+  const wanted = query.trim().toLowerCase();
+  if (!wanted) return { title: true };
+  if (conversation.title.toLowerCase().includes(wanted)) return { title: true };
+  for (const message of conversation.messages) {
+    const at = message.content.toLowerCase().indexOf(wanted);
+    if (at < 0) continue;
+    const start = Math.max(0, at - 25);
+    const text = message.content.slice(start, start + SNIPPET_CHARS).replace(/\s+/g, " ");
+    return { snippet: `${start ? "…" : ""}${text}${start + SNIPPET_CHARS < message.content.length
+      ? "…" : ""}` };
+  }
+  return null;
+}
 
 export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExport }) {
   const newButton = el("button", { type: "button", className: "primary new-conversation" },
     "New conversation");
   const list = el("ul", { className: "conversation-list" });
   const heading = el("h2", { id: "conversations-heading" }, "Conversations");
-  const node = el("nav", { className: "conversations", "aria-labelledby": heading.id },
-    heading, newButton, list);
-  newButton.addEventListener("click", () => onNew());
+  const searchId = uniqueId("search");
+  const search = el("input", { type: "search", id: searchId, className: "conversation-search",
+                               placeholder: "Titles and text", autocomplete: "off",
+                               "aria-keyshortcuts": "Control+K Meta+K" });
+  const found = el("p", { className: "search-count", role: "status", "aria-live": "polite" });
+  const node = el("nav", { id: uniqueId("conversations"), className: "conversations",
+                           "aria-labelledby": heading.id },
+    heading, newButton,
+    el("div", { className: "search-field" },
+      el("label", { for: searchId }, "Search conversations ", el("kbd", {}, "Ctrl K")),
+      search),
+    found, list);
+  const toggle = el("button", { type: "button", className: "conversations-toggle",
+                                "aria-expanded": "false", "aria-controls": node.id },
+    "Conversations");
+  newButton.addEventListener("click", () => {
+    fold();
+    onNew();
+  });
   let items = new Map();
+  let all = [];
+  let currentId = null;
+
+  function unfold() {
+    node.classList.add("open");
+    toggle.setAttribute("aria-expanded", "true");
+  }
+  function fold() {
+    node.classList.remove("open");
+    toggle.setAttribute("aria-expanded", "false");
+  }
+  toggle.addEventListener("click", () => {
+    if (node.classList.contains("open")) fold();
+    else {
+      unfold();
+      search.focus();
+    }
+  });
+  node.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !node.classList.contains("open")) return;
+    if (event.target === search && search.value) return; // the first Escape clears the search
+    event.stopPropagation(); // Escape elsewhere on the page stops an answer being written
+    fold();
+    toggle.focus();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key.toLowerCase() === "k" && (event.ctrlKey || event.metaKey) && !event.altKey) {
+      event.preventDefault();
+      unfold();
+      search.focus();
+      search.select();
+    }
+  });
+  search.addEventListener("input", () => show());
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && search.value) {
+      event.stopPropagation();
+      search.value = "";
+      show();
+    } else if (event.key === "Enter") {
+      const first = list.querySelector(".conversation-open");
+      if (first) first.click();
+    }
+  });
 
   function renameForm(conversation, row) {
     const field = el("input", { type: "text", value: conversation.title, maxLength: 120,
@@ -40,20 +122,43 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
     return { form, field };
   }
 
-  function item(conversation, current) {
+  function item(conversation, current, match) {
+    const titleId = uniqueId("conversation-title");
     const open = el("button", { type: "button", className: "conversation-open",
                                 "aria-current": current ? "true" : null },
-      el("span", { className: "conversation-title" }, conversation.title),
+      el("span", { className: "conversation-title", id: titleId }, conversation.title),
+      match.snippet ? el("span", { className: "conversation-snippet" }, match.snippet) : null,
       el("span", { className: "conversation-when" }, formatRelative(conversation.updatedAt)));
-    open.addEventListener("click", () => onOpen(conversation.id));
+    open.addEventListener("click", () => {
+      fold();
+      onOpen(conversation.id);
+    });
     const rename = el("button", { type: "button", className: "quiet" }, "Rename");
     const remove = el("button", { type: "button", className: "quiet danger" }, "Delete");
     const markdown = el("button", { type: "button", className: "quiet" }, "Markdown");
     const json = el("button", { type: "button", className: "quiet" }, "JSON");
-    const tools = el("div", { className: "conversation-tools", role: "group",
+    const tools = el("div", { className: "conversation-tools", role: "group", id: uniqueId("tools"),
                               "aria-label": `${conversation.title}: actions` },
       rename, remove, el("span", { className: "export-label" }, "Export:"), markdown, json);
-    const row = el("div", { className: "conversation-row" }, open, tools);
+    tools.hidden = true;
+    const more = el("button", { type: "button", className: "quiet conversation-more",
+                                "aria-expanded": "false", "aria-controls": tools.id,
+                                "aria-label": "Actions", "aria-describedby": titleId,
+                                title: "Rename, delete or export" }, "⋯");
+    more.addEventListener("click", () => {
+      tools.hidden = !tools.hidden;
+      more.setAttribute("aria-expanded", String(!tools.hidden));
+      if (!tools.hidden) rename.focus();
+    });
+    tools.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.stopPropagation();
+      tools.hidden = true;
+      more.setAttribute("aria-expanded", "false");
+      more.focus();
+    });
+    const row = el("div", { className: "conversation-row" }, el("div", { className: "row-main" },
+      open, more), tools);
     const li = el("li", { className: current ? "current" : "" }, row);
     rename.addEventListener("click", () => {
       const { form, field } = renameForm(conversation, row);
@@ -78,16 +183,28 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
     return li;
   }
 
-  let currentId = null;
+  function show() {
+    const query = search.value;
+    const shown = all.map((c) => [c, matchOf(c, query)]).filter(([, match]) => match);
+    items = new Map(shown.map(([c, match]) => [c.id, item(c, c.id === currentId, match)]));
+    if (!all.length) {
+      replaceChildren(list, el("li", { className: "hint" }, "Your conversations are kept "
+        + "in this browser and listed here."));
+    } else if (!shown.length) {
+      replaceChildren(list, el("li", { className: "hint" }, "No conversation matches."));
+    } else replaceChildren(list, ...items.values());
+    found.textContent = query.trim()
+      ? `${shown.length} ${shown.length === 1 ? "conversation matches" : "conversations match"}.`
+      : "";
+  }
+
   return {
     node,
+    toggle,
     render(conversations, current) {
       currentId = current;
-      items = new Map(conversations.map((c) => [c.id, item(c, c.id === current)]));
-      if (!conversations.length) {
-        replaceChildren(list, el("li", { className: "hint" }, "Your conversations are kept "
-          + "in this browser and listed here."));
-      } else replaceChildren(list, ...items.values());
+      all = conversations;
+      show();
     },
     focusCurrent() {
       const row = items.get(currentId);

@@ -7,6 +7,9 @@ import { busyButton, el, replaceChildren, statusLine, uniqueId } from "./dom.js"
 import { formatError, formatInteger } from "./format.js";
 import { providerLabel, sortProviders } from "./providers.js";
 
+// The status lines of Settings show one action's outcome at a time (dom.js).
+const SETTINGS = "settings";
+
 const DAY_MS = 86_400_000;
 
 /** "in 43 days", "today", "1 day ago": how many calendar days (UTC, as the server writes
@@ -25,6 +28,11 @@ export function countText(entry) {
   return `${formatInteger(entry.shown)} of ${formatInteger(entry.total)} shown`;
 }
 
+/** "a, b" -> ["a", "b"]: a fallbacks field's model ids or aliases, in order. */
+export function fallbackList(text) {
+  return text.split(",").map((name) => name.trim()).filter(Boolean);
+}
+
 const KIND_LABELS = {
   withdrawn: "Withdrawn", deprecated: "Deprecated", hidden: "Hidden", no_key: "No key",
   unknown_model: "Unknown model",
@@ -38,7 +46,7 @@ const KIND_LABELS = {
  */
 export function createCurationSection(context) {
   const { client } = context;
-  const status = statusLine();
+  const status = statusLine("", SETTINGS);
 
   // ---- warnings ---------------------------------------------------------------------
   const warningList = el("ul", { className: "curation-warnings" });
@@ -96,13 +104,17 @@ export function createCurationSection(context) {
                                 "aria-label": `Model for the purpose ${purpose.name}`,
                                 placeholder: "no model", spellcheck: false,
                                 "data-write": "" });
+    const fallbacks = el("input", { type: "text", value: (purpose.fallbacks || []).join(", "),
+                                    "aria-label": `Fallbacks for the purpose ${purpose.name}`,
+                                    placeholder: "fallbacks, comma-separated",
+                                    spellcheck: false, "data-write": "" });
     const save = el("button", { type: "button", "data-write": "" }, "Set");
     const clear = el("button", { type: "button", className: "danger", "data-write": "" },
       purpose.builtin ? "Unset" : "Remove");
     // The chat purpose is the default model: the models section redraws after it.
     const what = purpose.name === "chat" ? "default-purpose" : "curation";
     save.addEventListener("click", () => write(save, "Saving…",
-      () => client.setPurpose(purpose.name, input.value.trim()),
+      () => client.setPurpose(purpose.name, input.value.trim(), fallbackList(fallbacks.value)),
       `The purpose ${purpose.name} now uses ${input.value.trim()}.`, what));
     clear.addEventListener("click", () => write(clear, "Removing…",
       () => client.clearPurpose(purpose.name),
@@ -111,8 +123,8 @@ export function createCurationSection(context) {
       ? `${purpose.model.id}${purpose.alias ? ` (alias ${purpose.alias})` : ""}` : "none";
     return el("tr", { dataset: { purpose: purpose.name } },
       el("th", { scope: "row" }, purpose.name),
-      el("td", {}, input),
-      el("td", { className: "resolved" }, model),
+      el("td", { "data-label": "Model or alias" }, input, fallbacks),
+      el("td", { className: "resolved", "data-label": "Uses" }, model),
       el("td", { className: "actions" }, save, clear));
   }
 
@@ -136,6 +148,10 @@ export function createCurationSection(context) {
                                          step: "any", min: 0, max: 2, "data-write": "" });
   const aliasMaxTokens = el("input", { type: "number", id: uniqueId("alias-max-tokens"),
                                        step: 1, min: 1, "data-write": "" });
+  const aliasFallbacks = el("input", { type: "text", id: uniqueId("alias-fallbacks"),
+                                       placeholder: "openai/gpt-4o-mini, other-alias",
+                                       autocomplete: "off", spellcheck: false,
+                                       "data-write": "" });
   const addAliasButton = el("button", { type: "submit", "data-write": "" }, "Save alias");
   const aliasForm = el("form", { className: "inline-form" },
     el("div", { className: "field" }, el("label", { for: aliasName.id }, "Alias name"), aliasName),
@@ -145,6 +161,8 @@ export function createCurationSection(context) {
       el("label", { for: aliasTemperature.id }, "Alias temperature"), aliasTemperature),
     el("div", { className: "field" },
       el("label", { for: aliasMaxTokens.id }, "Alias max tokens"), aliasMaxTokens),
+    el("div", { className: "field grow" },
+      el("label", { for: aliasFallbacks.id }, "Alias fallbacks"), aliasFallbacks),
     addAliasButton);
 
   aliasForm.addEventListener("submit", (event) => {
@@ -154,8 +172,10 @@ export function createCurationSection(context) {
     if (aliasTemperature.value !== "") parameters.temperature = Number(aliasTemperature.value);
     if (aliasMaxTokens.value !== "") parameters.max_tokens = Math.round(Number(aliasMaxTokens.value));
     write(addAliasButton, "Saving…", async () => {
-      await client.setAlias(name, aliasModel.value.trim(), parameters);
+      await client.setAlias(name, aliasModel.value.trim(), parameters,
+                            fallbackList(aliasFallbacks.value));
       aliasName.value = aliasModel.value = aliasTemperature.value = aliasMaxTokens.value = "";
+      aliasFallbacks.value = "";
     }, `Saved the alias ${name}.`);
   });
 
@@ -168,8 +188,9 @@ export function createCurationSection(context) {
       .map(([name, value]) => `${name} ${value}`).join(", ");
     return el("tr", { dataset: { alias: alias.name } },
       el("th", { scope: "row" }, alias.name),
-      el("td", {}, alias.target),
-      el("td", {}, parameters || "the model's own"),
+      el("td", { "data-label": "Points at" }, alias.fallbacks && alias.fallbacks.length
+        ? `${alias.target}, then ${alias.fallbacks.join(", ")}` : alias.target),
+      el("td", { "data-label": "Parameters" }, parameters || "the model's own"),
       el("td", { className: "actions" }, remove));
   }
 
@@ -180,7 +201,7 @@ export function createCurationSection(context) {
   const showAllButton = el("button", { type: "button", "data-write": "" }, "Show all");
   const onlyCheckedButton = el("button", { type: "button", "data-write": "" },
     "Hide all but the ticked");
-  const visibilityStatus = statusLine();
+  const visibilityStatus = statusLine("", SETTINGS);
   const visibilityBox = el("div", { className: "visibility" },
     el("div", { className: "filter-bar" },
       el("div", { className: "field" },
@@ -188,6 +209,24 @@ export function createCurationSection(context) {
       providerCount, showAllButton, onlyCheckedButton),
     visibilityStatus.node, visibilityList);
   let counts = [];
+  // model id -> the warnings of the purposes and aliases a hidden model leaves without it.
+  let hiddenUses = new Map();
+
+  /** "the default model (purpose chat)", "the purpose title", "the alias fast". */
+  function useText(warning) {
+    if (warning.source === "purpose" && warning.name === "chat") {
+      return "the default model (purpose chat)";
+    }
+    return `the ${warning.source} ${warning.name}`;
+  }
+
+  /** A warning beside a hidden model's toggle: what hiding it broke. */
+  function toggleWarning(modelId, id) {
+    const uses = hiddenUses.get(modelId);
+    if (!uses) return null;
+    return el("span", { className: "toggle-warning", id },
+      `Hidden, but ${uses.map(useText).join(", ")} uses it: chat refuses it.`);
+  }
 
   function renderProviders() {
     const current = providerSelect.value;
@@ -216,9 +255,12 @@ export function createCurationSection(context) {
         const notes = [model.withdrawn_at ? `withdrawn ${model.withdrawn_at.slice(0, 10)}` : "",
                        model.deprecation_date ? `deprecated ${model.deprecation_date}` : ""]
           .filter(Boolean).join(" · ");
-        return el("li", {},
+        const warning = model.hidden ? toggleWarning(model.id, uniqueId("hidden-use")) : null;
+        if (warning) box.setAttribute("aria-describedby", warning.id);
+        return el("li", { dataset: { model: model.id } },
           el("label", { className: "visibility-option" }, box, el("code", {}, model.id),
-            notes ? el("span", { className: "model-meta" }, notes) : null));
+            notes ? el("span", { className: "model-meta" }, notes) : null),
+          warning);
       }));
       visibilityStatus.clear();
       context.applyReadOnly();
@@ -239,9 +281,20 @@ export function createCurationSection(context) {
       renderProviders();
       context.changed("visibility");
       // Told once the list is redrawn: the redraw clears the line (it was cleared at once).
-      const [loaded] = await Promise.all([loadProviderModels(), loadPurposes()]);
+      await loadPurposes(); // first: the toggles show what hiding broke
+      const loaded = await loadProviderModels();
       if (loaded) {
-        visibilityStatus.show("ok", `${message} ${providerLabel(provider)}: ${countText(entry)}.`);
+        const broken = (change.hide || change.only ? [...hiddenUses.entries()] : [])
+          .filter(([model]) => !change.only || !change.only.includes(model))
+          .filter(([model]) => !change.hide || change.hide.includes(model))
+          .flatMap(([model, uses]) => uses.map((use) => `${useText(use)} uses ${model}`));
+        if (broken.length) {
+          visibilityStatus.show("info", `${message} But ${broken.join("; ")}: chat refuses `
+            + "it until the model is shown again or another model is chosen.");
+        } else {
+          visibilityStatus.show("ok", `${message} ${providerLabel(provider)}: `
+            + `${countText(entry)}.`);
+        }
       }
     } catch (error) {
       visibilityStatus.show("error", `Not saved: ${formatError(error)}`);
@@ -293,6 +346,12 @@ export function createCurationSection(context) {
     const { purposes, warnings } = await client.purposes();
     replaceChildren(purposeRows, purposes.map(purposeRow));
     renderWarnings(warnings || []);
+    hiddenUses = new Map();
+    for (const warning of warnings || []) {
+      if (warning.kind !== "hidden" || !warning.model) continue;
+      hiddenUses.set(warning.model, [...(hiddenUses.get(warning.model) || []), warning]);
+    }
+    if (context.warningsChanged) context.warningsChanged(warnings || []);
   }
 
   async function loadAliases() {

@@ -44,25 +44,42 @@ export function uniqueId(prefix) {
 
 /**
  * A status line that says what is happening and what happened: kind is "busy", "ok",
- * "error" or "info". It is a polite live region, so screen readers hear it too.
+ * "error" or "info". It is a polite live region, so screen readers hear it too. Lines of
+ * one `group` (a page's sections) show one action's outcome at a time: an ok or an error
+ * clears the outcomes its group's other lines still show (a fixed error, old news).
  */
-export function statusLine(className = "") {
+export function statusLine(className = "", group = null) {
   const node = el("p", { className: `status ${className}`.trim(), role: "status",
                          "aria-live": "polite" });
   node.hidden = true;
-  return {
+  const line = {
     node,
+    group,
     show(kind, ...content) {
+      // An action's outcome replaces the outcomes of earlier ones shown elsewhere on the
+      // page (an error fixed since, a success that is old news).
+      const outcome = Boolean(group) && (kind === "ok" || kind === "error");
+      if (outcome) {
+        for (const other of shownOutcomes) {
+          if (other !== line && other.group === group) other.clear();
+        }
+        shownOutcomes.add(line);
+      } else shownOutcomes.delete(line);
       node.className = `status status-${kind} ${className}`.trim();
       node.hidden = false;
       replaceChildren(node, ...content);
     },
     clear() {
+      shownOutcomes.delete(line);
       node.hidden = true;
       node.replaceChildren();
     },
   };
+  return line;
 }
+
+// The status lines showing an outcome (ok or error): one action's news at a time.
+const shownOutcomes = new Set();
 
 /** Mark a button as working: disabled, with a spinner and another label, until done(). */
 export function busyButton(button, label) {

@@ -57,9 +57,14 @@ export function formatError(error) {
   const message = (error && error.message) || String(error);
   const errors = error && error.errors && typeof error.errors === "object" ? error.errors : null;
   if (!errors) return message;
+  // Only what reads as words: a field's complaints; a structured detail (a budget's
+  // figures) belongs to whoever asked for it, not to this sentence.
   const details = Object.entries(errors)
-    .map(([name, problems]) => `${name}: ${[].concat(problems).join(" ")}`)
+    .map(([name, problems]) => [name, [].concat(problems).filter((p) => typeof p === "string")])
+    .filter(([, problems]) => problems.length)
+    .map(([name, problems]) => `${name}: ${problems.join(" ")}`)
     .join("; ");
+  if (!details) return message;
   return message.includes(details) ? message : `${message} (${details})`;
 }
 

@@ -1,9 +1,13 @@
-// Settings, API keys: add a key, list the stored ones (masked), (de)activate, test, delete,
-// and where each provider's effective key comes from.
+// Settings, API keys: add a key (tested first if asked: a failing key is saved inactive),
+// list the stored ones (masked), edit one in place, (de)activate, test, delete, and where
+// each provider's effective key comes from.
 
 import { busyButton, el, replaceChildren, statusLine, uniqueId } from "./dom.js";
 import { formatDateTime, formatError, formatRelative } from "./format.js";
 import { POPULAR_PROVIDERS, keySourceText, providerLabel, sortProviders } from "./providers.js";
+
+// The status lines of Settings show one action's outcome at a time (dom.js).
+const SETTINGS = "settings";
 
 const RESULT_LABELS = {
   valid: "Valid",
@@ -76,7 +80,7 @@ export function createKeysSection(context) {
   });
   const addButton = el("button", { type: "submit", className: "primary", "data-write": "" },
     "Add key");
-  const formStatus = statusLine();
+  const formStatus = statusLine("", SETTINGS);
   const form = el("form", { className: "key-form", "aria-label": "Add an API key" },
     field("Provider", providerSelect),
     field("Key name (optional)", nameInput),
@@ -90,8 +94,8 @@ export function createKeysSection(context) {
     formStatus.node);
 
   const sourcesList = el("ul", { className: "source-list" });
-  const listStatus = statusLine(); // what happened to the list (a key deleted)
-  const loadStatus = statusLine(); // loading it, or why it could not be loaded
+  const listStatus = statusLine("", SETTINGS); // what happened to the list (a key deleted)
+  const loadStatus = statusLine("", SETTINGS); // loading it, or why it could not be loaded
   // Per key: the last outcome and test result, kept across re-renders of the list.
   const notes = new Map();
   const testResults = new Map();
@@ -118,7 +122,7 @@ export function createKeysSection(context) {
     if (context.isReadOnly() || !form.reportValidity()) return;
     const provider = providerSelect.value;
     const body = { provider, api_key: keyInput.value.trim(), key_name: nameInput.value.trim(),
-                   api_base: baseInput.value.trim() || null };
+                   api_base: baseInput.value.trim() || null, test: testAfter.checked };
     const done = busyButton(addButton, "Adding…");
     formStatus.show("busy", `Adding the ${providerLabel(provider)} key…`);
     try {
@@ -128,10 +132,8 @@ export function createKeysSection(context) {
       keyInput.type = "password";
       nameInput.value = "";
       baseInput.value = "";
-      const what = `Added ${added.masked_key} for ${providerLabel(added.provider)}`
-        + (added.is_active ? ": it is now the active key." : ".");
-      formStatus.show("ok", what);
-      if (testAfter.checked) await testAdded(added, what);
+      notes.clear(); // a redrawn card's old note would replace this news
+      showAdded(added);
       await context.changed("keys");
     } catch (error) {
       body.api_key = "";
@@ -144,21 +146,35 @@ export function createKeysSection(context) {
     }
   });
 
-  /** The test offered on adding: its result shows on the new key's card, and a failure
-   * is said at once, with what to do. */
-  async function testAdded(added, what) {
-    formStatus.show("busy", `${what} Testing it…`);
-    try {
-      const result = await client.testKey(added.id);
-      testResults.set(added.id, result);
-      if (result.ok) formStatus.show("ok", `${what} The test passed.`);
-      else {
-        formStatus.show("error", `${what} But the test failed: ${result.message || result.result}`
-          + " Correct it (delete it and add it again) or switch it off below.");
-      }
-    } catch (error) {
-      formStatus.show("error", `${what} The test could not run: ${formatError(error)}`);
+  /** What became of an added key. Tested on adding (the server tests it before it may
+   * replace the provider's active key), a failure is said at once, with what to do. */
+  function showAdded(added) {
+    const what = `Added ${added.masked_key} for ${providerLabel(added.provider)}`;
+    const test = added.test;
+    if (test) testResults.set(added.id, test);
+    if (!test || test.ok) {
+      formStatus.show("ok", `${what}${added.is_active ? ": it is now the active key." : "."}`
+        + (test ? " The test passed." : ""));
+      return;
     }
+    const anyway = el("button", { type: "button", className: "quiet", "data-write": "" },
+      "Make it active anyway");
+    anyway.addEventListener("click", async () => {
+      const done = busyButton(anyway, "Activating…");
+      try {
+        await client.updateKey(added.id, { is_active: true });
+        notes.clear();
+        formStatus.show("ok", `${added.masked_key} is now the active `
+          + `${providerLabel(added.provider)} key, although its test failed.`);
+        await context.changed("keys");
+      } catch (error) {
+        done();
+        formStatus.show("error", `Not activated: ${formatError(error)}`);
+      }
+    });
+    formStatus.show("error", `${what}, but the test failed: ${test.message || test.result}`
+      + " It was saved inactive, so the provider's active key (if any) stays in use."
+      + " Edit it below to correct it, or ", anyway, ".");
   }
 
   function renderProviderOptions() {
@@ -218,7 +234,7 @@ export function createKeysSection(context) {
   function keyCard(key) {
     const resultArea = el("div", { className: "test-result", "aria-live": "polite" });
     resultArea.hidden = true;
-    const status = statusLine("row-status");
+    const status = statusLine("row-status", SETTINGS);
     const rowStatus = {
       show(kind, text) {
         notes.clear(); // one outcome at a time: the latest action's
@@ -237,12 +253,14 @@ export function createKeysSection(context) {
                                        className: "switch", checked: key.is_active,
                                        "data-write": "" });
     const testButton = el("button", { type: "button", "data-write": "" }, "Test connection");
+    const editButton = el("button", { type: "button", className: "edit-key", "data-write": "",
+                                      "aria-expanded": "false" }, "Edit");
     const deleteButton = el("button", { type: "button", className: "danger", "data-write": "" },
       "Delete");
     const actions = el("div", { className: "key-actions" },
       el("span", { className: "toggle" }, activeToggle,
         el("label", { for: activeId }, "Active")),
-      testButton, deleteButton);
+      editButton, testButton, deleteButton);
     const name = key.key_name || "(no name)";
     const card = el("li", { className: `key-card${key.is_active ? "" : " inactive"}`,
                             dataset: { keyId: key.id, provider: key.provider } },
@@ -299,7 +317,87 @@ export function createKeysSection(context) {
     });
 
     deleteButton.addEventListener("click", () => confirmDelete(actions, key, rowStatus));
+    editButton.addEventListener("click", () => openEditor(card, actions, editButton, key));
     return card;
+  }
+
+  /** Edit in place: the name, the base URL, and a new secret (left empty, it stays; a new
+   * base URL needs it). The server checks them as on adding; the id, budgets and ledger
+   * stay. */
+  function openEditor(card, actions, editButton, key) {
+    const name = el("input", { id: uniqueId("edit-name"), type: "text", maxLength: 100,
+                               autocomplete: "off", value: key.key_name || "" });
+    const base = el("input", { id: uniqueId("edit-base"), type: "url", maxLength: 2048,
+                               autocomplete: "off", value: key.api_base || "",
+                               placeholder: "https://my-server.example/v1" });
+    const secret = el("input", { id: uniqueId("edit-secret"), type: "password",
+                                 minLength: 8, maxLength: 1000, autocomplete: "off",
+                                 spellcheck: false, autocapitalize: "off",
+                                 placeholder: "leave empty to keep the current key" });
+    const save = el("button", { type: "submit", className: "primary", "data-write": "" },
+      "Save changes");
+    const cancel = el("button", { type: "button" }, "Cancel");
+    const status = statusLine("", SETTINGS);
+    const editor = el("form", { className: "key-form key-editor",
+                                "aria-label": `Edit ${key.masked_key}` },
+      field("Key name", name),
+      field("Base URL (optional)", base),
+      withShowHide(field("Replace the secret (optional)", secret,
+        `Now ${key.masked_key}. A new one is stored encrypted in its place; a new base URL `
+        + "needs it entered again."), secret),
+      el("div", { className: "form-actions" }, save, cancel),
+      status.node);
+    actions.hidden = true;
+    editButton.setAttribute("aria-expanded", "true");
+    actions.after(editor);
+    name.focus();
+    const close = () => {
+      editor.remove();
+      actions.hidden = false;
+      editButton.setAttribute("aria-expanded", "false");
+      editButton.focus();
+    };
+    cancel.addEventListener("click", close);
+    editor.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") close();
+    });
+    editor.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (context.isReadOnly() || !editor.reportValidity()) return;
+      const changes = {};
+      if (name.value.trim() !== (key.key_name || "")) changes.key_name = name.value.trim();
+      if (base.value.trim() !== (key.api_base || "")) changes.api_base = base.value.trim() || null;
+      if (secret.value.trim()) changes.api_key = secret.value.trim();
+      if (changes.api_base !== undefined && changes.api_key === undefined) {
+        status.show("error", "Enter the key again to change its base URL: a saved key is "
+          + "never sent to a new address without it.");
+        secret.focus();
+        return;
+      }
+      if (!Object.keys(changes).length) {
+        close();
+        return;
+      }
+      const done = busyButton(save, "Saving…");
+      status.show("busy", "Saving…");
+      try {
+        const saved = await client.updateKey(key.id, changes);
+        changes.api_key = "";
+        secret.value = ""; // stored: the plaintext leaves the page for good
+        notes.clear();
+        notes.set(key.id, { kind: "ok", text: `Saved: ${saved.masked_key}`
+          + (saved.api_base ? ` at ${saved.api_base}.` : ".")
+          + (changes.api_key !== undefined || changes.api_base !== undefined
+            ? " Test it to check it works." : "") });
+        testResults.delete(key.id);
+        focusAfterRender = { keyId: key.id, control: "button.edit-key" };
+        await context.changed("keys");
+      } catch (error) {
+        changes.api_key = "";
+        done();
+        status.show("error", `Not saved: ${formatError(error)}`);
+      }
+    });
   }
 
   function confirmDelete(actions, key, rowStatus) {
@@ -329,7 +427,7 @@ export function createKeysSection(context) {
       rowStatus.show("busy", "Deleting…");
       try {
         await client.deleteKey(key.id);
-        notes.delete(key.id);
+        notes.clear();
         testResults.delete(key.id);
         listStatus.show("ok", `Deleted ${key.masked_key} (${providerLabel(key.provider)}).`);
         // The next key's Delete, or the key field when none is left.

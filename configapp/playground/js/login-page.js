@@ -41,6 +41,18 @@ form.addEventListener("submit", (event) => {
   if (token) trade(token);
 });
 
+// The login link's shape, on this page's own origin and mount (never a fixed port).
+document.getElementById("login-example").textContent = `${signInUrl("login")}#token=…`;
+
+// Sent here by Sign out, or by a page whose session ended (?next=): say so.
+const query = new URLSearchParams(window.location.search);
+const signedOut = document.getElementById("signed-out");
+if (query.has("signed_out") || query.has("next")) {
+  signedOut.textContent = query.has("signed_out") ? "You are signed out."
+    : "You are signed out: sign in to go on.";
+  signedOut.hidden = false;
+}
+
 const linked = /^#(?:.*&)?token=([^&]+)/.exec(window.location.hash);
 const fromLink = linked ? decodeURIComponent(linked[1]) : "";
 if (window.location.hash) {

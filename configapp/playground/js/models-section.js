@@ -6,6 +6,9 @@ import { formatError, formatInteger, formatPricing, formatTokens } from "./forma
 import { countByProvider, filterModels, indexModels } from "./model-index.js";
 import { providerLabel, sortProviders } from "./providers.js";
 
+// The status lines of Settings show one action's outcome at a time (dom.js).
+const SETTINGS = "settings";
+
 const PAGE_SIZE = 100;
 const FILTER_DELAY_MS = 120;
 const SLIDERS = [
@@ -39,7 +42,7 @@ function clamp(value, bound) {
 
 /**
  * The models section. context: { client, isReadOnly(), changed(what), hasKey(provider),
- * keySource(provider) }. Returns { node, load(), providersChanged() }.
+ * keySource(provider), isSupported(provider) }. Returns { node, load(), providersChanged() }.
  */
 export function createModelsSection(context) {
   const { client } = context;
@@ -59,6 +62,8 @@ export function createModelsSection(context) {
                                placeholder: "gpt-4o, claude, gemini flash…",
                                autocomplete: "off", spellcheck: false });
   const onlyWithKey = el("input", { id: uniqueId("with-key"), type: "checkbox" });
+  // The catalogue names providers configapp cannot chat with: shown only when asked.
+  const showAll = el("input", { id: uniqueId("all-providers"), type: "checkbox" });
   const count = el("p", { className: "model-count", "aria-live": "polite" });
   const filterBar = el("div", { className: "filter-bar", role: "search" },
     el("div", { className: "field" },
@@ -66,7 +71,9 @@ export function createModelsSection(context) {
     el("div", { className: "field grow" },
       el("label", { for: search.id }, "Search models"), search),
     el("div", { className: "field check" }, onlyWithKey,
-      el("label", { for: onlyWithKey.id }, "Only models with a key")));
+      el("label", { for: onlyWithKey.id }, "Only models with a key")),
+    el("div", { className: "field check" }, showAll,
+      el("label", { for: showAll.id }, "Also providers configapp cannot chat with")));
 
   // ---- list -------------------------------------------------------------------------
   const list = el("ul", { className: "model-list" });
@@ -74,7 +81,7 @@ export function createModelsSection(context) {
     el("legend", { className: "visually-hidden" }, "Models"), list);
   const moreButton = el("button", { type: "button", className: "more" });
   moreButton.hidden = true;
-  const listStatus = statusLine();
+  const listStatus = statusLine("", SETTINGS);
 
   // A row prototype, cloned for each model: far cheaper than building each from scratch.
   const prototype = el("li", { className: "model-row" },
@@ -117,7 +124,7 @@ export function createModelsSection(context) {
     for (let i = from; i < shown; i += 1) fragment.append(modelRow(filtered[i]));
     if (from) list.append(fragment);
     else list.replaceChildren(fragment);
-    const total = index.length;
+    const total = usableIndex().length;
     count.textContent = filtered.length === total
       ? `${formatInteger(total)} ${total === 1 ? "model" : "models"}`
       : `${formatInteger(filtered.length)} of ${formatInteger(total)} models match`;
@@ -134,9 +141,16 @@ export function createModelsSection(context) {
     performance.clearMarks("configapp:render-models:start");
   }
 
+  /** The index the filters work on: without the toggle, only the providers configapp can
+   * chat with (the server's providers list). */
+  function usableIndex() {
+    return showAll.checked ? index
+      : index.filter((entry) => context.isSupported(entry.model.provider));
+  }
+
   function applyFilter() {
     performance.mark("configapp:filter-models:start");
-    filtered = filterModels(index, {
+    filtered = filterModels(usableIndex(), {
       provider: providerFilter.value,
       query: search.value,
       onlyWithKey: onlyWithKey.checked,
@@ -160,6 +174,10 @@ export function createModelsSection(context) {
   });
   providerFilter.addEventListener("change", applyFilter);
   onlyWithKey.addEventListener("change", applyFilter);
+  showAll.addEventListener("change", () => {
+    renderProviderFilter();
+    applyFilter();
+  });
   moreButton.addEventListener("click", () => {
     const firstNew = Math.min(limit, filtered.length);
     limit += PAGE_SIZE;
@@ -204,7 +222,7 @@ export function createModelsSection(context) {
     "Save");
   const dirtyNote = el("span", { className: "dirty-note" }, "Unsaved changes");
   dirtyNote.hidden = true;
-  const saveStatus = statusLine();
+  const saveStatus = statusLine("", SETTINGS);
   const paramsForm = el("form", { className: "params card-inner",
                                   "aria-labelledby": chosenTitle.id },
     chosenTitle, chosenDetail,
@@ -324,21 +342,37 @@ export function createModelsSection(context) {
     }
   });
 
+  // What the curation says of the default model (hidden, withdrawn, no key...).
+  const warningList = el("ul", { className: "curation-warnings" });
+  const warningBox = el("div", { className: "banner banner-warning default-warnings",
+                                 role: "status" },
+    el("strong", {}, "The default model needs attention"), warningList);
+  warningBox.hidden = true;
+
+  function showWarnings(warnings) {
+    warningBox.hidden = !warnings.length;
+    replaceChildren(warningList, warnings.map((warning) => el("li", {
+      dataset: { kind: warning.kind } }, `${warning.message} `,
+    el("span", { className: "warning-action" }, warning.action))));
+  }
+
   const node = el("section", { className: "card", id: "settings-models",
                                "aria-labelledby": "settings-models-title" },
     el("h2", { id: "settings-models-title" }, "Default model"),
     el("p", { className: "lead" },
       "The Playground and the extension use this model and these parameters."),
+    warningBox,
     filterBar,
     el("div", { className: "models-layout" },
       el("div", { className: "models-column" }, count, listStatus.node, listBox, moreButton),
       el("div", { className: "params-column" }, noChoice, paramsForm)));
 
   function renderProviderFilter() {
-    const counts = countByProvider(index.map((entry) => entry.model));
+    const shown = usableIndex();
+    const counts = countByProvider(shown.map((entry) => entry.model));
     const current = providerFilter.value;
     replaceChildren(providerFilter,
-      el("option", { value: "" }, `All providers (${formatInteger(index.length)})`),
+      el("option", { value: "" }, `All providers (${formatInteger(shown.length)})`),
       sortProviders([...counts.keys()]).map((name) =>
         el("option", { value: name }, `${providerLabel(name)} (${formatInteger(counts.get(name))})`)));
     providerFilter.value = counts.has(current) ? current : "";
@@ -372,9 +406,10 @@ export function createModelsSection(context) {
 
   function providersChanged() {
     if (!index.length) return;
+    renderProviderFilter();
     if (onlyWithKey.checked) applyFilter();
     else renderList();
   }
 
-  return { node, load, providersChanged };
+  return { node, load, providersChanged, showWarnings };
 }

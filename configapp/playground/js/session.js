@@ -63,7 +63,7 @@ export async function signOut() {
     await fetch(signInUrl("logout"), { method: "POST", credentials: "same-origin",
                                        cache: "no-store" });
   } finally {
-    window.location.assign(signInUrl("login"));
+    window.location.assign(`${signInUrl("login")}?signed_out=1`);
   }
 }
 

@@ -14,8 +14,11 @@ import { createCurationSection } from "./curation-section.js";
 import { createKeysSection } from "./keys-section.js";
 import { createModelsSection } from "./models-section.js";
 
+// The status lines of Settings show one action's outcome at a time (dom.js).
+const SETTINGS = "settings";
+
 /**
- * mountSettings(root, { client, readOnly, onChange })
+ * mountSettings(root, { client, readOnly, onChange, sections })
  *   -> { ready, refresh(), setReadOnly(reason), destroy() }
  *
  * root: the element to fill (its content is replaced).
@@ -29,11 +32,14 @@ import { createModelsSection } from "./models-section.js";
  *   offline cache); every control that writes is disabled and the reason shown.
  * onChange(what): called after each successful write ("keys", "model", "parameters",
  *   "visibility", "curation", "default-purpose"), for example to sync a cache.
+ * sections: optional { keys, models, curation } elements each card is appended to (a page
+ *   laid out in sections); without them, the cards follow each other in root.
  * ready: a promise settled once everything is loaded (failures are shown, not thrown).
  * The sections carry the ids settings-keys, settings-models and settings-curation, for
  * links.
  */
-export function mountSettings(root, { client, readOnly = null, onChange = () => {} } = {}) {
+export function mountSettings(root, { client, readOnly = null, onChange = () => {},
+                                      sections = null } = {}) {
   if (!root || !client) throw new TypeError("mountSettings needs a root element and a client");
   let readOnlyReason = readOnly;
   let providers = [];
@@ -41,7 +47,7 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
 
   const banner = el("div", { className: "banner banner-readonly", role: "status" });
   banner.hidden = true;
-  const pageStatus = statusLine();
+  const pageStatus = statusLine("", SETTINGS);
 
   const context = {
     client,
@@ -49,6 +55,13 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
     applyReadOnly,
     hasKey: (provider) => Boolean(sourceOf.get(provider)),
     keySource: (provider) => sourceOf.get(provider) || null,
+    // A provider configapp can chat with (the server lists only those); with no list (it
+    // could not be loaded), every provider, rather than an empty catalogue.
+    // The purposes' warnings (hidden, withdrawn, no key...): the default model's show in
+    // the Default model card too, where the user acts on it.
+    warningsChanged: (warnings) => models.showWarnings(warnings.filter(
+      (warning) => warning.source === "purpose" && warning.name === "chat")),
+    isSupported: (provider) => !sourceOf.size || sourceOf.has(provider),
     async changed(what) {
       if (what === "keys") {
         await Promise.all([loadProviders(), keys.load()]);
@@ -70,13 +83,21 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
   const models = createModelsSection(context);
   const curation = createCurationSection(context);
 
-  replaceChildren(root, el("div", { className: "settings-ui" },
-    banner, pageStatus.node, keys.node, models.node, curation.node));
+  if (sections) {
+    replaceChildren(root, el("div", { className: "settings-ui" }, banner, pageStatus.node));
+    sections.keys.append(keys.node);
+    sections.models.append(models.node);
+    sections.curation.append(curation.node);
+  } else {
+    replaceChildren(root, el("div", { className: "settings-ui" },
+      banner, pageStatus.node, keys.node, models.node, curation.node));
+  }
 
   function applyReadOnly() {
     banner.hidden = !readOnlyReason;
     if (readOnlyReason) replaceChildren(banner, el("strong", {}, "Read-only. "), readOnlyReason);
-    for (const control of root.querySelectorAll("[data-write]")) {
+    const cards = [keys.node, models.node, curation.node];
+    for (const control of cards.flatMap((card) => [...card.querySelectorAll("[data-write]")])) {
       if (control.getAttribute("aria-busy") === "true") continue;
       control.disabled = Boolean(readOnlyReason);
     }
@@ -114,6 +135,7 @@ export function mountSettings(root, { client, readOnly = null, onChange = () => 
     },
     destroy() {
       root.replaceChildren();
+      for (const card of [keys.node, models.node, curation.node]) card.remove();
     },
   };
 }

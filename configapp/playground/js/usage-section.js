@@ -6,6 +6,10 @@
 import { barChart } from "./bar-chart.js";
 import { el, replaceChildren, statusLine, uniqueId } from "./dom.js";
 import { formatError, formatInteger } from "./format.js";
+import { providerLabel, sortProviders } from "./providers.js";
+
+// The status lines of Settings show one action's outcome at a time (dom.js).
+const SETTINGS = "settings";
 
 /** "$0.0123": enough digits for the small sums of a test month, two for large ones. */
 export function formatDollars(value) {
@@ -29,7 +33,9 @@ function totalsTable(caption, groups) {
       el("th", { scope: "col" }, "Cost"))),
     el("tbody", {}, groups.map((group) => el("tr", {},
       el("th", { scope: "row" }, group.group),
-      el("td", {}, formatInteger(group.requests)),
+      el("td", {}, formatInteger(group.requests),
+        group.unavailable_requests ? ` (${formatInteger(group.unavailable_requests)} failed)`
+          : ""),
       el("td", {}, `${formatInteger(group.prompt_tokens)} / `
         + formatInteger(group.completion_tokens)),
       el("td", {}, formatDollars(group.cost),
@@ -41,25 +47,22 @@ function totalsTable(caption, groups) {
  * client: createApiClient's result (its json(method, path, options) is used).
  */
 export function createUsageSection({ client }) {
-  const status = statusLine();
+  const status = statusLine("", SETTINGS);
   const warnings = el("div", { className: "budget-warnings" });
   const summary = el("p", { className: "lead usage-summary" });
   const byProvider = el("div", { className: "usage-block", id: "usage-by-provider" });
   const byModel = el("div", { className: "usage-block", id: "usage-by-model" });
+  const byClient = el("div", { className: "usage-block", id: "usage-by-client" });
   const budgetList = el("ul", { className: "budget-list" });
 
-  const scope = el("select", { id: uniqueId("budget-scope") },
-    el("option", { value: "provider" }, "Provider"), el("option", { value: "key" }, "Key id"));
-  const target = el("input", { id: uniqueId("budget-target"), required: true,
-                               placeholder: "openai, or a key id", autocomplete: "off",
-                               spellcheck: false, maxLength: 64 });
+  // A provider or a stored key, chosen by name: nobody types an id.
+  const target = el("select", { id: uniqueId("budget-target"), required: true });
+  let keyLabels = new Map(); // key id -> "work (OpenAI, sk-***1234)"
   const limit = el("input", { id: uniqueId("budget-limit"), type: "number", min: "0.000001",
                               step: "any", required: true, placeholder: "20" });
-  const formStatus = statusLine();
+  const formStatus = statusLine("", SETTINGS);
   const form = el("form", { className: "budget-form", onsubmit: save },
-    el("div", { className: "field" }, el("label", { for: scope.id }, "Budget for"), scope),
-    el("div", { className: "field" }, el("label", { for: target.id }, "Provider or key"),
-      target),
+    el("div", { className: "field" }, el("label", { for: target.id }, "Budget for"), target),
     el("div", { className: "field" },
       el("label", { for: limit.id }, "Monthly limit ($)"), limit),
     el("div", { className: "form-actions" },
@@ -69,7 +72,7 @@ export function createUsageSection({ client }) {
   const node = el("section", { className: "card", id: "settings-usage",
                                "aria-labelledby": "settings-usage-title" },
     el("h2", { id: "settings-usage-title" }, "Usage and budgets"),
-    summary, warnings, status.node, byProvider, byModel,
+    summary, warnings, status.node, byProvider, byModel, byClient,
     el("h3", {}, "Monthly budgets"),
     el("p", { className: "lead" }, "At 80% of a budget the pages warn; at 100% chats through "
       + "that provider or key are refused until next month (UTC) or until the budget is raised."),
@@ -95,7 +98,8 @@ export function createUsageSection({ client }) {
     budget.message)));
     replaceChildren(budgetList, budgets.length ? budgets.map((budget) => el("li", {
       className: `budget budget-${budget.level}` },
-    el("span", {}, budget.message),
+    el("span", {}, budget.scope === "key" && keyLabels.has(budget.target)
+      ? `Key ${keyLabels.get(budget.target)}: ` : "", budget.message),
     el("button", { type: "button", className: "danger", "data-write": true,
                    onclick: () => remove(budget) }, "Remove")))
       : el("li", { className: "hint" }, "No budgets."));
@@ -104,11 +108,15 @@ export function createUsageSection({ client }) {
   async function load() {
     const since = encodeURIComponent(monthStart());
     try {
-      const [providers, models, budgets] = await Promise.all([
+      const [providers, models, clients, budgets, keys, known] = await Promise.all([
         client.json("GET", `/api/config/usage?group_by=provider&since=${since}`),
         client.json("GET", `/api/config/usage?group_by=model&since=${since}`),
+        client.json("GET", `/api/config/usage?group_by=client&since=${since}`),
         client.json("GET", "/api/config/budgets"),
+        client.listKeys(),
+        client.providers(),
       ]);
+      drawTargets(keys, known);
       const total = providers.total;
       replaceChildren(summary, "This month so far (UTC): ",
         el("strong", {}, formatDollars(total.cost)), ` over ${formatInteger(total.requests)} `
@@ -116,6 +124,9 @@ export function createUsageSection({ client }) {
         total.unpriced_requests ? `, ${total.unpriced_requests} of unpriced models` : "", ".");
       drawTotals(byProvider, "Month so far per provider", providers.groups);
       drawTotals(byModel, "Month so far per model", models.groups);
+      // A client's name (the calls without one: the pages and the API token).
+      drawTotals(byClient, "Month so far per client", clients.groups.map((group) => ({
+        ...group, group: group.name || `deleted client ${group.group}` })));
       drawBudgets(budgets);
       status.clear();
     } catch (error) {
@@ -123,13 +134,31 @@ export function createUsageSection({ client }) {
     }
   }
 
+  /** The choices of "Budget for": the providers, then each stored key by its name,
+   * provider and mask. */
+  function drawTargets(keys, known) {
+    const previous = target.value;
+    keyLabels = new Map(keys.map((key) => [String(key.id),
+      `${key.key_name || "(no name)"} (${providerLabel(key.provider)}, ${key.masked_key})`]));
+    const providerNames = sortProviders(known.map((provider) => provider.name));
+    replaceChildren(target,
+      el("optgroup", { label: "Providers" }, providerNames.map((name) =>
+        el("option", { value: `provider/${name}` }, providerLabel(name)))),
+      keys.length ? el("optgroup", { label: "Keys" }, keys.map((key) =>
+        el("option", { value: `key/${key.id}` }, keyLabels.get(String(key.id))))) : null);
+    if ([...target.options].some((option) => option.value === previous)) {
+      target.value = previous;
+    }
+  }
+
   async function save(event) {
     event.preventDefault();
-    const path = `/api/config/budgets/${scope.value}/${encodeURIComponent(target.value.trim())}`;
+    const [scope, name] = target.value.split("/");
+    const path = `/api/config/budgets/${scope}/${encodeURIComponent(name)}`;
     try {
       await client.json("PUT", path, { body: { monthly_limit: Number(limit.value) } });
-      formStatus.show("ok", "Budget saved.");
-      target.value = "";
+      formStatus.show("ok", `Budget saved: ${target.selectedOptions[0].textContent}, `
+        + `${formatDollars(Number(limit.value))} a month.`);
       limit.value = "";
       await load();
     } catch (error) {

@@ -11,20 +11,36 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from flask.views import MethodView
 
+from configapp.chat.fallbacks import fallback_view
 from configapp.chat.pricing import reply_cost
-from configapp.chat.service import ChatPlan, ChatResult, elapsed_ms
+from configapp.chat.service import AnsweringStream, ChatPlan, ChatResult, elapsed_ms
 from configapp.components import components
-from configapp.providers.llm import ChatMessage, ProviderError, StreamChunk, Usage
+from configapp.providers.llm import (
+    ChatMessage,
+    ProviderError,
+    StreamChunk,
+    Usage,
+)
 from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint
 from configapp.web.api.client_watch import ClientWatch
 from configapp.web.api.errors import error_payload
-from configapp.web.api.provider_schemas import SSE_DOC, ChatReplySchema, ChatRequestSchema
+from configapp.web.api.provider_schemas import (
+    SSE_DOC,
+    ChatCountRequestSchema,
+    ChatCountSchema,
+    ChatReceiptSchema,
+    ChatReplySchema,
+    ChatRequestSchema,
+)
 
 blp = ApiBlueprint("chat", __name__, url_prefix="/api",
                    description="Chat with the selected model, through the configured key")
 # One per process: it watches the clients of the streams in flight (its thread starts on
 # first use, in the worker).
 CLIENT_WATCH = ClientWatch()
+# How long a receipt's reading waits for its stream's row (a stopped stream's is written as
+# soon as its server sees the client gone).
+RECEIPT_WAIT_SECONDS = 5.0
 
 
 def summary(plan: ChatPlan, finish_reason: str | None, usage: Usage | None,
@@ -35,7 +51,7 @@ def summary(plan: ChatPlan, finish_reason: str | None, usage: Usage | None,
             "finish_reason": finish_reason, "usage": asdict(usage) if usage else None,
             "cost": cost,
             "parameters": plan.parameters, "key_source": plan.key.source,
-            "latency_ms": latency_ms}
+            "latency_ms": latency_ms, "fallback_from": fallback_view(plan.fallback_from)}
 
 
 def reply_view(result: ChatResult) -> dict[str, Any]:
@@ -97,7 +113,9 @@ class Chat(MethodView):
     def post(self, body: dict[str, Any]) -> Response | dict[str, Any]:
         """Send messages to the selected model (or `model`, an alias, or a `purpose`'s
         model), with its stored parameters and the request's overrides, using its
-        provider's configured key. A purpose never falls back to another model."""
+        provider's configured key. Only an alias's or a purpose's own fallbacks are tried
+        when its model is unavailable (docs/architecture.md, Fallbacks): `model` names the
+        model that answered and `fallback_from` those that did not."""
         started = time.perf_counter()
         chat = components().chat
         plan = chat.plan([ChatMessage(**message) for message in body["messages"]],
@@ -105,14 +123,59 @@ class Chat(MethodView):
         if not body["stream"]:
             return reply_view(chat.complete(plan))
         chunks = chat.stream(plan)
-        # The ledger is written when the stream ends, in an app context of its own.
-        response = Response(events(plan, chunks, started, current_app._get_current_object()),
-                            mimetype="text/event-stream",
-                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        # However the answer ends (the client gone included: the server then closes the
-        # response), the provider's request ends with it.
-        client = request.environ.get("gunicorn.socket")
-        if client is not None:
-            response.call_on_close(CLIENT_WATCH.watch(client, chunks.abort))
-        response.call_on_close(chunks.close)
-        return response
+        plan = chunks.plan  # the model answering: a fallback's, if it fell back
+        return event_stream(events(plan, chunks, started, current_app._get_current_object()),
+                            chunks)
+
+
+def event_stream(body: Iterator[str], chunks: AnsweringStream) -> Response:
+    """The answer that sends `body` (which reads `chunks`) as Server-Sent Events. The
+    ledger is written when the stream ends, in an app context of its own."""
+    response = Response(body, mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+                                 "X-Chat-Receipt": chunks.receipt})
+    # However the answer ends (the client gone included: the server then closes the
+    # response), the provider's request ends with it.
+    client = request.environ.get("gunicorn.socket")
+    if client is not None:
+        response.call_on_close(CLIENT_WATCH.watch(client, chunks.abort))
+    response.call_on_close(chunks.close)
+    return response
+
+
+@blp.route("/chat/count")
+class ChatCount(MethodView):
+    @blp.arguments(ChatCountRequestSchema())
+    @blp.response(200, ChatCountSchema)
+    @blp.alt_response(404, description="Unknown model, or no model selected")
+    @blp.alt_response(413, description=TOO_LARGE)
+    @blp.alt_response(422, description="Invalid messages, or a hidden model")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The tokens and cost of a reply that ended without the provider's usage (stopped,
+        or cut short when its page was left), counted as the usage ledger counts it: the
+        page shows what the ledger holds. Changes nothing and calls no provider."""
+        model, prompt, completion, cost = components().chat.count_reply(
+            [ChatMessage(**message) for message in body["messages"]], body["reply"],
+            body.get("model"), body.get("purpose"))
+        return {"model": model.id, "cost": cost,
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion}}
+
+
+@blp.route("/chat/receipts/<receipt>")
+class ChatReceipt(MethodView):
+    @blp.response(200, ChatReceiptSchema)
+    @blp.alt_response(404, description="No ledger row under this receipt within 5 s")
+    def get(self, receipt: str) -> dict[str, Any]:
+        """The ledger row of a streamed chat, by the `X-Chat-Receipt` its answer carried:
+        a page left, or stopped, mid-answer shows the tokens and cost the ledger counted,
+        which may include a piece that was still on its way when it stopped reading. The
+        row is written when the stream ends: asked for before, the answer waits for it
+        (at most RECEIPT_WAIT_SECONDS), then 404."""
+        entry = components().usage.by_receipt(receipt, wait=RECEIPT_WAIT_SECONDS)
+        prompt, completion = entry.prompt_tokens, entry.completion_tokens
+        usage = None if prompt is None or completion is None else {
+            "prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+        return {"receipt": entry.receipt, "model": entry.model, "outcome": entry.outcome,
+                "usage": usage, "cost": entry.cost, "tokens_counted": entry.tokens_counted}

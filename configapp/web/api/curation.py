@@ -33,7 +33,7 @@ def alias_view(curation: ModelCuration, alias: Alias) -> dict[str, Any]:
     except ConfigurationError:
         model = None
     return {"name": alias.name, "target": alias.target, "parameters": alias.parameters,
-            "model": model}
+            "fallbacks": list(alias.fallbacks), "model": model}
 
 
 def purpose_view(curation: ModelCuration, name: str) -> dict[str, Any]:
@@ -86,9 +86,10 @@ class AliasByName(MethodView):
                                        "hidden model, or parameters out of bounds")
     def put(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Create or change an alias: a name for a model (or another alias) with its own
-        parameters, which win over the model's stored ones."""
+        parameters, which win over the model's stored ones, and its fallbacks (no loops,
+        no hidden models)."""
         curation = components().curation
-        alias = curation.set_alias(name, body["model"], body["parameters"])
+        alias = curation.set_alias(name, body["model"], body["parameters"], body["fallbacks"])
         return alias_view(curation, alias)
 
     @blp.response(204)
@@ -117,9 +118,10 @@ class PurposeByName(MethodView):
     @blp.alt_response(413, description=TOO_LARGE)
     @blp.alt_response(422, description="Not a slug, or the model is hidden")
     def put(self, body: dict[str, Any], name: str) -> dict[str, Any]:
-        """Point a purpose at a model or an alias (`chat` is the default model)."""
+        """Point a purpose at a model or an alias (`chat` is the default model), with its
+        fallbacks."""
         curation = components().curation
-        curation.set_purpose(name, body["model"])
+        curation.set_purpose(name, body["model"], body["fallbacks"])
         return purpose_view(curation, name)
 
     @blp.response(204)

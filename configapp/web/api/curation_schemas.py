@@ -5,10 +5,18 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from configapp.catalog.curation import MAX_BATCH
+from configapp.catalog.curation import MAX_BATCH, MAX_FALLBACKS
 from configapp.web.api.schemas import TEXT, JsonBoolean, ModelSchema, ParametersSchema, StrictSchema
 
 MODEL_ID = fields.String(validate=[validate.Length(1, 255), TEXT])
+
+
+def fallbacks_field() -> fields.List:
+    return fields.List(MODEL_ID, load_default=None, validate=validate.Length(max=MAX_FALLBACKS),
+                       metadata={"description": "model ids or aliases tried in order when the "
+                                                "model is unavailable (docs/architecture.md, "
+                                                "Fallbacks); left out: kept; []: none",
+                                 "example": ["anthropic/claude-haiku-4-5"]})
 
 
 class WarningSchema(ma.Schema):
@@ -56,12 +64,14 @@ class AliasInputSchema(StrictSchema):
     model = fields.String(required=True, validate=[validate.Length(1, 255), TEXT], metadata={
         "description": "a model id or another alias", "example": "anthropic/claude-haiku-4-5"})
     parameters = fields.Nested(ParametersSchema, load_default=dict)
+    fallbacks = fallbacks_field()
 
 
 class AliasSchema(ma.Schema):
     name = fields.String(metadata={"example": "fast"})
     target = fields.String()
     parameters = fields.Dict(keys=fields.String())
+    fallbacks = fields.List(fields.String())
     model = fields.Nested(ModelSchema, allow_none=True,
                           metadata={"description": "the model it comes to"})
 
@@ -69,6 +79,7 @@ class AliasSchema(ma.Schema):
 class PurposeInputSchema(StrictSchema):
     model = fields.String(required=True, validate=[validate.Length(1, 255), TEXT], metadata={
         "description": "a model id or an alias", "example": "openai/gpt-4o-mini"})
+    fallbacks = fallbacks_field()
 
 
 class PurposeSchema(ma.Schema):
@@ -78,6 +89,7 @@ class PurposeSchema(ma.Schema):
     alias = fields.String(allow_none=True)
     model = fields.Nested(ModelSchema, allow_none=True)
     parameters = fields.Dict(keys=fields.String())
+    fallbacks = fields.List(fields.String())
 
 
 class PurposesSchema(ma.Schema):

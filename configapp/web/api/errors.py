@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from configapp.access.clients import ClientNameTakenError, ClientNotFoundError
 from configapp.catalog.curation import ModelUnavailableError
-from configapp.chat.usage import BudgetExceededError, BudgetNotFoundError
+from configapp.chat.usage import BudgetExceededError, BudgetNotFoundError, UsageNotFoundError
 from configapp.domain import (
     ApiKeyNotFoundError,
     ConfigurationError,
@@ -20,11 +20,15 @@ from configapp.domain import (
     ProviderKeyMissingError,
 )
 from configapp.providers.llm import ProviderError
+from configapp.web.api.lazy_doc import LazyDocApi
 
 # Most specific first: the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (BudgetExceededError, 402),
     (BudgetNotFoundError, 404),
+    (UsageNotFoundError, 404),
+    (ClientNotFoundError, 404),
+    (ClientNameTakenError, 409),
     (ProviderKeyMissingError, 409),
     (ModelUnavailableError, 409),
     (ApiKeyNotFoundError, 404),
@@ -64,8 +68,9 @@ def _summary(errors: dict[str, Any]) -> str:
     return "The request is not valid. " + "; ".join(parts)
 
 
-class ConfigApi(Api):
-    """flask-smorest's Api with a message on every error and the Allow header on 405.
+class ConfigApi(LazyDocApi):
+    """flask-smorest's Api with a message on every error and the Allow header on 405 (and
+    its OpenAPI document written on its first read: lazy_doc.py).
 
     `owns()` says whether the current request is configapp's: in a host app, the host's
     own routes keep their error pages (or the host's handler, if it has one).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
@@ -10,7 +11,7 @@ from configapp.components import components
 from configapp.domain import ApiKeyConfig, NewApiKey
 from configapp.providers.llm import KeyCheck
 from configapp.web.api.blueprint import TOO_LARGE, ApiBlueprint
-from configapp.web.api.provider_schemas import KeyCheckSchema
+from configapp.web.api.provider_schemas import AddedKeySchema, KeyCheckSchema
 from configapp.web.api.schemas import (
     ApiKeyCreateSchema,
     ApiKeySchema,
@@ -32,12 +33,17 @@ class ApiKeys(MethodView):
         return components().config.list_api_keys(query.get("provider"))
 
     @blp.arguments(ApiKeyCreateSchema)
-    @blp.response(201, ApiKeySchema)
+    @blp.response(201, AddedKeySchema)
     @blp.alt_response(413, description=TOO_LARGE)
     @blp.alt_response(422, description="Invalid input")
-    def post(self, body: dict[str, Any]) -> ApiKeyConfig:
-        """Add a key; it becomes its provider's active key unless is_active is false."""
-        return components().config.add_api_key(NewApiKey(**body))
+    def post(self, body: dict[str, Any]) -> ApiKeyConfig | dict[str, Any]:
+        """Add a key; it becomes its provider's active key unless is_active is false, or
+        unless test is true and the key fails the test: a failing key never replaces a
+        working one."""
+        if not body.pop("test"):
+            return components().config.add_api_key(NewApiKey(**body))
+        record, check = components().discovery.add_tested_key(NewApiKey(**body))
+        return {**asdict(record), "test": check}
 
 
 @blp.route("/api-keys/<int(max=2147483647):key_id>")
@@ -48,7 +54,9 @@ class ApiKeyById(MethodView):
     @blp.alt_response(404, description="No such key")
     @blp.alt_response(413, description=TOO_LARGE)
     def patch(self, body: dict[str, Any], key_id: int) -> ApiKeyConfig:
-        """Rename a key, or (de)activate it; activating deactivates the provider's others."""
+        """Rename a key, (de)activate it (activating deactivates the provider's others), or
+        give it a new secret or base URL, checked like an add: the id, its budgets and its
+        ledger stay."""
         return components().config.update_api_key(key_id, **body)
 
     @blp.response(204)

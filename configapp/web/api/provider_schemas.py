@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from configapp.providers.llm import CHAT_ROLES, FAILURE_KINDS
 from configapp.web.api.schemas import (
+    ApiKeySchema,
     CatalogSchema,
     JsonBoolean,
     ModelSchema,
@@ -28,6 +29,12 @@ class KeyCheckSchema(ma.Schema):
     message = fields.String(metadata={"description": "what the provider said, without the key"})
     latency_ms = fields.Float()
     model_count = fields.Integer(allow_none=True)
+
+
+class AddedKeySchema(ApiKeySchema):
+    test = fields.Nested(KeyCheckSchema, allow_none=True, metadata={
+        "description": "with test=true: the test's result (null when this provider's keys "
+                       "cannot be tested); a key that failed it is saved inactive"})
 
 
 class CatalogModelSchema(ModelSchema):
@@ -88,10 +95,30 @@ class ChatRequestSchema(StrictSchema):
         "description": "answer as text/event-stream: `delta` events, then `done` or `error`"})
 
 
+class ChatCountRequestSchema(StrictSchema):
+    messages = fields.List(fields.Nested(ChatMessageSchema), required=True,
+                           validate=validate.Length(1, MAX_MESSAGES),
+                           metadata={"description": "the messages the reply answered"})
+    reply = fields.String(required=True, validate=validate.Length(0, MAX_MESSAGE_CHARS),
+                          metadata={"description": "the text of the reply as it arrived"})
+    model = fields.String(validate=validate.Length(1, MAX_MODEL_ID), metadata={
+        "description": "as the chat request named it (a model or an alias); the selected "
+                       "model when left out"})
+    purpose = fields.String(validate=validate.Length(1, 40))
+
+
 class UsageSchema(ma.Schema):
     prompt_tokens = fields.Integer(allow_none=True)
     completion_tokens = fields.Integer(allow_none=True)
     total_tokens = fields.Integer(allow_none=True)
+
+
+class FellBackSchema(ma.Schema):
+    model = fields.String()
+    reason = fields.String(metadata={
+        "description": "503, 429 (any 5xx or 429 status), connection refused, timeout, "
+                       "model not found, budget spent (skipped, never called), no key",
+        "example": "503"})
 
 
 class ChatReplySchema(ma.Schema):
@@ -107,6 +134,26 @@ class ChatReplySchema(ma.Schema):
     parameters = fields.Dict(keys=fields.String())
     key_source = fields.String(metadata={"description": "database or environment"})
     latency_ms = fields.Float()
+    fallback_from = fields.List(fields.Nested(FellBackSchema), metadata={
+        "description": "the models of the alias or purpose tried before `model` answered, "
+                       "and why each did not (docs/architecture.md, Fallbacks); empty when "
+                       "the first answered"})
+
+
+class ChatCountSchema(ma.Schema):
+    model = fields.String()
+    usage = fields.Nested("UsageSchema")
+    cost = fields.Float(allow_none=True, metadata={
+        "description": "US dollars from the catalogue's prices; null when unpriced"})
+
+
+class ChatReceiptSchema(ChatCountSchema):
+    receipt = fields.String()
+    outcome = fields.String(metadata={
+        "description": "finished, stopped (the client went away), cut (the provider's stream "
+                       "stopped early) or failed"})
+    tokens_counted = fields.Boolean(metadata={
+        "description": "true when configapp counted the tokens (the provider sent none)"})
 
 
 SSE_EXAMPLE = (
@@ -115,7 +162,7 @@ SSE_EXAMPLE = (
     'event: done\ndata: {"model": "openai/gpt-4o-mini", "provider": "openai", '
     '"finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2, '
     '"total_tokens": 7}, "cost": 0.00000195, "parameters": {}, "key_source": "database", '
-    '"latency_ms": 812.4}\n\n'
+    '"latency_ms": 812.4, "fallback_from": []}\n\n'
 )
 SSE_DOC = {
     "description": "JSON, or with stream=true Server-Sent Events: one `delta` event per "
@@ -125,7 +172,9 @@ SSE_DOC = {
                    "errors: {provider: [kind]}}) after the pieces that came: kind "
                    "`provider_stream_cut` when its stream just stopped, `answer_too_large` "
                    "past 4 MiB of text, or the provider's failure. A refusal before the first "
-                   "piece is a 502/504 JSON answer.",
+                   "piece is a 502/504 JSON answer. The `X-Chat-Receipt` header names the "
+                   "stream's ledger row: GET /api/chat/receipts/{receipt} reads it once the "
+                   "stream ended (a stopped one included).",
     "schema": {  # one Server-Sent Event; `data` is the event's JSON, as text
         "type": "object",
         "required": ["event", "data"],

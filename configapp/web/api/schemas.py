@@ -50,22 +50,36 @@ class StrictSchema(ma.Schema):
         unknown = ma.RAISE
 
 
-class ApiKeyCreateSchema(StrictSchema):
-    provider = PROVIDER
-    api_key = fields.String(required=True, load_only=True, validate=[
+def secret_field(**extra: Any) -> fields.String:
+    return fields.String(load_only=True, validate=[
         validate.Length(MIN_KEY_LENGTH, MAX_KEY_LENGTH),
-        validate.Regexp(API_KEY_PATTERN, error="Printable characters only, no spaces.")])
-    key_name = fields.String(load_default="", validate=[validate.Length(max=100), TEXT])
-    api_base = fields.String(load_default=None, allow_none=True, validate=[
+        validate.Regexp(API_KEY_PATTERN, error="Printable characters only, no spaces.")],
+        **extra)
+
+
+def base_url_field(**extra: Any) -> fields.String:
+    return fields.String(allow_none=True, validate=[
         validate.Length(max=2048),
         validate.Regexp(BASE_URL_PATTERN, error="An http:// or https:// URL with a host.")],
-        metadata={"description": "OpenAI-compatible base URL"})
+        metadata={"description": "OpenAI-compatible base URL"}, **extra)
+
+
+class ApiKeyCreateSchema(StrictSchema):
+    provider = PROVIDER
+    api_key = secret_field(required=True)
+    key_name = fields.String(load_default="", validate=[validate.Length(max=100), TEXT])
+    api_base = base_url_field(load_default=None)
     is_active = JsonBoolean(load_default=True)
+    test = JsonBoolean(load_default=False, metadata={
+        "description": "test the key first: a key that fails is saved inactive, and the "
+                       "answer's `test` says why"})
 
 
 class ApiKeyUpdateSchema(StrictSchema):
     key_name = fields.String(validate=[validate.Length(max=100), TEXT])
     is_active = JsonBoolean()
+    api_key = secret_field(metadata={"description": "a new secret for the same key id"})
+    api_base = base_url_field()
 
 
 class ApiKeySchema(ma.Schema):

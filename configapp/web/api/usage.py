@@ -50,13 +50,20 @@ class UsageQuerySchema(StrictSchema):
 class UsageTotalsSchema(ma.Schema):
     group = fields.String(allow_none=True, metadata={
         "description": "The model, provider, key id (`environment` for keys from the "
-                       "environment) or day (YYYY-MM-DD, UTC); null for the total"})
+                       "environment), day (YYYY-MM-DD, UTC) or client id (`api_token` for "
+                       "calls without a client token); null for the total"})
+    name = fields.String(allow_none=True, metadata={
+        "description": "Grouped by client: its name (null once it is deleted)"})
     requests = fields.Integer()
     prompt_tokens = fields.Integer()
     completion_tokens = fields.Integer()
     cost = fields.Float(metadata={"description": "Dollars, from the catalogue's prices"})
     unpriced_requests = fields.Integer(metadata={
         "description": "Requests whose model has no price: not in `cost`"})
+    unavailable_requests = fields.Integer(metadata={
+        "description": "Of `requests`, provider calls that failed before any text (outcome "
+                       "`unavailable`: a 5xx, 429, refused connection, timeout...): how "
+                       "often the model was unavailable"})
 
 
 class UsageReportSchema(ma.Schema):
