@@ -5,13 +5,17 @@ builds in one counter per interpreter. A garbage collection in the middle of a p
 another thread that parses too, and then one of them fails with "SystemError: AST
 constructor recursion depth mismatch" (python/cpython#106905). The server parses on several
 threads: Python's tracebacks parse each line they show (3.11's carets), and litellm formats
-one on a thread of its own for every failed call. On those Pythons, parses take turns.
+one on a thread of its own for every failed call. One thread is enough, too: a finalizer
+that the collection runs mid-parse can format a traceback of its own (pytest's hook for
+errors in finalizers does), and the nested parse resets the outer one's counter. On those
+Pythons, parses take turns, and no collection runs during one.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import gc
 import sys
 import threading
 from typing import Any
@@ -21,8 +25,10 @@ AFFECTED = ((3, 11, 0) <= sys.version_info[:3] < (3, 11, 8)
 
 
 def guard_ast_parse() -> None:
-    """Make ast.parse take a lock (once per process; a parse can start another one from a
-    finalizer, hence a re-entrant lock). Nothing is done where Python is fixed."""
+    """Make ast.parse take a lock and hold the garbage collector off while it builds the
+    tree (once per process). Without a collection no finalizer runs mid-parse, so nothing
+    hands the GIL to another thread or nests a parse; the lock is re-entrant for a parse
+    made by a finalizer outside a tree's building. Nothing is done where Python is fixed."""
     if not AFFECTED or getattr(ast.parse, "configapp_guarded", False):
         return
     lock = threading.RLock()
@@ -31,7 +37,13 @@ def guard_ast_parse() -> None:
     @functools.wraps(parse)
     def guarded_parse(*args: Any, **kwargs: Any) -> Any:
         with lock:
-            return parse(*args, **kwargs)
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                return parse(*args, **kwargs)
+            finally:
+                if collecting:
+                    gc.enable()
 
     guarded_parse.configapp_guarded = True  # type: ignore[attr-defined]
     ast.parse = guarded_parse  # type: ignore[assignment]
