@@ -3,6 +3,8 @@ main flows done with the keyboard only. Chromium against the app under gunicorn.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -160,8 +162,12 @@ def test_nothing_moves_under_reduced_motion(server: Server, browsing: Browsing,
     page.emulate_media(reduced_motion="reduce")
     page.goto(server.url + "/")
     send(page, "Take your time")
+    # The stall's one piece shown: each piece redraws the reply and its cursor, and a node
+    # the next piece replaced has no computed style (CI read '' for the old cursor's).
+    expect(page.locator(".message-assistant .bubble-text")).to_contain_text(
+        re.compile(r"\S"), timeout=FIRST_ANSWER_MS)
     cursor = page.locator(".message-assistant .cursor")
-    expect(cursor).to_be_attached(timeout=FIRST_ANSWER_MS)
+    expect(cursor).to_be_attached()
     moving = page.evaluate("""() => [...document.querySelectorAll("*")].flatMap((node) =>
         [null, "::before", "::after"].map((pseudo) => getComputedStyle(node, pseudo))
             .filter((style) => style.animationName !== "none")
