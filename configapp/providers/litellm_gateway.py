@@ -33,6 +33,7 @@ from cachetools import TTLCache
 from configapp.log_lines import log_text
 from configapp.providers import token_counting
 from configapp.providers.apis import ModelsEndpointClient, provider_api
+from configapp.providers.litellm_quiet import quiet_service_logging
 from configapp.providers.llm import (
     MAX_ANSWER_CHARS,
     ChatMessage,
@@ -236,6 +237,8 @@ class LiteLLMGateway:
         # (configapp prices from the catalogue, chat/pricing.py), and one success handler
         # per call on that pool (docs/providers.md, "litellm's own bookkeeping").
         litellm.disable_streaming_logging = True
+        # Its service logging: an event loop per call for callbacks configapp never sets.
+        quiet_service_logging()
         # Its token counting (ours, and its own inside a stream that carried no usage)
         # must never wait for the Hugging Face hub: see token_counting.py.
         litellm.disable_hf_tokenizer_download = True

@@ -1,13 +1,16 @@
 """litellm's per-piece logging of a stream is off (configapp registers no callback to feed):
 the switch is set when the gateway imports litellm, and a streamed chat hands no task per
-piece to litellm's logging pool, so that pool does not grow a thread per piece."""
+piece to litellm's logging pool, so that pool does not grow a thread per piece. Its service
+logging starts no event loop per call while no service callback is set."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -83,3 +86,43 @@ def test_a_streamed_chat_hands_no_logging_task_per_piece(client, stub, monkeypat
     # The success handler and the last piece's task are left (litellm has no switch for
     # them); with the per-piece logging on, one task per piece.
     assert len(handed) <= 3, handed
+
+
+def count_event_loops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The threads that make an event loop from now on."""
+    made: list[str] = []
+    init = asyncio.base_events.BaseEventLoop.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(threading.current_thread().name)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "__init__", counted)
+    return made
+
+
+def chat_on_a_thread_without_a_loop(client) -> int:
+    """A chat from a fresh thread, as gunicorn's request threads are: none has a loop."""
+    statuses: list[int] = []
+    chat = {"messages": [{"role": "user", "content": "Say hello"}], "model": MODELS["openai"]}
+    thread = threading.Thread(target=lambda: statuses.append(
+        client.post("/api/chat", json=chat).status_code), name="request-thread")
+    thread.start()
+    thread.join(60)
+    return statuses[0]
+
+
+def test_a_chat_starts_no_event_loop_for_service_callbacks_nobody_set(client, stub,
+                                                                      monkeypatch):
+    import litellm
+
+    add_key(client, stub, "openai")
+    assert chat_on_a_thread_without_a_loop(client) == 200  # litellm imported
+    made = count_event_loops(monkeypatch)
+
+    assert chat_on_a_thread_without_a_loop(client) == 200
+    assert made == []
+    # A service callback set: litellm's own logging runs, in a loop of its own.
+    monkeypatch.setattr(litellm, "service_callback", ["a-callback-litellm-ignores"])
+    assert chat_on_a_thread_without_a_loop(client) == 200
+    assert "request-thread" in made
