@@ -4,9 +4,12 @@ For each count N, configapp is served as `make run` serves it with CONFIGAPP_WOR
 (gunicorn, gthread, 32 threads a worker) and the LiteLLM Proxy from bench/.proxy-venv with
 `--num_workers N`, both on the same provider stand-in (its own process). Each is timed from
 its process start to the first 200 of its liveness route, then gets a first chat; with both
-up, 8-client non-streaming chat load goes to each in turn (configapp's /api/chat, its /v1,
-the proxy's /v1), round after round, so that a machine whose speed drifts moves both sides
-of each round: the ratios are the medians of the rounds' ratios. Then each whole server's
+up, 8-client non-streaming chat load goes to each in turn (configapp's /api/chat, the
+proxy's /v1, configapp's /v1: the proxy's window next to each of configapp's), round after
+round, so that a machine whose speed drifts moves both sides of each round: the ratios are
+the medians of the rounds' ratios. Many short rounds rather than a few long ones: on
+2026-12-08 the machine's speed changed within seconds (one run's 2-worker rounds of 5 s
+gave ratios from 0.71 to 2.29). Then each whole server's
 PSS (every process of it), after the load, so that every worker has served chats.
 
 Without the proxy (`--quick` does not install it), configapp's figures stand alone and
@@ -44,8 +47,8 @@ CLIENTS = 8
 
 @dataclass(frozen=True)
 class Plan:
-    rounds: int = 5
-    seconds: float = 5.0
+    rounds: int = 9
+    seconds: float = 3.0
 
 
 def plan() -> Plan:
@@ -157,12 +160,12 @@ def chat_rounds(port: int, proxy: Proxy, budget: Plan) -> tuple[
         for _ in range(budget.rounds):
             ours.append(wrk_post(f"http://{harness.HOST}:{port}/api/chat", chat_body(False),
                                  budget.seconds, workdir))
-            ours_v1.append(wrk_post(f"http://{harness.HOST}:{port}/v1/chat/completions",
-                                    openai_body, budget.seconds, workdir))
             if proxy.port is not None:
                 theirs.append(wrk_post(
                     f"http://{harness.HOST}:{proxy.port}/v1/chat/completions",
                     openai_body, budget.seconds, workdir, proxy.token))
+            ours_v1.append(wrk_post(f"http://{harness.HOST}:{port}/v1/chat/completions",
+                                    openai_body, budget.seconds, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return ours, ours_v1, theirs
