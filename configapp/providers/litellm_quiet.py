@@ -14,8 +14,10 @@ from typing import Any
 
 
 def quiet_service_logging() -> None:
-    """Put in litellm's place a service logger that does nothing while
-    `litellm.service_callback` is empty, and what litellm's does once a callback is set."""
+    """Put in litellm's place a service logger whose success hook (the one every provider
+    call reaches) does nothing while `litellm.service_callback` is empty, and what litellm's
+    does once a callback is set. Its failure hook is only reached from litellm's Redis
+    cache, which configapp does not use."""
     import litellm
     from litellm._service_logger import ServiceLogging
     from litellm.litellm_core_utils import logging_utils
@@ -24,9 +26,5 @@ def quiet_service_logging() -> None:
         def service_success_hook(self, *args: Any, **kwargs: Any) -> None:
             if litellm.service_callback:
                 super().service_success_hook(*args, **kwargs)
-
-        def service_failure_hook(self, *args: Any, **kwargs: Any) -> None:
-            if litellm.service_callback:
-                super().service_failure_hook(*args, **kwargs)
 
     logging_utils._service_logger = QuietServiceLogging()
