@@ -4,8 +4,9 @@ litellm times every provider call (`track_llm_api_timing`) and hands the figure 
 service logger, which runs the service callbacks (Prometheus, Datadog, OpenTelemetry) in an
 event loop. configapp registers none, and gunicorn's request threads have no loop, so each
 chat paid for a new one (`asyncio.run`: a selector, a socket pair, a loop torn down again):
-about a tenth of a served chat's CPU. litellm has no switch for it (checked on 1.108.14's
-`_service_logger.py` and `litellm_core_utils/logging_utils.py`).
+4.4% of a served worker's GIL samples, and 0.8 of 7.1 ms of a chat's CPU in process.
+litellm has no switch for it (checked on 1.108.14's `_service_logger.py` and
+`litellm_core_utils/logging_utils.py`).
 """
 
 from __future__ import annotations
