@@ -230,6 +230,9 @@ def test_a_change_made_in_the_playground_shows_after_a_sync_and_no_change_costs_
         return cache["configapp.cache"]["snapshot"]["selected"]["model"]["id"]
 
     wait_for(lambda: cached_model() == MODEL, page)
+    # gunicorn writes a request's access line after the answer went out, so the cache can
+    # change first (CI saw 12 == 12 + 1): wait for the line, then see it was the only one.
+    wait_for(lambda: count(SYNC_200, server) > answered, page)
     assert count(SYNC_200, server) == answered + 1
     wait_for(lambda: (worker.evaluate("chrome.alarms.get('configapp-sync')") or {})
              .get("periodInMinutes") == 5, page)  # the periodic alarm is back
