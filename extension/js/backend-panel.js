@@ -61,14 +61,15 @@ function usageSummary(snapshot) {
 }
 
 /**
- * createBackendPanel({ onConnect({ url, token }), onSyncNow(), onDisconnect() }) -> panel
- * panel: { node, badge(mode), setUrl(url), connection, writes, sync (status lines),
+ * createBackendPanel({ initialUrl, onConnect({ url, token }), onSyncNow(), onDisconnect() })
+ *   -> panel
+ * panel: { node, badge(mode), setUrl(url), offerUrl(url), connection, writes, sync (status lines),
  *          showCache(cache), setConnected(connected) }
  */
-export function createBackendPanel({ onConnect, onSyncNow, onDisconnect }) {
+export function createBackendPanel({ initialUrl, onConnect, onSyncNow, onDisconnect }) {
   const urlInput = el("input", { id: uniqueId("backend-url"), name: "backend_url", type: "text",
                                  inputMode: "url", required: true, autocomplete: "url",
-                                 spellcheck: false, autocapitalize: "off" });
+                                 spellcheck: false, autocapitalize: "off", value: initialUrl });
   const tokenInput = el("input", { id: uniqueId("backend-token"), name: "token",
                                    type: "password", autocomplete: "off", spellcheck: false,
                                    autocapitalize: "off" });
@@ -149,6 +150,12 @@ export function createBackendPanel({ onConnect, onSyncNow, onDisconnect }) {
       if (!connected) syncPart.hidden = true;
     },
     setUrl(url) {
+      urlInput.value = url;
+    },
+    /** The address the page starts with, unless the user is already typing one: the saved
+     *  connection loads after the form shows, and must not overwrite (or join) their text. */
+    offerUrl(url) {
+      if (document.activeElement === urlInput || urlInput.value !== initialUrl) return;
       urlInput.value = url;
     },
     focusUrl() {

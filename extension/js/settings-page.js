@@ -45,7 +45,8 @@ const state = {
   timer: null,
 };
 
-const panel = createBackendPanel({ onConnect: connect, onSyncNow: () => sync({ manual: true }),
+const panel = createBackendPanel({ initialUrl: DEFAULT_BACKEND_URL, onConnect: connect,
+                                   onSyncNow: () => sync({ manual: true }),
                                    onDisconnect: () => disconnect() });
 document.getElementById("backend-root").replaceWith(panel.node);
 
@@ -288,7 +289,7 @@ async function disconnect() {
 async function start() {
   const saved = await loadConnection();
   state.token = saved.token;
-  panel.setUrl(saved.backendUrl || DEFAULT_BACKEND_URL);
+  if (saved.backendUrl) panel.offerUrl(saved.backendUrl);
   if (!saved.backendUrl) {
     panel.badge("setup");
     panel.connection.show("info", "First, tell the extension where your configapp backend "

@@ -121,6 +121,47 @@ def test_a_conversation_is_kept_with_its_cost_system_prompt_and_edits(
     expect(sidebar.locator(".conversation-open")).to_have_text(re.compile("Another topic"))
 
 
+
+MOUNT_LIST = """async () => {
+    const { mountConversationList } = await import("/assets/js/conversation-list.js");
+    const list = mountConversationList({ onOpen() {}, onNew() {}, onRename() {},
+                                         onDelete() {}, onExport() {} });
+    list.node.id = "list-under-test";
+    document.body.prepend(list.node);
+    const at = new Date().toISOString();
+    window.redraw = () => list.render(
+        [{ id: "c1", title: "First", updatedAt: new Date().toISOString(), messages: [] },
+         { id: "c2", title: "Second", updatedAt: at, messages: [] }], "c1");
+    window.redraw();
+}"""
+
+
+def test_a_redrawn_list_keeps_the_open_actions_and_the_name_being_typed(
+        server: Server, browsing: Browsing):
+    """A reply that ends saves its conversation and redraws the sidebar: that must not close
+    the Actions the user just opened, nor drop the name they are typing."""
+    page = browsing.page
+    page.goto(server.url + "/")
+    page.evaluate(MOUNT_LIST)
+    sidebar = page.locator("#list-under-test")
+    second = sidebar.locator("li").filter(has_text="Second")
+    second.get_by_role("button", name="Actions").click()
+    expect(second.get_by_role("button", name="Rename")).to_be_focused()
+    page.evaluate("window.redraw()")
+    expect(second.get_by_role("button", name="Rename")).to_be_focused()
+    expect(second.get_by_role("button", name="Actions")).to_have_attribute(
+        "aria-expanded", "true")
+
+    second.get_by_role("button", name="Rename").click()
+    sidebar.get_by_label("Conversation name").fill("Second, renamed")
+    page.evaluate("window.redraw()")
+    expect(sidebar.get_by_label("Conversation name")).to_have_value("Second, renamed")
+    expect(sidebar.get_by_label("Conversation name")).to_be_focused()
+    sidebar.get_by_role("button", name="Cancel").click()
+    expect(second.locator(".conversation-open")).to_be_focused()
+    page.evaluate("window.redraw()")
+    expect(sidebar.get_by_label("Conversation name")).to_have_count(0)
+
 def test_a_reply_of_an_unpriced_model_says_price_unknown(server: Server, browsing: Browsing,
                                                          stub: ProviderStub):
     page = browsing.page

@@ -427,6 +427,32 @@ def test_the_built_page_hides_the_build_note(extension: Extension):
     expect(page.get_by_text("This extension is not built yet")).to_be_hidden()
 
 
+
+OFFER_URL = """async ({ typing }) => {
+    const { createBackendPanel } = await import("./js/backend-panel.js");
+    const panel = createBackendPanel({ initialUrl: "http://127.0.0.1:8000", onConnect() {},
+                                       onSyncNow() {}, onDisconnect() {} });
+    document.body.append(panel.node);
+    const input = panel.node.querySelector("input[name=backend_url]");
+    if (typing) {
+        input.focus();
+        input.select();
+    }
+    panel.offerUrl("http://127.0.0.1:5000");
+    const value = input.value;
+    panel.node.remove();
+    return value;
+}"""
+
+
+def test_the_saved_address_does_not_overwrite_one_being_typed(extension: Extension):
+    """The saved connection loads after the form shows: it fills the field only if the user
+    has not begun typing (a focused field once got the saved address joined to the text)."""
+    page = open_settings(extension)
+    expect(page.get_by_label("Backend URL")).to_have_value("http://127.0.0.1:8000")
+    assert page.evaluate(OFFER_URL, {"typing": False}) == "http://127.0.0.1:5000"
+    assert page.evaluate(OFFER_URL, {"typing": True}) == "http://127.0.0.1:8000"
+
 class PortSquatter(BaseHTTPRequestHandler):
     """Another local program on configapp's port while configapp is down: it answers
     /healthz and /identity as configapp would look to a naive client, and keeps every

@@ -50,13 +50,19 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
   const toggle = el("button", { type: "button", className: "conversations-toggle",
                                 "aria-expanded": "false", "aria-controls": node.id },
     "Conversations");
-  newButton.addEventListener("click", () => {
-    fold();
-    onNew();
-  });
   let items = new Map();
   let all = [];
   let currentId = null;
+  // What the user has open, kept across render(): a reply that ends, or a save, redraws the
+  // list, and must not close the Actions under the pointer nor drop a name being typed.
+  let openToolsId = null;
+  let renaming = null; // { id, value }
+  newButton.addEventListener("click", () => {
+    fold();
+    openToolsId = null;
+    renaming = null;
+    onNew();
+  });
 
   function unfold() {
     node.classList.add("open");
@@ -101,20 +107,28 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
   });
 
   function renameForm(conversation, row) {
-    const field = el("input", { type: "text", value: conversation.title, maxLength: 120,
-                                "aria-label": "Conversation name" });
+    const field = el("input", { type: "text", value: renaming.value, maxLength: 120,
+                                "aria-label": "Conversation name",
+                                dataset: { focusKey: `${conversation.id} name` } });
     const form = el("form", { className: "rename-form" }, field,
-      el("button", { type: "submit" }, "Save"),
-      el("button", { type: "button", className: "quiet", onclick: () => cancel() }, "Cancel"));
+      el("button", { type: "submit", dataset: { focusKey: `${conversation.id} save` } }, "Save"),
+      el("button", { type: "button", className: "quiet", onclick: () => cancel(),
+                     dataset: { focusKey: `${conversation.id} cancel` } }, "Cancel"));
     const cancel = () => {
+      renaming = null;
       form.replaceWith(row);
       row.querySelector(".conversation-open").focus();
     };
+    field.addEventListener("input", () => {
+      renaming.value = field.value;
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const title = field.value.trim();
-      if (title) onRename(conversation.id, title);
-      else cancel();
+      if (!title) return cancel();
+      renaming = null;
+      openToolsId = null;
+      onRename(conversation.id, title);
     });
     field.addEventListener("keydown", (event) => {
       if (event.key === "Escape") cancel();
@@ -124,48 +138,63 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
 
   function item(conversation, current, match) {
     const titleId = uniqueId("conversation-title");
+    const key = (part) => ({ focusKey: `${conversation.id} ${part}` });
     const open = el("button", { type: "button", className: "conversation-open",
-                                "aria-current": current ? "true" : null },
+                                "aria-current": current ? "true" : null, dataset: key("open") },
       el("span", { className: "conversation-title", id: titleId }, conversation.title),
       match.snippet ? el("span", { className: "conversation-snippet" }, match.snippet) : null,
       el("span", { className: "conversation-when" }, formatRelative(conversation.updatedAt)));
     open.addEventListener("click", () => {
       fold();
+      openToolsId = null; // another conversation: what was open on this list closes
+      renaming = null;
       onOpen(conversation.id);
     });
-    const rename = el("button", { type: "button", className: "quiet" }, "Rename");
-    const remove = el("button", { type: "button", className: "quiet danger" }, "Delete");
-    const markdown = el("button", { type: "button", className: "quiet" }, "Markdown");
-    const json = el("button", { type: "button", className: "quiet" }, "JSON");
+    const rename = el("button", { type: "button", className: "quiet", dataset: key("rename") },
+      "Rename");
+    const remove = el("button", { type: "button", className: "quiet danger",
+                                  dataset: key("delete") }, "Delete");
+    const markdown = el("button", { type: "button", className: "quiet",
+                                    dataset: key("markdown") }, "Markdown");
+    const json = el("button", { type: "button", className: "quiet", dataset: key("json") },
+      "JSON");
     const tools = el("div", { className: "conversation-tools", role: "group", id: uniqueId("tools"),
                               "aria-label": `${conversation.title}: actions` },
       rename, remove, el("span", { className: "export-label" }, "Export:"), markdown, json);
-    tools.hidden = true;
     const more = el("button", { type: "button", className: "quiet conversation-more",
-                                "aria-expanded": "false", "aria-controls": tools.id,
-                                "aria-label": "Actions", "aria-describedby": titleId,
-                                title: "Rename, delete or export" }, "⋯");
+                                "aria-controls": tools.id, "aria-label": "Actions",
+                                "aria-describedby": titleId, title: "Rename, delete or export",
+                                dataset: key("more") }, "⋯");
+    const showTools = (shown) => {
+      tools.hidden = !shown;
+      more.setAttribute("aria-expanded", String(shown));
+      if (shown) openToolsId = conversation.id;
+      else if (openToolsId === conversation.id) openToolsId = null;
+    };
+    showTools(openToolsId === conversation.id);
     more.addEventListener("click", () => {
-      tools.hidden = !tools.hidden;
-      more.setAttribute("aria-expanded", String(!tools.hidden));
+      showTools(tools.hidden);
       if (!tools.hidden) rename.focus();
     });
     tools.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
       event.stopPropagation();
-      tools.hidden = true;
-      more.setAttribute("aria-expanded", "false");
+      showTools(false);
       more.focus();
     });
     const row = el("div", { className: "conversation-row" }, el("div", { className: "row-main" },
       open, more), tools);
     const li = el("li", { className: current ? "current" : "" }, row);
     rename.addEventListener("click", () => {
+      renaming = { id: conversation.id, value: conversation.title };
       const { form, field } = renameForm(conversation, row);
       row.replaceWith(form);
       field.select();
       field.focus();
     });
+    if (renaming && renaming.id === conversation.id) {
+      row.replaceWith(renameForm(conversation, row).form);
+    }
     // Two steps: the first click asks, the second deletes; leaving the button cancels.
     remove.addEventListener("click", () => {
       if (remove.dataset.armed) onDelete(conversation.id);
@@ -183,7 +212,27 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
     return li;
   }
 
+  /** The focused element of the list, to focus its counterpart once the list is redrawn. */
+  function focusWithin() {
+    const active = document.activeElement;
+    if (!active || !list.contains(active) || !active.dataset.focusKey) return null;
+    const { selectionStart, selectionEnd } = active;
+    return { key: active.dataset.focusKey, selectionStart, selectionEnd };
+  }
+
+  function refocus(focused) {
+    if (!focused) return;
+    const again = [...list.querySelectorAll("[data-focus-key]")]
+      .find((candidate) => candidate.dataset.focusKey === focused.key);
+    if (!again) return;
+    again.focus();
+    if (typeof focused.selectionStart === "number" && "setSelectionRange" in again) {
+      again.setSelectionRange(focused.selectionStart, focused.selectionEnd);
+    }
+  }
+
   function show() {
+    const focused = focusWithin();
     const query = search.value;
     const shown = all.map((c) => [c, matchOf(c, query)]).filter(([, match]) => match);
     items = new Map(shown.map(([c, match]) => [c.id, item(c, c.id === currentId, match)]));
@@ -193,6 +242,7 @@ export function mountConversationList({ onOpen, onNew, onRename, onDelete, onExp
     } else if (!shown.length) {
       replaceChildren(list, el("li", { className: "hint" }, "No conversation matches."));
     } else replaceChildren(list, ...items.values());
+    refocus(focused);
     found.textContent = query.trim()
       ? `${shown.length} ${shown.length === 1 ? "conversation matches" : "conversations match"}.`
       : "";
