@@ -55,22 +55,15 @@ def request(port: int, method: str, path: str, body: bytes | None = None,
         connection.close()
 
 
-STAND_IN = (
-    "import sys\n"
-    "from tests.provider_stub import ProviderStub\n"
-    "stub = ProviderStub().start()\n"
-    "print(stub.base('openai'), flush=True)\n"
-    "sys.stdin.read()\n"
-    "stub.stop()\n"
-)
 
 
 @contextmanager
 def stand_in() -> Iterator[str]:
     """The provider stand-in in its own process (so that neither side's threads slow it
-    down); its OpenAI base URL."""
-    server = subprocess.Popen([sys.executable, "-c", STAND_IN], cwd=ROOT, text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    down), keeping connections alive as providers do (bench/stand_in.py); its OpenAI base
+    URL."""
+    server = subprocess.Popen([sys.executable, "-m", "bench.stand_in"], cwd=ROOT, text=True,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     try:
         assert server.stdout is not None
         yield server.stdout.readline().strip()

@@ -2,15 +2,20 @@
 
 For each count N, configapp is served as `make run` serves it with CONFIGAPP_WORKERS=N
 (gunicorn, gthread, 32 threads a worker) and the LiteLLM Proxy from bench/.proxy-venv with
-`--num_workers N`, both on the same provider stand-in (its own process). Each is timed from
-its process start to the first 200 of its liveness route, then gets a first chat; with both
-up, 8-client non-streaming chat load goes to each in turn (configapp's /api/chat, the
-proxy's /v1, configapp's /v1: the proxy's window next to each of configapp's), round after
-round, so that a machine whose speed drifts moves both sides of each round: the ratios are
-the medians of the rounds' ratios. Many short rounds rather than a few long ones: on
-2026-12-08 the machine's speed changed within seconds (one run's 2-worker rounds of 5 s
-gave ratios from 0.71 to 2.29). Then each whole server's
-PSS (every process of it), after the load, so that every worker has served chats.
+`--num_workers N`, both on the same provider stand-in (its own process, keeping connections
+alive as providers do: bench/stand_in.py). Each is timed from its process start to the
+first 200 of its liveness route, then gets a first chat; with both up, 8-client
+non-streaming chat load goes to each in turn (configapp's /api/chat, the proxy's /v1,
+configapp's /v1, the gateway alone), round after round, so that a machine whose speed
+drifts moves both sides of each round: the ratios are the medians of the rounds' ratios.
+Many short rounds rather than a few long ones: on 2026-12-08 the machine's speed changed
+within seconds (one run's 2-worker rounds of 5 s gave ratios from 0.71 to 2.29). Then each
+whole server's PSS (every process of it), after the load, so that every worker has served
+chats.
+
+The gateway alone (bench/gateway_alone.py: Flask and configapp's LiteLLMGateway, none of
+configapp's own work) is served the same way and loaded in the same rounds: the most
+configapp's chat could reach with this litellm, beside the same proxy.
 
 Without the proxy (`--quick` does not install it), configapp's figures stand alone and
 say why. Run alone with `python -m bench side_by_side`.
@@ -28,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +79,38 @@ def side_by_side(base: str, workdir: Path, workers: int, budget: Plan) -> list[d
         prepare(app.port, base)
         app_pids = [app.process.pid, *app.wait_for_workers(workers)]
         harness.wait_until_quiet(app_pids)  # every worker's import of litellm is over
-        with proxy_server(base, workdir, workers) as proxy:
-            ours, ours_v1, theirs = chat_rounds(app.port, proxy, budget)
+        with gateway_alone(base, workdir, workers) as floor, \
+                proxy_server(base, workdir, workers) as proxy:
+            rounds = chat_rounds(app.port, floor, proxy, budget)
             ours_pss = whole_pss([app.process.pid, *app.workers()])
             proxy_pids = proxy.pids()
             proxy_pss = whole_pss(proxy_pids) if proxy_pids else None
-    return rows_for(workers, started, ours_pss, proxy, (proxy_pss, len(proxy_pids)), ours,
-                    ours_v1, theirs, budget)
+    return rows_for(workers, started, ours_pss, proxy, (proxy_pss, len(proxy_pids)), rounds,
+                    budget)
+
+
+@contextmanager
+def gateway_alone(base: str, workdir: Path, workers: int) -> Iterator[int]:
+    """bench/gateway_alone.py at `workers` workers, past its first chat: its port."""
+    env = {**harness.clean_environment({}), "BENCH_STAND_IN": base, "BENCH_KEY": KEY}
+    with harness.start_gunicorn("bench.gateway_alone:app", env, workdir / "gateway.log",
+                                workers=workers) as server:
+        deadline = time.monotonic() + 300
+        while not answers_a_chat(server.port):
+            if time.monotonic() > deadline or server.process.poll() is not None:
+                raise RuntimeError("the gateway alone did not answer a chat: "
+                                   f"{(workdir / 'gateway.log').read_text()[-300:]}")
+            time.sleep(0.2)
+        harness.wait_until_quiet([server.process.pid, *server.wait_for_workers(workers)])
+        yield server.port
+
+
+def answers_a_chat(port: int) -> bool:
+    try:
+        return harness.request(port, "POST", "/v1/chat/completions", openai_body(),
+                               {"Content-Type": "application/json"}, timeout=300).status == 200
+    except OSError:
+        return False
 
 
 def label(workers: int) -> str:
@@ -88,12 +118,12 @@ def label(workers: int) -> str:
 
 
 def rows_for(workers: int, started: float, ours_pss: float, proxy: Proxy,
-             proxy_memory: tuple[float | None, int], ours: list[harness.LoadResult],
-             ours_v1: list[harness.LoadResult], theirs: list[harness.LoadResult],
+             proxy_memory: tuple[float | None, int], rounds: Rounds,
              budget: Plan) -> list[dict[str, Any]]:
     at = label(workers)
-    rate, v1_rate = (statistics.median(r.requests_per_s for r in results)
-                     for results in (ours, ours_v1))
+    ours, ours_v1, floor, theirs = rounds.ours, rounds.ours_v1, rounds.floor, rounds.theirs
+    rate, v1_rate, floor_rate = (statistics.median(r.requests_per_s for r in results)
+                                 for results in (ours, ours_v1, floor))
     load = (f"non-streaming chats to the stand-in, wrk -c{CLIENTS}, {len(ours)} round(s) of "
             f"{budget.seconds:g} s on each server in turn, medians")
     rows: list[dict[str, Any]] = [
@@ -108,13 +138,18 @@ def rows_for(workers: int, started: float, ours_pss: float, proxy: Proxy,
         {"name": f"{at}: start beside the LiteLLM Proxy", "value": started, "unit": "s",
          "note": "process start to the first 200 from /healthz (the proxy: "
                  "/health/liveliness); before any chat"},
+        {"name": f"{at}: the gateway alone beside the LiteLLM Proxy", "value": floor_rate,
+         "unit": "req/s",
+         "note": f"bench/gateway_alone.py (Flask and LiteLLMGateway, none of configapp's own "
+                 f"work), the proxy's body: the ceiling of configapp's ratio; configapp's "
+                 f"/api/chat at {rate / floor_rate:.2f} of it; {load}"},
     ]
     if proxy.port is None:
         return [{**row, "note": f"{row['note']}; no baseline: {proxy.missing}"} for row in rows]
     bad = (f"non-2xx: configapp {sum(r.bad_statuses for r in ours)} (/v1 "
-           f"{sum(r.bad_statuses for r in ours_v1)}), proxy "
-           f"{sum(r.bad_statuses for r in theirs)}")
-    for row, results in ((rows[0], ours), (rows[1], ours_v1)):
+           f"{sum(r.bad_statuses for r in ours_v1)}), the gateway alone "
+           f"{sum(r.bad_statuses for r in floor)}, proxy {sum(r.bad_statuses for r in theirs)}")
+    for row, results in ((rows[0], ours), (rows[1], ours_v1), (rows[4], floor)):
         ratios = [a.requests_per_s / b.requests_per_s
                   for a, b in zip(results, theirs, strict=True)]
         row.update(baseline=statistics.median(r.requests_per_s for r in theirs),
@@ -146,29 +181,44 @@ def wrk_post(url: str, body: str, seconds: float, workdir: Path,
     return harness.wrk(url, CLIENTS, seconds, extra_args=["-s", str(script)])
 
 
-def chat_rounds(port: int, proxy: Proxy, budget: Plan) -> tuple[
-        list[harness.LoadResult], list[harness.LoadResult], list[harness.LoadResult]]:
-    """configapp's (/api/chat, then /v1/chat/completions) and the proxy's chat
-    throughput, loaded in turns."""
+def openai_body() -> bytes:
+    return json.dumps({"model": MODEL, "messages": [
+        {"role": "user", "content": "Tell a story"}]}).encode()
+
+
+@dataclass
+class Rounds:
+    """Each server's wrk results, one per round."""
+
+    ours: list[harness.LoadResult] = field(default_factory=list)
+    ours_v1: list[harness.LoadResult] = field(default_factory=list)
+    floor: list[harness.LoadResult] = field(default_factory=list)
+    theirs: list[harness.LoadResult] = field(default_factory=list)
+
+
+def chat_rounds(port: int, floor_port: int, proxy: Proxy, budget: Plan) -> Rounds:
+    """configapp's (/api/chat, then /v1/chat/completions), the proxy's and the gateway
+    alone's chat throughput, loaded in turns: the proxy's window next to each of the
+    others'."""
     workdir = Path(tempfile.mkdtemp(prefix="configapp-wrk-"))
-    ours: list[harness.LoadResult] = []
-    ours_v1: list[harness.LoadResult] = []
-    theirs: list[harness.LoadResult] = []
-    openai_body = json.dumps({"model": MODEL, "messages": [
-        {"role": "user", "content": "Tell a story"}]})
+    rounds = Rounds()
+    body = openai_body().decode()
     try:
         for _ in range(budget.rounds):
-            ours.append(wrk_post(f"http://{harness.HOST}:{port}/api/chat", chat_body(False),
-                                 budget.seconds, workdir))
+            rounds.ours.append(wrk_post(f"http://{harness.HOST}:{port}/api/chat",
+                                        chat_body(False), budget.seconds, workdir))
             if proxy.port is not None:
-                theirs.append(wrk_post(
+                rounds.theirs.append(wrk_post(
                     f"http://{harness.HOST}:{proxy.port}/v1/chat/completions",
-                    openai_body, budget.seconds, workdir, proxy.token))
-            ours_v1.append(wrk_post(f"http://{harness.HOST}:{port}/v1/chat/completions",
-                                    openai_body, budget.seconds, workdir))
+                    body, budget.seconds, workdir, proxy.token))
+            rounds.ours_v1.append(wrk_post(f"http://{harness.HOST}:{port}/v1/chat/completions",
+                                           body, budget.seconds, workdir))
+            rounds.floor.append(wrk_post(
+                f"http://{harness.HOST}:{floor_port}/v1/chat/completions", body,
+                budget.seconds, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return ours, ours_v1, theirs
+    return rounds
 
 
 # ---- the LiteLLM Proxy ------------------------------------------------------------------
@@ -261,8 +311,7 @@ def first_chat(port: int, process: subprocess.Popen[bytes]) -> bool:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            answer = harness.request(port, "POST", "/v1/chat/completions", json.dumps({
-                "model": MODEL, "messages": [{"role": "user", "content": "hi"}]}).encode(),
+            answer = harness.request(port, "POST", "/v1/chat/completions", openai_body(),
                 {"Content-Type": "application/json", "Authorization": f"Bearer {PROXY_TOKEN}"},
                 timeout=60)
             if answer.status == 200:

@@ -294,7 +294,7 @@ class ProviderStub:
             chunks, status = self.answers[path]
             return Response(self._counted(chunks()), status=status,
                             mimetype="application/json")
-        client = request.environ.get("werkzeug.socket")
+        client = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
         if request.method == "GET" and path in ("/models", "/v1/models", "/openai/models"):
             return self.models(flavour, request, path)
         if flavour in ("openai", "azure") and request.method == "POST" and path in (
