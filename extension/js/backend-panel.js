@@ -63,8 +63,8 @@ function usageSummary(snapshot) {
 /**
  * createBackendPanel({ initialUrl, onConnect({ url, token }), onSyncNow(), onDisconnect() })
  *   -> panel
- * panel: { node, badge(mode), setUrl(url), offerUrl(url), connection, writes, sync (status lines),
- *          showCache(cache), setConnected(connected) }
+ * panel: { node, badge(mode), setUrl(url), offerUrl(url), connection, writes,
+ *          sync (status lines), showCache(cache), setConnected(connected) }
  */
 export function createBackendPanel({ initialUrl, onConnect, onSyncNow, onDisconnect }) {
   const urlInput = el("input", { id: uniqueId("backend-url"), name: "backend_url", type: "text",
